@@ -1,0 +1,172 @@
+/* client.c: the vzaps.Client userdata. C owns the libcurl handle and its
+ * buffers; the Lua layer keeps everything else (options, token cache,
+ * resources) in the userdata's user value table. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vzaps.h"
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+vz_client *vz_client_check(lua_State *L, int idx) {
+  vz_client *c = (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
+  if (c->curl == NULL) luaL_error(L, "vzaps: client is closed");
+  return c;
+}
+
+/* One function serves close(), __gc and __close, so closing twice is a
+ * no-op and nothing is freed twice. */
+static void client_release(vz_client *c) {
+  if (c->curl != NULL) {
+    curl_easy_cleanup(c->curl);
+    c->curl = NULL;
+  }
+  vz_buf_free(&c->res.body);
+  free(c->base_url);
+  c->base_url = NULL;
+}
+
+static long seconds_to_ms(lua_State *L, int idx, const char *name) {
+  lua_Number s = luaL_checknumber(L, idx);
+  if (!(s > 0) || s > 86400.0 * 365) luaL_error(L, "vzaps: %s must be a positive number of seconds", name);
+  return (long)(s * 1000.0 + 0.5) > 0 ? (long)(s * 1000.0 + 0.5) : 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* core.new_client(base_url, settings, state)                                */
+/* settings = {timeout, connect_timeout, ssl_verify, ca_file, proxy};        */
+/* the Lua layer has validated them already.                                 */
+/* ------------------------------------------------------------------------ */
+
+static int l_new_client(lua_State *L) {
+  size_t n;
+  const char *base = luaL_checklstring(L, 1, &n);
+  vz_client *c;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+
+  c = (vz_client *)vz_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c);
+  vz_buf_init(&c->res.body);
+  luaL_getmetatable(L, VZ_CLIENT_MT);
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, 3);
+  vz_setuservalue(L, -2);
+
+  c->base_url = (char *)malloc(n + 1);
+  c->curl = curl_easy_init();
+  if (c->base_url == NULL || c->curl == NULL) {
+    client_release(c);
+    return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
+  }
+  memcpy(c->base_url, base, n + 1);
+
+  lua_getfield(L, 2, "timeout");
+  c->timeout_ms = seconds_to_ms(L, -1, "timeout");
+  lua_getfield(L, 2, "connect_timeout");
+  c->connect_timeout_ms = seconds_to_ms(L, -1, "connect_timeout");
+  lua_pop(L, 2);
+  vz_transport_setup(c);
+
+  lua_getfield(L, 2, "ssl_verify");
+  if (!lua_toboolean(L, -1)) {
+    curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  lua_getfield(L, 2, "ca_file");
+  if (lua_isstring(L, -1)) curl_easy_setopt(c->curl, CURLOPT_CAINFO, lua_tostring(L, -1));
+  lua_getfield(L, 2, "ca_path");
+  if (lua_isstring(L, -1)) curl_easy_setopt(c->curl, CURLOPT_CAPATH, lua_tostring(L, -1));
+  lua_getfield(L, 2, "proxy");
+  if (lua_isstring(L, -1)) curl_easy_setopt(c->curl, CURLOPT_PROXY, lua_tostring(L, -1));
+  lua_pop(L, 4);
+  return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Metamethods and C methods                                                 */
+/* ------------------------------------------------------------------------ */
+
+static int l_client_close(lua_State *L) {
+  client_release((vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT));
+  return 0;
+}
+
+static int l_client_tostring(lua_State *L) {
+  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
+  if (c->curl == NULL)
+    lua_pushstring(L, "vzaps.client (closed)");
+  else
+    lua_pushfstring(L, "vzaps.client (%s)", c->base_url);
+  return 1;
+}
+
+/* client.x: a method (shared methods table, upvalue 2), else a member of the
+ * client's own table (its resources). Private Lua state sits in that table
+ * under a key only the Lua layer holds. */
+static int l_client_index(lua_State *L) {
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(2));
+  if (!lua_isnil(L, -1)) return 1;
+  lua_pop(L, 1);
+  vz_getuservalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+static int l_client_newindex(lua_State *L) {
+  return luaL_error(L, "vzaps: cannot set field '%s' of a client", lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
+}
+
+/* core.state(client): the client's Lua-side table, closed or not. */
+static int l_client_state(lua_State *L) {
+  luaL_checkudata(L, 1, VZ_CLIENT_MT);
+  vz_getuservalue(L, 1);
+  return 1;
+}
+
+/* core.is_open(client) */
+static int l_client_is_open(lua_State *L) {
+  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
+  lua_pushboolean(L, c->curl != NULL);
+  return 1;
+}
+
+/* Registers the vzaps.Client metatable and puts new_client, state, is_open
+ * and client_methods (the table the Lua layer fills) on the core table at
+ * the top of the stack. */
+void vz_client_register(lua_State *L) {
+  int core = lua_gettop(L);
+  lua_newtable(L); /* methods */
+  lua_pushcfunction(L, l_client_close);
+  lua_setfield(L, -2, "close");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, core, "client_methods");
+
+  luaL_newmetatable(L, VZ_CLIENT_MT);
+  lua_pushcfunction(L, l_client_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_client_close);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, l_client_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, l_client_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushliteral(L, VZ_CLIENT_MT);
+  lua_setfield(L, -2, "__name");
+  lua_pushnil(L);                  /* upvalue 1 unused: keeps index at 2 */
+  lua_pushvalue(L, -3);            /* methods */
+  lua_pushcclosure(L, l_client_index, 2);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 2);
+
+  lua_pushcfunction(L, l_new_client);
+  lua_setfield(L, core, "new_client");
+  lua_pushcfunction(L, l_client_state);
+  lua_setfield(L, core, "state");
+  lua_pushcfunction(L, l_client_is_open);
+  lua_setfield(L, core, "is_open");
+}

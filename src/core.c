@@ -1,0 +1,212 @@
+/* core.c: luaopen_vzaps and the small C helpers the Lua layer calls
+ * (JSON, escaping, clocks). The public surface itself is Lua, compiled into
+ * this library (see src/lua/ and docs/design.md). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "lua_sources.h"
+#include "vzaps.h"
+
+/* ------------------------------------------------------------------------ */
+/* JSON                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* core.json_encode(value, list_keys|nil) -> text | nil, message */
+static int l_json_encode(lua_State *L) {
+  vz_buf b;
+  char err[160];
+  int list_keys = 0, ok;
+  luaL_checkany(L, 1);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    list_keys = 2;
+  }
+  lua_settop(L, 2);
+  vz_buf_init(&b);
+  ok = vz_json_encode(L, 1, &b, vz_absindex(L, VZ_ARRAY_MT), list_keys, err, sizeof err);
+  if (ok) lua_pushlstring(L, b.data ? b.data : "", b.len);
+  vz_buf_free(&b);
+  if (ok) return 1;
+  lua_pushnil(L);
+  lua_pushstring(L, err);
+  return 2;
+}
+
+/* core.json_decode(text) -> value | nil, message */
+static int l_json_decode(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char err[160];
+  if (vz_json_decode(L, s, n, vz_absindex(L, VZ_ARRAY_MT), err, sizeof err)) return 1;
+  lua_pushnil(L);
+  lua_pushstring(L, err);
+  return 2;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Escaping (contract §3.2 and §3.3: RFC 3986 unreserved bytes are kept,     */
+/* every other byte becomes %XX with uppercase hex)                          */
+/* ------------------------------------------------------------------------ */
+
+static int l_escape(lua_State *L) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n, i;
+  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (i = 0; i < n; i++) {
+    unsigned char ch = s[i];
+    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+        ch == '.' || ch == '_' || ch == '~') {
+      luaL_addchar(&b, (char)ch);
+    } else {
+      luaL_addchar(&b, '%');
+      luaL_addchar(&b, hex[ch >> 4]);
+      luaL_addchar(&b, hex[ch & 15]);
+    }
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Clocks                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* core.now(): monotonic seconds, immune to wall-clock changes (token expiry). */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/* core.sleep(seconds): blocks the calling thread (retry backoff). */
+static int l_sleep(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  struct timespec ts;
+  if (!(s > 0)) return 0;
+  if (s > 3600) s = 3600;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  return 0;
+}
+
+/* core.retry_after(value) -> seconds | nil. Retry-After is either a number
+ * of seconds or an HTTP-date (RFC 9110 §10.2.3); libcurl parses the date. */
+static int l_retry_after(lua_State *L) {
+  const char *s = luaL_checkstring(L, 1);
+  char *end;
+  double secs;
+  while (*s == ' ') s++;
+  secs = strtod(s, &end);
+  if (end != s && *end == '\0') {
+    if (!(secs >= 0) || secs != secs) return 0;
+    lua_pushnumber(L, secs);
+    return 1;
+  } else {
+    time_t at = curl_getdate(s, NULL), now = time(NULL);
+    if (at == (time_t)-1) return 0;
+    lua_pushnumber(L, at > now ? (lua_Number)(at - now) : 0);
+    return 1;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Embedded Lua modules                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* import(name): runs the embedded module vzaps/<name>.lua once, passing it
+ * (import, core), and caches its result. Upvalues: cache, core. */
+static int l_import(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const vz_lua_source *src;
+  lua_settop(L, 1);
+  lua_pushvalue(L, 1);
+  lua_rawget(L, lua_upvalueindex(1));
+  if (!lua_isnil(L, -1)) return 1;
+  for (src = vz_lua_sources; src->name != NULL; src++)
+    if (strcmp(src->name, name) == 0) break;
+  if (src->name == NULL) return luaL_error(L, "vzaps: no embedded module '%s'", name);
+  lua_pushfstring(L, "@vzaps/%s.lua", name);
+  if (luaL_loadbuffer(L, src->code, src->len, lua_tostring(L, -1)) != 0) return lua_error(L);
+  lua_pushvalue(L, lua_upvalueindex(3)); /* import itself */
+  lua_pushvalue(L, lua_upvalueindex(2)); /* core */
+  lua_call(L, 2, 1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+  }
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, lua_upvalueindex(1));
+  return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Module entry                                                              */
+/* ------------------------------------------------------------------------ */
+
+static const luaL_Reg core_funcs[] = {
+    {"json_encode", l_json_encode},
+    {"json_decode", l_json_decode},
+    {"escape", l_escape},
+    {"now", l_now},
+    {"sleep", l_sleep},
+    {"retry_after", l_retry_after},
+    {"perform", vz_transport_perform},
+    {NULL, NULL},
+};
+
+/* libcurl wants curl_global_init once per process before any thread uses
+ * it. Hosts that do it themselves set VZAPS_NO_CURL_GLOBAL_INIT. */
+static void global_init_once(void) {
+  static int done = 0;
+  if (done) return;
+  done = 1;
+  if (getenv("VZAPS_NO_CURL_GLOBAL_INIT") == NULL) curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+VZ_EXPORT int luaopen_vzaps(lua_State *L);
+
+int luaopen_vzaps(lua_State *L) {
+  int core;
+  global_init_once();
+
+  lua_newtable(L);
+  core = lua_gettop(L);
+  /* The JSON array metatable: one per Lua state, upvalue 1 of every core
+   * function, so decoded arrays re-encode as arrays (also when empty). */
+  lua_newtable(L);
+  lua_pushliteral(L, "vzaps.array");
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, core, "array_mt");
+  vz_setfuncs(L, core_funcs, 1);
+
+  vz_client_register(L);
+  lua_pushliteral(L, VZ_VERSION);
+  lua_setfield(L, core, "VERSION");
+  lua_pushlightuserdata(L, NULL); /* JSON null: the same value as cjson.null */
+  lua_setfield(L, core, "null");
+  lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+  lua_setfield(L, core, "CURL_VERSION");
+
+  /* import = closure(cache, core, <self>): the self slot is filled in below
+   * so that modules can import each other. */
+  lua_newtable(L);
+  lua_pushvalue(L, core);
+  lua_pushnil(L);
+  lua_pushcclosure(L, l_import, 3);
+  lua_pushvalue(L, -1);
+  lua_setupvalue(L, -2, 3);
+  lua_pushliteral(L, "init");
+  lua_call(L, 1, 1);
+  return 1;
+}

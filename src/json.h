@@ -1,0 +1,38 @@
+/* json.h: the module's JSON codec (see docs/design.md, "JSON").
+ *
+ * Debian's lua-cjson 2.1.0 decodes every number as a float, prints numbers
+ * with at most 14 significant digits and cannot emit an empty array; those
+ * losses happen inside its number scanner and printer, where no wrapper can
+ * undo them. So the module owns its codec: integers stay integers both ways,
+ * floats round-trip, arrays carry a metatable so `[]` survives a round trip,
+ * and decoding reads libcurl's buffer directly. */
+#ifndef VZ_JSON_H
+#define VZ_JSON_H
+
+#include <stddef.h>
+
+#include "buffer.h"
+#include "compat.h"
+
+#define VZ_JSON_MAX_DEPTH 200
+
+/* Decode buf[0..len) and push the value on L. Objects become tables, arrays
+ * become tables with the metatable at array_mt (an absolute stack index, or 0
+ * for none), null becomes the light userdata NULL (== cjson.null).
+ * Returns 1 on success. On malformed input pushes nothing, writes a short
+ * message (with the byte offset) into err, and returns 0. Never raises,
+ * except for Lua's own memory errors. */
+int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
+                   char *err, size_t errsz);
+
+/* Append the JSON text of the value at idx to out. A table whose metatable is
+ * array_mt (absolute index, or 0) is an array even when empty. list_keys
+ * (absolute index of a table, or 0): an empty table stored under one of its
+ * keys, at any depth, is written as []. Returns 1 on success; on a value that
+ * cannot be encoded writes a message naming the field (e.g.
+ * "field 'options[2]': cannot encode a function") into err and returns 0,
+ * leaving out with partial content. Never raises. */
+int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt,
+                   int list_keys, char *err, size_t errsz);
+
+#endif
