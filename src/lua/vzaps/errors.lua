@@ -1,0 +1,146 @@
+-- errors.lua: the error object (vzaps.Error) and the failure tuple
+-- `nil, message, err`. Secrets never reach a message, a body or details.
+local _, core = ...
+
+local type, pairs, tostring, tonumber, setmetatable, getmetatable =
+  type, pairs, tostring, tonumber, setmetatable, getmetatable
+local concat = table.concat
+
+local M = {}
+
+local Error = { __name = "vzaps.Error" }
+Error.__index = Error
+function Error.__tostring(e)
+  if e.status then return "vzaps: " .. e.message .. " (status " .. e.status .. ")" end
+  return "vzaps: " .. e.message
+end
+M.Error = Error
+
+local DEFAULT_CODE = {
+  auth = "AUTHENTICATION_FAILED",
+  rate_limit = "RATE_LIMITED",
+  timeout = "REQUEST_TIMEOUT",
+  network = "NETWORK_ERROR",
+  tls = "TLS_ERROR",
+}
+
+local REDACTED = "[REDACTED]"
+local MAX_RAW_BODY = 4096
+
+function M.is_error(v) return getmetatable(v) == Error end
+
+-- Replaces every plain occurrence of needle (no patterns: secrets may hold
+-- magic characters).
+local function replace_plain(s, needle, rep)
+  local a, b = s:find(needle, 1, true)
+  if not a then return s end
+  local out, i = {}, 1
+  while a do
+    out[#out + 1] = s:sub(i, a - 1)
+    out[#out + 1] = rep
+    i = b + 1
+    a, b = s:find(needle, i, true)
+  end
+  out[#out + 1] = s:sub(i)
+  return concat(out)
+end
+
+local function redact_string(s, secrets)
+  for i = 1, #secrets do s = replace_plain(s, secrets[i], REDACTED) end
+  return s
+end
+
+local function redact_value(v, secrets, depth)
+  if type(v) == "string" then return redact_string(v, secrets) end
+  if type(v) ~= "table" or depth > 50 then return v end
+  local out = setmetatable({}, getmetatable(v))
+  for k, x in pairs(v) do
+    if type(k) == "string" then k = redact_string(k, secrets) end
+    out[k] = redact_value(x, secrets, depth + 1)
+  end
+  return out
+end
+
+-- The secrets one request may meet: the client's credentials, its current
+-- JWT and the instance token the call carried. Too-short values are skipped
+-- so that redaction never mangles ordinary text.
+function M.secrets(st, instance_token)
+  local list = {}
+  local function add(s) if type(s) == "string" and #s >= 4 then list[#list + 1] = s end end
+  add(st.client_secret)
+  add(st.client_token)
+  add(st.token)
+  add(instance_token)
+  -- Longest first, so a secret containing another is replaced whole.
+  table.sort(list, function(a, b) return #a > #b end)
+  return list
+end
+
+local function fail(fields, secrets)
+  fields.message = redact_string(fields.message, secrets)
+  if fields.details ~= nil then fields.details = redact_value(fields.details, secrets, 0) end
+  if fields.body ~= nil then fields.body = redact_string(fields.body, secrets) end
+  local err = setmetatable(fields, Error)
+  return nil, tostring(err), err
+end
+
+-- An error raised from a failed exchange (no HTTP answer): kind is
+-- "timeout", "tls" or "network".
+function M.transport(kind, message, req, secrets)
+  return fail({ kind = kind, code = DEFAULT_CODE[kind], message = message,
+                method = req.method, path = req.path }, secrets)
+end
+
+local function field_text(t, k)
+  local v = t[k]
+  if type(v) == "string" and v ~= "" then return v end
+  return nil
+end
+
+-- An error from a non-2xx answer (contract §5.2).
+function M.http(req, status, raw, reason, retry_after, request_id, secrets)
+  local details = raw
+  if raw:find("%S") then
+    local decoded = core.json_decode(raw)
+    if decoded ~= nil then details = decoded end
+  else
+    details = nil
+  end
+  local message, code
+  if type(details) == "table" then
+    message = field_text(details, "error") or field_text(details, "message") or field_text(details, "detail")
+    local c = details.code
+    if type(c) ~= "string" and type(c) ~= "number" then c = details.error_code end
+    if type(c) == "number" then
+      c = (c == math.floor(c) and c >= -2^53 and c <= 2^53) and string.format("%d", c) or tostring(c)
+    end
+    if type(c) == "string" and c ~= "" then code = c end
+  end
+  if not message and reason and reason ~= "" then message = reason end
+  message = message or ("VZaps request failed with HTTP " .. status)
+  local kind = (status == 401 or status == 403) and "auth" or status == 429 and "rate_limit" or "http"
+  return fail({
+    kind = kind, status = status, code = code or DEFAULT_CODE[kind] or ("HTTP_" .. status),
+    message = message, details = details, body = #raw > MAX_RAW_BODY and raw:sub(1, MAX_RAW_BODY) or raw,
+    method = req.method, path = req.path, retry_after = retry_after, request_id = request_id,
+  }, secrets)
+end
+
+-- A token response without a usable token or lifetime (contract D12, D13).
+function M.bad_token(req, body, secrets)
+  return fail({
+    kind = "auth", status = 401, code = "AUTHENTICATION_FAILED",
+    message = "token response is missing access_token or expires_in",
+    details = body, method = req.method, path = req.path,
+  }, secrets)
+end
+
+-- A failure of a custom transport function (it returned nil, msg or raised).
+function M.from_transport_message(msg, req, secrets)
+  msg = tostring(msg)
+  local kind = (msg:find("timeout", 1, true) or msg:find("timed out", 1, true)) and "timeout" or "network"
+  local message = kind == "timeout" and "VZaps request timed out" or ("VZaps request failed: " .. msg)
+  return M.transport(kind, message, req, secrets)
+end
+
+return M

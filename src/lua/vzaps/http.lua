@@ -1,0 +1,170 @@
+-- http.lua: one API call on the wire: auth headers and the token cache,
+-- the libcurl or custom transport, retries, the 401 replay, and turning the
+-- answer into a result or the failure tuple (contract §2, §5; lua-api.md
+-- "Reliability").
+local import, core = ...
+local errors = import("errors")
+
+local type, pairs, pcall, tonumber, tostring = type, pairs, pcall, tonumber, tostring
+local perform, now, sleep, json_decode = core.perform, core.now, core.sleep, core.json_decode
+local random, min = math.random, math.min
+
+local M = {}
+
+-- 502/503/504 are retried only for methods safe to repeat; a POST or PATCH
+-- that may have reached the server is never sent twice.
+local RETRY_METHOD = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true }
+local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
+local BACKOFF_BASE, BACKOFF_CAP = 0.5, 8
+-- A Retry-After longer than this is returned to the caller, not slept on.
+M.MAX_RETRY_AFTER = 60
+
+local function backoff(attempt)
+  local d = min(BACKOFF_CAP, BACKOFF_BASE * 2 ^ (attempt - 1))
+  return d * (0.5 + random() * 0.5) -- jitter: clients retrying together spread out
+end
+
+-- ---------------------------------------------------------------------------
+-- Transports: both answer status, body, reason, retry_after, request_id or
+-- nil, kind, message, sent (see core.perform in src/transport.c).
+-- ---------------------------------------------------------------------------
+
+local function success_body(text)
+  if not text:find("%S") then return true end
+  local v = json_decode(text)
+  if v == nil then return text end
+  return v
+end
+
+local function custom_exchange(st, method, url, headers, body, timeout)
+  local ok, res, msg = pcall(st.transport, {
+    method = method, url = url, headers = headers, body = body, timeout = timeout or st.timeout,
+  })
+  if not ok then return nil, "message", res end
+  if type(res) ~= "table" then return nil, "message", msg or "transport returned no response" end
+  local status = tonumber(res.status)
+  if not status or status < 100 or status > 599 then return nil, "message", "transport returned an invalid status" end
+  local rbody = res.body
+  if rbody == nil then rbody = "" end
+  if type(rbody) ~= "string" then return nil, "message", "transport returned a non-string body" end
+  local h = type(res.headers) == "table" and res.headers or {}
+  local lower = {}
+  for k, v in pairs(h) do if type(k) == "string" then lower[k:lower()] = v end end
+  if status >= 200 and status < 300 then rbody = success_body(rbody) end
+  return status, rbody, res.reason, lower["retry-after"], lower["x-request-id"]
+end
+
+local function exchange(st, req, headers)
+  if st.transport then
+    return custom_exchange(st, req.method, req.url, headers, req.body, req.timeout)
+  end
+  return perform(st.ud, req.method, req.url, headers, req.body, req.timeout)
+end
+
+-- ---------------------------------------------------------------------------
+-- Headers (contract §2.3)
+-- ---------------------------------------------------------------------------
+
+local function build_headers(st, req, token)
+  local h = { Accept = "application/json", ["User-Agent"] = st.user_agent }
+  if req.body then h["Content-Type"] = "application/json" end
+  if token then
+    h.Authorization = "Bearer " .. token
+    h["X-Client-Token"] = st.client_token
+  end
+  if req.instance_token and req.instance_token ~= "" then h["X-Instance-Token"] = req.instance_token end
+  local extra = req.headers
+  if extra then
+    -- Caller headers come last and replace same-named ones (D18).
+    for name, value in pairs(extra) do
+      local lname = name:lower()
+      for k in pairs(h) do if k:lower() == lname then h[k] = nil end end
+      h[name] = value
+    end
+  end
+  return h
+end
+
+-- ---------------------------------------------------------------------------
+-- The exchange loop
+-- ---------------------------------------------------------------------------
+
+-- req = {method, path, url, body = string|nil, auth = bool, instance_token,
+--        headers = caller headers|nil, timeout = seconds|nil}
+function M.send(st, req)
+  local attempt, replayed = 0, false
+  while true do
+    local token
+    if req.auth then
+      local msg, err
+      token, msg, err = M.token(st)
+      if not token then return nil, msg, err end
+    end
+    local status, body, reason, retry_after, request_id = exchange(st, req, build_headers(st, req, token))
+    if status == nil then
+      if body == "message" then
+        return errors.from_transport_message(reason, req, errors.secrets(st, req.instance_token))
+      end
+      local kind, message, sent = body, reason, retry_after
+      if sent or kind == "tls" or attempt >= st.max_retries then
+        return errors.transport(kind, message, req, errors.secrets(st, req.instance_token))
+      end
+      attempt = attempt + 1
+      sleep(backoff(attempt))
+    elseif status < 300 and status >= 200 then
+      return body
+    elseif status == 401 and req.auth and not replayed then
+      -- The token was refused (revoked, or expired early): fetch a new one
+      -- and replay once; a 401 means nothing was executed (D14).
+      replayed = true
+      st.token = nil
+    else
+      local wait = retry_after and core.retry_after(retry_after)
+      if attempt < st.max_retries and (wait or 0) <= M.MAX_RETRY_AFTER
+        and (status == 429 or (RETRY_STATUS[status] and RETRY_METHOD[req.method])) then
+        attempt = attempt + 1
+        sleep(wait or backoff(attempt))
+      else
+        if type(body) ~= "string" then body = "" end
+        return errors.http(req, status, body, reason, wait, request_id, errors.secrets(st, req.instance_token))
+      end
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------------
+-- Token cache (contract §2.1)
+-- ---------------------------------------------------------------------------
+
+local function lifetime(v)
+  if type(v) == "string" then v = tonumber(v) end
+  if type(v) == "number" and v > 0 and v < math.huge then return v end
+  return nil
+end
+
+function M.token(st)
+  local token = st.token
+  if token and now() < st.expires_at then return token end
+  local req = {
+    method = "POST", path = "/token", url = st.base_url .. "/token", auth = false,
+    body = core.json_encode({ client_token = st.client_token, client_secret = st.client_secret }),
+  }
+  local res, msg, err = M.send(st, req)
+  if res == nil then return nil, msg, err end
+  local tok, ttl
+  if type(res) == "table" then
+    tok = res.access_token
+    if type(tok) ~= "string" or tok == "" then tok = res.accessToken end
+    ttl = lifetime(res.expires_in)
+    if ttl == nil then ttl = lifetime(res.expiresIn) end
+  end
+  if type(tok) ~= "string" or tok == "" or not ttl then
+    local secrets = errors.secrets(st)
+    if type(tok) == "string" and #tok >= 4 then table.insert(secrets, 1, tok) end
+    return errors.bad_token(req, type(res) == "table" and res or nil, secrets)
+  end
+  st.token, st.expires_at = tok, now() + ttl - st.token_skew
+  return tok
+end
+
+return M
