@@ -1,5 +1,6 @@
 # Wraps CMake and busted. Every target installs the Debian packages it needs
 # first (scripts/deps.sh), so a fresh Debian 12 machine can run any of them.
+MAKEFLAGS += --no-print-directory
 LUA     ?= lua5.4
 BUILD   ?= build
 PREFIX  ?= /usr/local

@@ -25,7 +25,35 @@ static void client_release(vz_client *c) {
   }
   vz_buf_free(&c->res.body);
   free(c->base_url);
-  c->base_url = NULL;
+  free(c->ca_file);
+  free(c->ca_path);
+  free(c->proxy);
+  c->base_url = c->ca_file = c->ca_path = c->proxy = NULL;
+}
+
+/* A copy of the optional string setting `name`, or NULL when absent. Sets
+ * *oom when the copy cannot be made. */
+static char *string_setting(lua_State *L, int settings, const char *name, int *oom) {
+  char *copy = NULL;
+  lua_getfield(L, settings, name);
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    copy = (char *)malloc(n + 1);
+    if (copy == NULL) *oom = 1;
+    else memcpy(copy, s, n + 1);
+  }
+  lua_pop(L, 1);
+  return copy;
+}
+
+void vz_client_apply_settings(const vz_client *c, CURL *h) {
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->ssl_verify ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->ssl_verify ? 2L : 0L);
+  if (c->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+  if (c->ca_path) curl_easy_setopt(h, CURLOPT_CAPATH, c->ca_path);
+  if (c->proxy) curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
 }
 
 static long seconds_to_ms(lua_State *L, int idx, const char *name) {
@@ -67,21 +95,21 @@ static int l_new_client(lua_State *L) {
   c->timeout_ms = seconds_to_ms(L, -1, "timeout");
   lua_getfield(L, 2, "connect_timeout");
   c->connect_timeout_ms = seconds_to_ms(L, -1, "connect_timeout");
-  lua_pop(L, 2);
-  vz_transport_setup(c);
-
   lua_getfield(L, 2, "ssl_verify");
-  if (!lua_toboolean(L, -1)) {
-    curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  c->ssl_verify = lua_toboolean(L, -1);
+  lua_pop(L, 3);
+  {
+    int oom = 0;
+    c->ca_file = string_setting(L, 2, "ca_file", &oom);
+    c->ca_path = string_setting(L, 2, "ca_path", &oom);
+    c->proxy = string_setting(L, 2, "proxy", &oom);
+    if (oom) {
+      client_release(c);
+      return luaL_error(L, "vzaps: out of memory");
+    }
   }
-  lua_getfield(L, 2, "ca_file");
-  if (lua_isstring(L, -1)) curl_easy_setopt(c->curl, CURLOPT_CAINFO, lua_tostring(L, -1));
-  lua_getfield(L, 2, "ca_path");
-  if (lua_isstring(L, -1)) curl_easy_setopt(c->curl, CURLOPT_CAPATH, lua_tostring(L, -1));
-  lua_getfield(L, 2, "proxy");
-  if (lua_isstring(L, -1)) curl_easy_setopt(c->curl, CURLOPT_PROXY, lua_tostring(L, -1));
-  lua_pop(L, 4);
+  vz_transport_setup(c);
+  vz_client_apply_settings(c, c->curl);
   return 1;
 }
 

@@ -38,6 +38,8 @@ typedef struct vz_client {
   char *base_url;
   long timeout_ms;
   long connect_timeout_ms;
+  int ssl_verify;
+  char *ca_file, *ca_path, *proxy; /* NULL when not set */
   vz_response res;
   int prereq_calls;  /* times libcurl was about to send the current request */
   int guard_resend;  /* the current request must not be sent twice */
@@ -47,6 +49,9 @@ typedef struct vz_client {
 /* client.c */
 vz_client *vz_client_check(lua_State *L, int idx);
 void vz_client_register(lua_State *L);
+/* Applies the client's TLS, proxy and connect-timeout settings to an easy
+ * handle, so every connection of a client (REST and realtime) uses them. */
+void vz_client_apply_settings(const vz_client *c, CURL *h);
 
 /* transport.c: the perform function registered as core.perform. */
 int vz_transport_perform(lua_State *L);
