@@ -31,8 +31,8 @@ rc=$(cat "$log.rc")
 
 summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? ' | tail -n 1)
 if [ -n "$summary" ]; then
-  set -- $summary
-  passed=$1; failed=$(($3 + $5))
+  passed=$(echo "$summary" | awk '{print $1}')
+  failed=$(echo "$summary" | awk '{print $4 + $7}')
 else
   passed=0; failed=1
   echo "busted did not finish (exit status $rc)"

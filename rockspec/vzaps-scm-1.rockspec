@@ -1,0 +1,36 @@
+-- Builds the module from a checkout, offline: luarocks make rockspec/vzaps-scm-1.rockspec
+rockspec_format = "3.0"
+package = "vzaps"
+version = "scm-1"
+source = {
+  url = "git+https://github.com/vzaps/vzaps-lua.git",
+}
+description = {
+  summary = "Lua client for the VZaps WhatsApp API (C module on libcurl)",
+  detailed = [[
+    Every REST operation of the VZaps public API (instances and billing,
+    sessions, messages, webhooks, contacts, groups, users, queues, typebots,
+    chatwoot, chats) plus realtime events over WebSocket, from Lua tables to
+    the wire and back, with exact integers, retries that never send a message
+    twice, and no secrets in errors.
+  ]],
+  homepage = "https://github.com/vzaps/vzaps-lua",
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1",
+}
+external_dependencies = {
+  CURL = { header = "curl/curl.h" },
+  WSLAY = { header = "wslay/wslay.h" },
+}
+build = {
+  type = "cmake",
+  variables = {
+    CMAKE_BUILD_TYPE = "Release",
+    LUA_INCDIR = "$(LUA_INCDIR)",
+    LIBDIR = "$(LIBDIR)",
+    CMAKE_C_FLAGS = "$(CFLAGS)",
+    CURL_INCLUDE_DIR = "$(CURL_INCDIR)",
+  },
+}
