@@ -20,9 +20,10 @@ description = {
 dependencies = {
   "lua >= 5.1",
 }
+-- Checked by library name: Debian keeps curl.h under a multiarch include
+-- directory that LuaRocks does not search; CMake's FindCURL finds it.
 external_dependencies = {
-  CURL = { header = "curl/curl.h" },
-  WSLAY = { header = "wslay/wslay.h" },
+  CURL = { library = "curl" },
 }
 build = {
   type = "cmake",
@@ -31,6 +32,5 @@ build = {
     LUA_INCDIR = "$(LUA_INCDIR)",
     LIBDIR = "$(LIBDIR)",
     CMAKE_C_FLAGS = "$(CFLAGS)",
-    CURL_INCLUDE_DIR = "$(CURL_INCDIR)",
   },
 }
