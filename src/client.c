@@ -19,11 +19,8 @@ vz_client *vz_client_check(lua_State *L, int idx) {
 /* One function serves close(), __gc and __close, so closing twice is a
  * no-op and nothing is freed twice. */
 static void client_release(vz_client *c) {
-  if (c->curl != NULL) {
-    curl_easy_cleanup(c->curl);
-    c->curl = NULL;
-  }
-  vz_buf_free(&c->res.body);
+  vz_xfer_close(&c->rest);
+  c->curl = NULL;
   free(c->base_url);
   free(c->ca_file);
   free(c->ca_path);
@@ -77,18 +74,13 @@ static int l_new_client(lua_State *L) {
 
   c = (vz_client *)vz_newuserdata(L, sizeof *c);
   memset(c, 0, sizeof *c);
-  vz_buf_init(&c->res.body);
   luaL_getmetatable(L, VZ_CLIENT_MT);
   lua_setmetatable(L, -2);
   lua_pushvalue(L, 3);
   vz_setuservalue(L, -2);
 
   c->base_url = (char *)malloc(n + 1);
-  c->curl = curl_easy_init();
-  if (c->base_url == NULL || c->curl == NULL) {
-    client_release(c);
-    return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
-  }
+  if (c->base_url == NULL) return luaL_error(L, "vzaps: out of memory");
   memcpy(c->base_url, base, n + 1);
 
   lua_getfield(L, 2, "timeout");
@@ -108,8 +100,11 @@ static int l_new_client(lua_State *L) {
       return luaL_error(L, "vzaps: out of memory");
     }
   }
-  vz_transport_setup(c);
-  vz_client_apply_settings(c, c->curl);
+  if (vz_xfer_open(&c->rest, c) != 0) {
+    client_release(c);
+    return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
+  }
+  c->curl = c->rest.curl;
   return 1;
 }
 

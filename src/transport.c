@@ -17,13 +17,13 @@
 /* ------------------------------------------------------------------------ */
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
-  vz_client *c = (vz_client *)ud;
+  vz_xfer *x = (vz_xfer *)ud;
   size_t n = size * nmemb;
-  if (n > VZ_MAX_BODY - c->res.body.len) {
-    c->res.too_large = 1;
+  if (n > VZ_MAX_BODY - x->res.body.len) {
+    x->res.too_large = 1;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
   }
-  if (vz_buf_append(&c->res.body, p, n) != 0) return 0;
+  if (vz_buf_append(&x->res.body, p, n) != 0) return 0;
   return n;
 }
 
@@ -41,20 +41,20 @@ static int header_is(const char *line, size_t n, const char *name, size_t namele
 }
 
 static size_t on_header(char *line, size_t size, size_t nmemb, void *ud) {
-  vz_client *c = (vz_client *)ud;
+  vz_response *r = &((vz_xfer *)ud)->res;
   size_t n = size * nmemb;
   if (n > 5 && memcmp(line, "HTTP/", 5) == 0) {
     /* A new status line (after 100 Continue, say): forget the previous one. */
     const char *sp = memchr(line, ' ', n), *reason;
-    c->res.reason[0] = c->res.retry_after[0] = c->res.request_id[0] = '\0';
+    r->reason[0] = r->retry_after[0] = r->request_id[0] = '\0';
     if (sp != NULL && (size_t)(sp - line) + 5 <= n) {
       reason = sp + 4; /* skip " 200" */
-      copy_value(c->res.reason, sizeof c->res.reason, reason, n - (size_t)(reason - line));
+      copy_value(r->reason, sizeof r->reason, reason, n - (size_t)(reason - line));
     }
   } else if (header_is(line, n, "retry-after", 11)) {
-    copy_value(c->res.retry_after, sizeof c->res.retry_after, line + 12, n - 12);
+    copy_value(r->retry_after, sizeof r->retry_after, line + 12, n - 12);
   } else if (header_is(line, n, "x-request-id", 12)) {
-    copy_value(c->res.request_id, sizeof c->res.request_id, line + 13, n - 13);
+    copy_value(r->request_id, sizeof r->request_id, line + 13, n - 13);
   }
   return n;
 }
@@ -65,28 +65,44 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud) {
  * to repeat it may already have been received, so refuse it. */
 static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
                      int conn_local_port) {
-  vz_client *c = (vz_client *)ud;
+  vz_xfer *x = (vz_xfer *)ud;
   (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
-  c->prereq_calls++;
-  if (c->prereq_calls > 1 && c->guard_resend) return CURL_PREREQFUNC_ABORT;
+  x->prereq_calls++;
+  if (x->prereq_calls > 1 && x->guard_resend) return CURL_PREREQFUNC_ABORT;
   return CURL_PREREQFUNC_OK;
 }
 
-/* Options set once per handle; per-request ones are set in perform. */
-void vz_transport_setup(vz_client *c) {
-  CURL *h = c->curl;
+/* Options set once per handle; per-request ones are set in prepare. */
+int vz_xfer_open(vz_xfer *x, const vz_client *c) {
+  CURL *h;
+  memset(x, 0, sizeof *x);
+  vz_buf_init(&x->res.body);
+  vz_buf_init(&x->req_body);
+  if ((h = x->curl = curl_easy_init()) == NULL) return -1;
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
-  curl_easy_setopt(h, CURLOPT_PREREQDATA, c);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);       /* never raise SIGALRM in the host */
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is the caller's business */
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  vz_client_apply_settings(c, h);
+  return 0;
+}
+
+void vz_xfer_close(vz_xfer *x) {
+  if (x->curl != NULL) curl_easy_cleanup(x->curl);
+  x->curl = NULL;
+  curl_slist_free_all(x->headers);
+  x->headers = NULL;
+  vz_buf_free(&x->res.body);
+  vz_buf_free(&x->req_body);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -185,9 +201,9 @@ static int is_tls_error(CURLcode rc) {
 }
 
 /* nil, kind, message, sent */
-static int push_failure(lua_State *L, vz_client *c, CURLcode rc) {
-  const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
-  int sent = c->prereq_calls > 0;
+static int push_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
+  const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+  int sent = x->prereq_calls > 0;
   lua_pushnil(L);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     lua_pushliteral(L, "timeout");
@@ -195,10 +211,10 @@ static int push_failure(lua_State *L, vz_client *c, CURLcode rc) {
   } else if (is_tls_error(rc)) {
     lua_pushliteral(L, "tls");
     lua_pushfstring(L, "VZaps TLS error: %s (check ca_file, or ssl_verify)", detail);
-  } else if (rc == CURLE_WRITE_ERROR && c->res.too_large) {
+  } else if (rc == CURLE_WRITE_ERROR && x->res.too_large) {
     lua_pushliteral(L, "network");
     lua_pushliteral(L, "VZaps response body exceeds the 64 MiB limit");
-  } else if (rc == CURLE_ABORTED_BY_CALLBACK && c->prereq_calls > 1) {
+  } else if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereq_calls > 1) {
     lua_pushliteral(L, "network");
     lua_pushliteral(L, "VZaps request failed: the connection closed after the request was sent; "
                        "it may have been received, so it was not sent again");
@@ -217,14 +233,82 @@ static void push_opt_string(lua_State *L, const char *s) {
 
 /* Pushes the success value of a 2xx body: true when empty, the decoded JSON,
  * or the text itself when it is not JSON (the action did happen). */
-static void push_success_body(lua_State *L, const vz_buf *b) {
+static void push_success_body(lua_State *L, const vz_buf *b, int array_mt) {
   const char *p = b->data, *end = b->data + b->len;
   char err[128];
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
   if (p == end)
     lua_pushboolean(L, 1);
-  else if (!vz_json_decode(L, b->data, b->len, vz_absindex(L, VZ_ARRAY_MT), err, sizeof err))
+  else if (!vz_json_decode(L, b->data, b->len, array_mt, err, sizeof err))
     lua_pushlstring(L, b->data, b->len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A transfer's life: prepare, (perform), finish                             */
+/* ------------------------------------------------------------------------ */
+
+void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_ms) {
+  const char *method = luaL_checkstring(L, first);
+  const char *url = luaL_checkstring(L, first + 1);
+  size_t bodylen = 0;
+  const char *body = luaL_optlstring(L, first + 3, NULL, &bodylen);
+  long timeout_ms = default_timeout_ms;
+  int ok, post_mode;
+
+  check_headers(L, first + 2);
+  if (!lua_isnoneornil(L, first + 4)) {
+    lua_Number s = luaL_checknumber(L, first + 4);
+    luaL_argcheck(L, s > 0 && s < 86400.0 * 365, first + 4, "timeout must be a positive number of seconds");
+    timeout_ms = (long)(s * 1000.0 + 0.5) > 0 ? (long)(s * 1000.0 + 0.5) : 1;
+  }
+
+  vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
+  vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+  x->res.too_large = 0;
+  x->res.reason[0] = x->res.retry_after[0] = x->res.request_id[0] = '\0';
+  x->errbuf[0] = '\0';
+  x->prereq_calls = 0;
+  x->guard_resend = !safe_to_resend(method);
+  /* The body is copied: a parallel transfer outlives the Lua call that
+   * queued it, and libcurl may read the body again (a safe resend). */
+  if (body != NULL && vz_buf_append(&x->req_body, body, bodylen) != 0)
+    luaL_error(L, "vzaps: out of memory");
+
+  post_mode = !method_is(method, "HEAD") && (body != NULL || method_is(method, "POST") ||
+                                             method_is(method, "PUT") || method_is(method, "PATCH"));
+  curl_slist_free_all(x->headers);
+  x->headers = build_headers(L, first + 2, post_mode, &ok);
+  if (!ok) luaL_error(L, "vzaps: out of memory");
+
+  curl_easy_setopt(x->curl, CURLOPT_URL, url);
+  set_method(x->curl, method, body != NULL ? (x->req_body.data ? x->req_body.data : "") : NULL, bodylen);
+  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
+  curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+}
+
+int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
+  long status = 0;
+  int n;
+  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(x->headers);
+  x->headers = NULL;
+  if (rc != CURLE_OK) {
+    n = push_failure(L, x, rc);
+  } else {
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+    lua_pushinteger(L, (lua_Integer)status);
+    if (status >= 200 && status < 300)
+      push_success_body(L, &x->res.body, vz_absindex(L, VZ_ARRAY_MT));
+    else
+      lua_pushlstring(L, x->res.body.data ? x->res.body.data : "", x->res.body.len);
+    push_opt_string(L, x->res.reason);
+    push_opt_string(L, x->res.retry_after);
+    push_opt_string(L, x->res.request_id);
+    n = 5;
+  }
+  vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
+  vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+  return n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -236,56 +320,6 @@ static void push_success_body(lua_State *L, const vz_buf *b) {
 
 int vz_transport_perform(lua_State *L) {
   vz_client *c = vz_client_check(L, 1);
-  const char *method = luaL_checkstring(L, 2);
-  const char *url = luaL_checkstring(L, 3);
-  size_t bodylen = 0;
-  const char *body = luaL_optlstring(L, 5, NULL, &bodylen);
-  long timeout_ms = c->timeout_ms;
-  struct curl_slist *headers;
-  CURLcode rc;
-  long status = 0;
-  int ok, post_mode;
-
-  check_headers(L, 4);
-  if (!lua_isnoneornil(L, 6)) {
-    lua_Number s = luaL_checknumber(L, 6);
-    luaL_argcheck(L, s > 0 && s < 86400.0 * 365, 6, "timeout must be a positive number of seconds");
-    timeout_ms = (long)(s * 1000.0 + 0.5) > 0 ? (long)(s * 1000.0 + 0.5) : 1;
-  }
-
-  vz_buf_reset(&c->res.body, VZ_KEEP_BUFFER);
-  c->res.too_large = 0;
-  c->res.reason[0] = c->res.retry_after[0] = c->res.request_id[0] = '\0';
-  c->errbuf[0] = '\0';
-  c->prereq_calls = 0;
-  c->guard_resend = !safe_to_resend(method);
-
-  post_mode = !method_is(method, "HEAD") && (body != NULL || method_is(method, "POST") ||
-                                             method_is(method, "PUT") || method_is(method, "PATCH"));
-  headers = build_headers(L, 4, post_mode, &ok);
-  if (!ok) return luaL_error(L, "vzaps: out of memory");
-
-  curl_easy_setopt(c->curl, CURLOPT_URL, url);
-  set_method(c->curl, method, body, bodylen);
-  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  rc = curl_easy_perform(c->curl);
-  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-  curl_slist_free_all(headers);
-
-  if (rc != CURLE_OK) {
-    vz_buf_reset(&c->res.body, VZ_KEEP_BUFFER);
-    return push_failure(L, c, rc);
-  }
-  curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-  lua_pushinteger(L, (lua_Integer)status);
-  if (status >= 200 && status < 300)
-    push_success_body(L, &c->res.body);
-  else
-    lua_pushlstring(L, c->res.body.data ? c->res.body.data : "", c->res.body.len);
-  push_opt_string(L, c->res.reason);
-  push_opt_string(L, c->res.retry_after);
-  push_opt_string(L, c->res.request_id);
-  vz_buf_reset(&c->res.body, VZ_KEEP_BUFFER);
-  return 5;
+  vz_xfer_prepare(L, &c->rest, 2, c->timeout_ms);
+  return vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
 }

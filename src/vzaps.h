@@ -32,18 +32,27 @@ typedef struct vz_response {
   int too_large;        /* the body passed VZ_MAX_BODY */
 } vz_response;
 
+/* One transfer slot: an easy handle and what it keeps of one exchange. The
+ * client has one for its sequential calls; client:parallel has a pool. */
+typedef struct vz_xfer {
+  CURL *curl;
+  vz_response res;
+  vz_buf req_body;              /* the request body, owned while in flight */
+  struct curl_slist *headers;   /* the request's header list, while in flight */
+  int prereq_calls;  /* times libcurl was about to send the current request */
+  int guard_resend;  /* the current request must not be sent twice */
+  char errbuf[CURL_ERROR_SIZE];
+} vz_xfer;
+
 /* The C side of a client: one libcurl easy handle reused for every call. */
 typedef struct vz_client {
-  CURL *curl; /* NULL once closed */
+  CURL *curl; /* the sequential transfer's handle (== rest.curl); NULL once closed */
+  vz_xfer rest;
   char *base_url;
   long timeout_ms;
   long connect_timeout_ms;
   int ssl_verify;
   char *ca_file, *ca_path, *proxy; /* NULL when not set */
-  vz_response res;
-  int prereq_calls;  /* times libcurl was about to send the current request */
-  int guard_resend;  /* the current request must not be sent twice */
-  char errbuf[CURL_ERROR_SIZE];
 } vz_client;
 
 /* client.c */
@@ -53,9 +62,25 @@ void vz_client_register(lua_State *L);
  * handle, so every connection of a client (REST and realtime) uses them. */
 void vz_client_apply_settings(const vz_client *c, CURL *h);
 
-/* transport.c: the perform function registered as core.perform. */
-int vz_transport_perform(lua_State *L);
-void vz_transport_setup(vz_client *c);
+/* transport.c: one exchange on a transfer slot. */
+int vz_transport_perform(lua_State *L); /* core.perform */
+/* Creates x's easy handle with the client's settings. 0, or -1 on OOM. */
+int vz_xfer_open(vz_xfer *x, const vz_client *c);
+void vz_xfer_close(vz_xfer *x);
+/* Sets up x for the request whose method, url, headers, body|nil and
+ * timeout|nil are at stack indices first..first+4. Raises only before
+ * anything is allocated. */
+void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_ms);
+/* After the transfer ended with rc: frees its header list and pushes
+ * status, body, reason, retry_after, request_id (4 more values than none)
+ * or nil, kind, message, sent. Returns the number pushed. */
+int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc);
+
+/* multi.c: client:parallel's curl multi handle (core.multi_new). */
+void vz_multi_register(lua_State *L);
+
+/* ws.c: the realtime WebSocket (vzaps.WebSocket, core.ws_connect). */
+void vz_ws_register(lua_State *L);
 
 /* core.c: shared helpers registered on the core table. */
 void vz_core_register(lua_State *L);

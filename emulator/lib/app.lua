@@ -80,14 +80,19 @@ end
 
 -- Responses --------------------------------------------------------------------
 -- res = {status=, body=string|nil, content_type=, headers={}}
-local function write_response(stream, rid, res)
+local function write_response(stream, rid, res, method)
   local h = http_headers.new()
   h:append(":status", tostring(res.status))
   h:append("x-request-id", rid)
   local has_body = res.body ~= nil and res.status ~= 204 and res.status ~= 304
   if has_body and res.content_type then h:append("content-type", res.content_type) end
   for k, v in pairs(res.headers or {}) do h:upsert(k:lower(), tostring(v)) end
-  if has_body then
+  if has_body and method == "HEAD" then
+    -- A HEAD answer has the headers of the GET answer but never its body
+    -- (RFC 9110 §9.3.2): stray bytes would poison the kept-alive connection.
+    h:upsert("content-length", tostring(#res.body))
+    stream:write_headers(h, true)
+  elseif has_body then
     h:upsert("content-length", tostring(#res.body))
     stream:write_headers(h, false)
     stream:write_chunk(res.body, true)
@@ -223,7 +228,7 @@ function M.onstream(_, stream)
     res, note = handle_api(stream, req)
   end
   if res then
-    local ok, werr = pcall(write_response, stream, rid, res)
+    local ok, werr = pcall(write_response, stream, rid, res, req.method)
     if not ok then M.log("write failed: " .. tostring(werr)) end
     M.log(req.method .. " " .. path .. " " .. res.status .. (note and (" " .. note) or ""))
     if req.after_response then req.after_response() end

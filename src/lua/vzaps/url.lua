@@ -19,8 +19,10 @@ local function number_text(v)
   if v ~= v or v == huge or v == -huge then return nil, "NaN or infinity" end
   if math.type and math.type(v) == "integer" then return tostring(v) end
   if v == floor(v) and v > -2^63 and v < 2^63 then return format("%.0f", v) end
-  for _, f in ipairs({ "%.15g", "%.16g" }) do
-    local s = format(f, v)
+  -- The shortest text that reads back as the same double (rare in queries,
+  -- so a plain search over the precisions is fine).
+  for digits = 1, 16 do
+    local s = format("%." .. digits .. "g", v)
     if tonumber(s) == v then return s end
   end
   return format("%.17g", v)
@@ -57,10 +59,13 @@ function M.query(q)
   return concat(parts, "&")
 end
 
--- base (no trailing "/") + "/" + path (leading "/" stripped) + "?" + query
+-- base (no trailing "/") + "/" + path (leading "/" stripped) + "?" + query;
+-- a path that already has a query string gets "&" + query.
 function M.join(base, path, query)
   if path:byte(1) == 47 then path = path:gsub("^/+", "") end
-  if query and query ~= "" then return base .. "/" .. path .. "?" .. query end
+  if query and query ~= "" then
+    return base .. "/" .. path .. (path:find("?", 1, true) and "&" or "?") .. query
+  end
   return base .. "/" .. path
 end
 
