@@ -6,10 +6,28 @@ local import, core = ...
 local errors = import("errors")
 
 local type, pairs, pcall, tonumber, tostring = type, pairs, pcall, tonumber, tostring
-local perform, now, sleep, json_decode = core.perform, core.now, core.sleep, core.json_decode
+local perform, now, json_decode = core.perform, core.now, core.json_decode
 local random, min = math.random, math.min
+local running, yield = coroutine.running, coroutine.yield
 
 local M = {}
+
+-- Inside client:parallel (parallel.lua), an exchange, a backoff sleep or a
+-- wait for another coroutine's token fetch yields this marker and the
+-- request to the scheduler instead of blocking. st.par is the set of the
+-- run's coroutines; it is nil outside a run.
+local PAR = {}
+M.PAR = PAR
+
+local function in_parallel(st)
+  local par = st.par
+  return par ~= nil and par[running()] ~= nil
+end
+
+local function sleep(st, seconds)
+  if in_parallel(st) then return yield(PAR, "sleep", seconds) end
+  core.sleep(seconds)
+end
 
 -- 502/503/504 are retried only for methods safe to repeat; a POST or PATCH
 -- that may have reached the server is never sent twice.
@@ -57,6 +75,9 @@ end
 local function exchange(st, req, headers)
   if st.transport then
     return custom_exchange(st, req.method, req.url, headers, req.body, req.timeout)
+  end
+  if in_parallel(st) then
+    return yield(PAR, "xfer", req.method, req.url, headers, req.body, req.timeout)
   end
   return perform(st.ud, req.method, req.url, headers, req.body, req.timeout)
 end
@@ -110,7 +131,7 @@ function M.send(st, req)
         return errors.transport(kind, message, req, errors.secrets(st, req.instance_token))
       end
       attempt = attempt + 1
-      sleep(backoff(attempt))
+      sleep(st, backoff(attempt))
     elseif status < 300 and status >= 200 then
       return body
     elseif status == 401 and req.auth and not replayed then
@@ -123,7 +144,7 @@ function M.send(st, req)
       if attempt < st.max_retries and (wait or 0) <= M.MAX_RETRY_AFTER
         and (status == 429 or (RETRY_STATUS[status] and RETRY_METHOD[req.method])) then
         attempt = attempt + 1
-        sleep(wait or backoff(attempt))
+        sleep(st, wait or backoff(attempt))
       else
         if type(body) ~= "string" then body = "" end
         return errors.http(req, status, body, reason, wait, request_id, errors.secrets(st, req.instance_token))
@@ -142,9 +163,23 @@ local function lifetime(v)
   return nil
 end
 
+-- One token fetch at a time: in a parallel run the other coroutines wait
+-- for it instead of each asking /token.
 function M.token(st)
   local token = st.token
   if token and now() < st.expires_at then return token end
+  if in_parallel(st) then
+    while st.fetching do yield(PAR, "wait") end
+    token = st.token
+    if token and now() < st.expires_at then return token end
+    st.fetching = true
+  end
+  local tok, msg, err = M.fetch_token(st)
+  st.fetching = nil
+  return tok, msg, err
+end
+
+function M.fetch_token(st)
   local req = {
     method = "POST", path = "/token", url = st.base_url .. "/token", auth = false,
     body = core.json_encode({ client_token = st.client_token, client_secret = st.client_secret }),

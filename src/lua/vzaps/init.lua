@@ -126,6 +126,13 @@ function methods.request(self, method, path, opts)
   })
 end
 
+-- client:parallel(fns, {concurrency = n}): runs each function as a
+-- coroutine; their requests through this client run at the same time.
+function methods.parallel(self, fns, opts)
+  check_open(self)
+  return import("parallel").run(state(self), fns, opts)
+end
+
 local INSTANCE_MT = {
   __name = "vzaps.instance",
   __tostring = function(h) return "vzaps.instance (" .. h.instance_id .. ")" end,

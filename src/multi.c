@@ -1,0 +1,175 @@
+/* multi.c: the transfers of client:parallel. One curl multi handle with a
+ * pool of transfer slots (easy handles) sharing its connection cache, so up
+ * to n requests run at once over kept-alive (or HTTP/2-multiplexed)
+ * connections. The scheduler is Lua (parallel.lua): it queues a request in
+ * a free slot with m:add and collects finished ones with m:next. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vzaps.h"
+
+#define VZ_MULTI_MT "vzaps.Multi"
+#define VZ_MULTI_MAX 256
+
+typedef struct vz_multi {
+  CURLM *multi; /* NULL once closed */
+  int size;
+  long timeout_ms;
+  vz_xfer *slots;
+  char *busy; /* slot is added to the multi handle */
+} vz_multi;
+
+static vz_multi *multi_check(lua_State *L) {
+  vz_multi *m = (vz_multi *)luaL_checkudata(L, 1, VZ_MULTI_MT);
+  if (m->multi == NULL) luaL_error(L, "vzaps: parallel transfers are closed");
+  return m;
+}
+
+static void multi_release(vz_multi *m) {
+  int i;
+  for (i = 0; m->slots != NULL && i < m->size; i++) {
+    if (m->busy[i] && m->multi != NULL) curl_multi_remove_handle(m->multi, m->slots[i].curl);
+    vz_xfer_close(&m->slots[i]);
+  }
+  if (m->multi != NULL) curl_multi_cleanup(m->multi);
+  m->multi = NULL;
+  free(m->slots);
+  free(m->busy);
+  m->slots = NULL;
+  m->busy = NULL;
+}
+
+/* core.multi_new(client, size) */
+static int l_multi_new(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  vz_multi *m;
+  int i, failed = 0;
+  luaL_argcheck(L, n >= 1 && n <= VZ_MULTI_MAX, 2, "concurrency must be from 1 to 256");
+  m = (vz_multi *)vz_newuserdata(L, sizeof *m);
+  memset(m, 0, sizeof *m);
+  luaL_getmetatable(L, VZ_MULTI_MT);
+  lua_setmetatable(L, -2);
+  m->size = (int)n;
+  m->timeout_ms = c->timeout_ms;
+  m->multi = curl_multi_init();
+  m->slots = (vz_xfer *)calloc((size_t)n, sizeof *m->slots);
+  m->busy = (char *)calloc((size_t)n, 1);
+  if (m->multi == NULL || m->slots == NULL || m->busy == NULL) failed = 1;
+  for (i = 0; !failed && i < m->size; i++) failed = vz_xfer_open(&m->slots[i], c) != 0;
+  if (failed) {
+    multi_release(m);
+    return luaL_error(L, "vzaps: out of memory");
+  }
+  curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
+  curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n);
+  curl_multi_setopt(m->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  return 1;
+}
+
+/* m:add(slot, method, url, headers, body|nil, timeout|nil) */
+static int l_multi_add(lua_State *L) {
+  vz_multi *m = multi_check(L);
+  lua_Integer slot = luaL_checkinteger(L, 2);
+  vz_xfer *x;
+  luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
+  luaL_argcheck(L, !m->busy[slot - 1], 2, "slot is busy");
+  x = &m->slots[slot - 1];
+  vz_xfer_prepare(L, x, 3, m->timeout_ms);
+  if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK) {
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+    return luaL_error(L, "vzaps: cannot start a parallel transfer");
+  }
+  m->busy[slot - 1] = 1;
+  return 0;
+}
+
+/* Pops one finished transfer, if any: pushes slot and its results. */
+static int pop_done(lua_State *L, vz_multi *m) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+    vz_xfer *x = NULL;
+    CURLcode rc = msg->data.result;
+    if (msg->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    curl_multi_remove_handle(m->multi, msg->easy_handle);
+    if (x == NULL) continue;
+    m->busy[x - m->slots] = 0;
+    lua_pushinteger(L, (lua_Integer)(x - m->slots) + 1);
+    return 1 + vz_xfer_finish(L, x, rc);
+  }
+  return 0;
+}
+
+/* m:next(max_wait) -> slot, status, body, reason, retry_after, request_id
+ *                   | slot, nil, kind, message, sent
+ *                   | nil (nothing finished within max_wait seconds, or
+ *                          nothing in flight) */
+static int l_multi_next(lua_State *L) {
+  vz_multi *m = multi_check(L);
+  lua_Number wait = luaL_optnumber(L, 2, 1.0);
+  long wait_ms = wait > 0 ? (long)(wait * 1000.0) : 0;
+  int running = 0, n;
+  if ((n = pop_done(L, m)) > 0) return n;
+  for (;;) {
+    if (curl_multi_perform(m->multi, &running) != CURLM_OK) return luaL_error(L, "vzaps: parallel transfer failure");
+    if ((n = pop_done(L, m)) > 0) return n;
+    if (running == 0 || wait_ms <= 0) return 0;
+    /* Wait for activity, at most what is left of max_wait (libcurl shortens
+     * it for its own timers, so a stuck transfer still times out). */
+    {
+      long slice = wait_ms > 100 ? 100 : wait_ms;
+      struct timespec t0, t1;
+      clock_gettime(CLOCK_MONOTONIC, &t0);
+      if (curl_multi_poll(m->multi, NULL, 0, (int)slice, NULL) != CURLM_OK)
+        return luaL_error(L, "vzaps: parallel transfer failure");
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      wait_ms -= (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+      if (wait_ms <= 0) wait_ms = 0;
+    }
+  }
+}
+
+/* m:in_flight() -> number of transfers added and not yet collected */
+static int l_multi_in_flight(lua_State *L) {
+  vz_multi *m = multi_check(L);
+  int i, n = 0;
+  for (i = 0; i < m->size; i++) n += m->busy[i];
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+static int l_multi_size(lua_State *L) {
+  lua_pushinteger(L, multi_check(L)->size);
+  return 1;
+}
+
+static int l_multi_close(lua_State *L) {
+  multi_release((vz_multi *)luaL_checkudata(L, 1, VZ_MULTI_MT));
+  return 0;
+}
+
+static const luaL_Reg multi_methods[] = {
+    {"add", l_multi_add},   {"next", l_multi_next},   {"in_flight", l_multi_in_flight},
+    {"size", l_multi_size}, {"close", l_multi_close}, {NULL, NULL},
+};
+
+/* Registers the metatable and core.multi_new on the core table on top of
+ * the stack; the array metatable is upvalue 1 of the methods (results are
+ * decoded like core.perform's). */
+void vz_multi_register(lua_State *L) {
+  int core = lua_gettop(L);
+  luaL_newmetatable(L, VZ_MULTI_MT);
+  lua_pushcfunction(L, l_multi_close);
+  lua_setfield(L, -2, "__gc");
+  lua_newtable(L);
+  lua_getfield(L, core, "array_mt");
+  vz_setfuncs(L, multi_methods, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_multi_new);
+  lua_setfield(L, core, "multi_new");
+}
