@@ -16,22 +16,25 @@
 
 #define VZ_JSON_MAX_DEPTH 200
 
-/* Decode buf[0..len) and push the value on L. Objects become tables, arrays
- * become tables with the metatable at array_mt (an absolute stack index, or 0
- * for none), null becomes the light userdata NULL (== cjson.null).
- * Returns 1 on success. On malformed input pushes nothing, writes a short
- * message (with the byte offset) into err, and returns 0. Never raises,
- * except for Lua's own memory errors. */
+/* Decode buf[0..len) (need not be NUL-terminated) and push the value on L.
+ * Objects become tables, arrays become tables with the metatable at array_mt
+ * (an absolute stack index, or 0 for none), null becomes the light userdata
+ * NULL (== cjson.null). Integer tokens that fit become Lua integers (on Lua
+ * 5.3+), anything else a float. Returns 1 on success. On malformed input
+ * pushes nothing, writes a short message with the 0-based byte offset (e.g.
+ * "invalid JSON at byte 17: expected ':'", never quoting the input) into err,
+ * and returns 0. Never raises, except for Lua's own memory errors. */
 int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
                    char *err, size_t errsz);
 
 /* Append the JSON text of the value at idx to out. A table whose metatable is
  * array_mt (absolute index, or 0) is an array even when empty. list_keys
  * (absolute index of a table, or 0): an empty table stored under one of its
- * keys, at any depth, is written as []. Returns 1 on success; on a value that
- * cannot be encoded writes a message naming the field (e.g.
- * "field 'options[2]': cannot encode a function") into err and returns 0,
- * leaving out with partial content. Never raises. */
+ * keys, at any depth, is written as []. Integral floats with |x| < 2^63 are
+ * written as integers (3.0 -> 3). Returns 1 on success; on a value that
+ * cannot be encoded writes a message naming the field with Lua's 1-based
+ * indices (e.g. "field 'options[2]': cannot encode a function") into err and
+ * returns 0, leaving out with partial content. Never raises. */
 int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt,
                    int list_keys, char *err, size_t errsz);
 

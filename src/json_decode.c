@@ -1,0 +1,529 @@
+/* json_decode.c: JSON text -> Lua values (see json.h).
+ *
+ * A recursive-descent parser over a cursor that is passed and returned by
+ * value (so it lives in a register); a function returns the cursor after
+ * what it parsed, or NULL after writing the error message. The input is not
+ * NUL-terminated: every read is guarded by `p < end`. */
+#include "json.h"
+
+#include <float.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json_number.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Objects and arrays at the first HINT_DEPTHS levels are created with the
+ * size of the previous sibling container at the same level: API responses
+ * are lists of same-shaped objects, and presizing saves the rehashes that
+ * growing a table one key at a time costs. Capped to bound wasted memory. */
+#define HINT_DEPTHS 8
+#define HINT_MAX 64
+
+typedef struct dec {
+  lua_State *L;
+  const char *start, *end;
+  int array_mt;
+  int depth;
+  char *err;
+  size_t errsz;
+  int ohint[HINT_DEPTHS]; /* hash size of the last object per depth */
+  int ahint[HINT_DEPTHS]; /* length of the last array per depth */
+} dec;
+
+/* Bytes that end the fast scan of a string: '"', '\\' and controls < 0x20. */
+static const unsigned char str_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20: '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50: '\\' */
+};
+
+/* Value of a hex digit, or -1. */
+static const signed char hexval[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+/* Word-at-a-time search for a '"', '\\' or byte < 0x20 among 8 bytes. Each
+ * term is the classic "has a zero byte" trick: a high bit is set in a byte
+ * that matches, and possibly in bytes above it, never below. So the lowest
+ * set bit marks the first match exactly. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static inline uint64_t word_stops(uint64_t w) {
+  uint64_t q = w ^ (ONES * '"');
+  uint64_t b = w ^ (ONES * '\\');
+  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS;
+}
+
+/* On little-endian GCC/Clang the first match's offset is a bit count. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIRST_STOP(m) ((size_t)__builtin_ctzll(m) >> 3)
+#endif
+
+#define IS_DIGIT(c) ((unsigned char)((c) - '0') < 10)
+
+static const char *fail(dec *d, const char *p, const char *msg) {
+  if (d->err != NULL && d->errsz > 0)
+    snprintf(d->err, d->errsz, "invalid JSON at byte %lu: %s",
+             (unsigned long)(p - d->start), msg);
+  return NULL;
+}
+
+static const char *fail_end(dec *d) {
+  return fail(d, d->end, "unexpected end of input");
+}
+
+static inline const char *skip_ws(const char *p, const char *end) {
+  /* The first test alone settles the common case of compact JSON. */
+  while (p < end && (unsigned char)*p <= ' ' &&
+         (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    p++;
+  return p;
+}
+
+static const char *parse_value(dec *d, const char *p);
+
+/* ---- strings ---------------------------------------------------------- */
+
+static void add_utf8(luaL_Buffer *b, unsigned long cp) {
+  char u[4];
+  size_t n;
+  if (cp < 0x80) {
+    u[0] = (char)cp;
+    n = 1;
+  } else if (cp < 0x800) {
+    u[0] = (char)(0xC0 | (cp >> 6));
+    u[1] = (char)(0x80 | (cp & 0x3F));
+    n = 2;
+  } else if (cp < 0x10000) {
+    u[0] = (char)(0xE0 | (cp >> 12));
+    u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u[2] = (char)(0x80 | (cp & 0x3F));
+    n = 3;
+  } else {
+    u[0] = (char)(0xF0 | (cp >> 18));
+    u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u[3] = (char)(0x80 | (cp & 0x3F));
+    n = 4;
+  }
+  luaL_addlstring(b, u, n);
+}
+
+/* The 4 hex digits at p (p + 4 <= end), or -1. */
+static long hex4(const char *p) {
+  int a = hexval[(unsigned char)p[0]], b = hexval[(unsigned char)p[1]];
+  int c = hexval[(unsigned char)p[2]], e = hexval[(unsigned char)p[3]];
+  if ((a | b | c | e) < 0) return -1;
+  return ((long)a << 12) | (b << 8) | (c << 4) | e;
+}
+
+/* The first '"', '\\' or control byte in [p, end), or end. */
+static inline const char *scan_plain(const char *p, const char *end) {
+#if defined(__SSE2__) && defined(FIRST_STOP)
+  /* 16 bytes at a time; bytes <= 0x1F are those where max(x, 0x1F) == 0x1F. */
+  const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+  const __m128i ctl = _mm_set1_epi8(0x1F);
+  while (end - p >= 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+                               _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl));
+    unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+    if (mask != 0) return p + __builtin_ctz(mask);
+    p += 16;
+  }
+#endif
+  while (end - p >= 8) {
+    uint64_t w, m;
+    memcpy(&w, p, 8); /* an unaligned load on common targets */
+    if ((m = word_stops(w)) != 0) {
+#ifdef FIRST_STOP
+      return p + FIRST_STOP(m);
+#else
+      break;
+#endif
+    }
+    p += 8;
+  }
+  while (p < end && !str_stop[(unsigned char)*p]) p++;
+  return p;
+}
+
+/* Slow path: the string starting at s has a backslash at p. */
+static const char *parse_string_escaped(dec *d, const char *s, const char *p) {
+  lua_State *L = d->L;
+  const char *end = d->end;
+  luaL_Buffer b;
+  /* luaL_Buffer keeps its pieces on the Lua stack (up to ~LUA_MINSTACK
+   * slots in 5.1). */
+  if (!lua_checkstack(L, LUA_MINSTACK)) return fail(d, p, "nested too deeply");
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, s, (size_t)(p - s));
+  for (;;) {
+    /* Here *p == '\\'. */
+    const char *esc = p;
+    char c;
+    if (end - p < 2) return fail_end(d);
+    c = p[1];
+    p += 2;
+    switch (c) {
+      case '"': luaL_addchar(&b, '"'); break;
+      case '\\': luaL_addchar(&b, '\\'); break;
+      case '/': luaL_addchar(&b, '/'); break;
+      case 'b': luaL_addchar(&b, '\b'); break;
+      case 'f': luaL_addchar(&b, '\f'); break;
+      case 'n': luaL_addchar(&b, '\n'); break;
+      case 'r': luaL_addchar(&b, '\r'); break;
+      case 't': luaL_addchar(&b, '\t'); break;
+      case 'u': {
+        long cp, lo;
+        if (end - p < 4) return fail_end(d);
+        cp = hex4(p);
+        if (cp < 0) return fail(d, esc, "invalid \\u escape");
+        p += 4;
+        if (cp >= 0xD800 && cp <= 0xDFFF) {
+          /* A high surrogate followed by "\u" + low surrogate makes one code
+           * point; any other surrogate becomes U+FFFD and a following
+           * escape is decoded on its own (as Go's encoding/json does). */
+          if (cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
+              (lo = hex4(p + 2)) >= 0xDC00 && lo <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            p += 6;
+          } else {
+            cp = 0xFFFD;
+          }
+        }
+        add_utf8(&b, (unsigned long)cp);
+        break;
+      }
+      default:
+        return fail(d, esc, "invalid escape in string");
+    }
+    /* Copy the run up to the next special byte. */
+    s = p;
+    p = scan_plain(p, end);
+    if (p >= end) return fail_end(d);
+    if (p > s) luaL_addlstring(&b, s, (size_t)(p - s));
+    if (*p == '"') break;
+    if (*p != '\\') return fail(d, p, "control character in string");
+  }
+  luaL_pushresult(&b);
+  return p + 1;
+}
+
+/* p is just after the opening quote. Pushes the string. */
+static const char *parse_string(dec *d, const char *p) {
+  const char *s = p, *end = d->end;
+  p = scan_plain(p, end);
+  if (p >= end) return fail_end(d);
+  if (*p == '"') {
+    /* Common case: no escapes, push straight from the input. */
+    lua_pushlstring(d->L, s, (size_t)(p - s));
+    return p + 1;
+  }
+  if (*p == '\\') return parse_string_escaped(d, s, p);
+  return fail(d, p, "control character in string");
+}
+
+/* ---- numbers ---------------------------------------------------------- */
+
+/* Push the token s[0..n) as a float converted by strtod. */
+static const char *push_strtod(dec *d, const char *s, const char *p) {
+  double v;
+  if (!vz_json_strtod(s, (size_t)(p - s), &v)) return fail(d, s, "out of memory");
+  lua_pushnumber(d->L, (lua_Number)v);
+  return p;
+}
+
+static const char *parse_number(dec *d, const char *p) {
+  /* Exact powers of ten: a mantissa below 2^53 times or divided by one of
+   * these is correctly rounded (Clinger's fast path). */
+  static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const char *s = p, *end = d->end;
+  uint64_t m = 0;   /* significant digits, while they fit */
+  int nd = 0;       /* digits accumulated in m (leading zeros excluded) */
+  int exact = 1;    /* m holds every significant digit */
+  int isfloat = 0;
+  long e10 = 0;     /* decimal exponent to apply to m */
+  int neg = 0;
+
+  if (*p == '-') {
+    neg = 1;
+    if (++p == end) return fail_end(d);
+  }
+  if (*p == '0') {
+    p++;
+    if (p < end && IS_DIGIT(*p)) return fail(d, s, "invalid number (leading zero)");
+  } else if (IS_DIGIT(*p)) {
+    do {
+      /* 19 digits always fit in 64 bits. */
+      if (nd < 19) {
+        m = m * 10 + (uint64_t)(*p - '0');
+        nd++;
+      } else {
+        exact = 0;
+      }
+      p++;
+    } while (p < end && IS_DIGIT(*p));
+  } else {
+    return fail(d, s, "invalid number");
+  }
+
+  if (p < end && *p == '.') {
+    isfloat = 1;
+    p++;
+    if (p >= end) return fail_end(d);
+    if (!IS_DIGIT(*p)) return fail(d, s, "invalid number");
+    do {
+      if (m == 0 && *p == '0') {
+        e10--; /* leading zero of the fraction: only shifts the exponent */
+      } else if (nd < 19) {
+        m = m * 10 + (uint64_t)(*p - '0');
+        nd++;
+        e10--;
+      } else {
+        exact = 0;
+      }
+      p++;
+    } while (p < end && IS_DIGIT(*p));
+  }
+
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    long x = 0;
+    int eneg = 0;
+    isfloat = 1;
+    p++;
+    if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+    if (p >= end) return fail_end(d);
+    if (!IS_DIGIT(*p)) return fail(d, s, "invalid number");
+    do {
+      if (x < 100000) x = x * 10 + (*p - '0'); /* only decides the fast path */
+      p++;
+    } while (p < end && IS_DIGIT(*p));
+    e10 += eneg ? -x : x;
+  }
+
+  if (!isfloat) {
+    if (exact) {
+#if VZ_HAS_INTEGERS
+      if (!neg) {
+        if (m <= (uint64_t)LUA_MAXINTEGER) {
+          lua_pushinteger(d->L, (lua_Integer)m);
+          return p;
+        }
+      } else if (m == 0) {
+        lua_pushnumber(d->L, (lua_Number)-0.0); /* "-0" is the float -0.0 */
+        return p;
+      } else if (m - 1 <= (uint64_t)LUA_MAXINTEGER) {
+        lua_pushinteger(d->L, -(lua_Integer)(m - 1) - 1); /* no overflow at MIN */
+        return p;
+      }
+#else
+      if (m <= (UINT64_C(1) << 53)) { /* exact as a double */
+        double v = (double)m;
+        lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
+        return p;
+      }
+#endif
+    }
+    return push_strtod(d, s, p); /* out of integer range: nearest float */
+  }
+
+#if FLT_EVAL_METHOD == 0 /* no excess precision: the fast path is exact */
+  if (exact && m <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+    double v = (double)m;
+    if (e10 < 0)
+      v /= pow10[-e10];
+    else
+      v *= pow10[e10];
+    lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
+    return p;
+  }
+#else
+  (void)pow10;
+#endif
+  return push_strtod(d, s, p);
+}
+
+/* ---- containers ------------------------------------------------------- */
+
+/* p is just after '{'. */
+static const char *parse_object(dec *d, const char *p) {
+  lua_State *L = d->L;
+  const char *end = d->end;
+  const char *open = p - 1;
+  int lvl = d->depth, n = 0;
+  if (lvl >= VZ_JSON_MAX_DEPTH) return fail(d, open, "nested too deeply");
+  /* The table, a key, a value, and a string buffer's first slot. */
+  if (!lua_checkstack(L, 4)) return fail(d, open, "nested too deeply");
+  d->depth = lvl + 1;
+  lua_createtable(L, 0, lvl < HINT_DEPTHS ? d->ohint[lvl] : 0);
+  p = skip_ws(p, end);
+  if (p < end && *p == '}') {
+    p++;
+    goto done;
+  }
+  for (;;) {
+    if (p >= end) return fail_end(d);
+    if (*p != '"') return fail(d, p, "expected a string key");
+    if ((p = parse_string(d, p + 1)) == NULL) return NULL;
+    p = skip_ws(p, end);
+    if (p >= end) return fail_end(d);
+    if (*p != ':') return fail(d, p, "expected ':'");
+    p = skip_ws(p + 1, end);
+    if ((p = parse_value(d, p)) == NULL) return NULL;
+    lua_rawset(L, -3); /* duplicate keys: the last one wins */
+    n++;
+    p = skip_ws(p, end);
+    if (p >= end) return fail_end(d);
+    if (*p == ',') {
+      p = skip_ws(p + 1, end);
+      continue;
+    }
+    if (*p == '}') {
+      p++;
+      break;
+    }
+    return fail(d, p, "expected ',' or '}'");
+  }
+done:
+  if (lvl < HINT_DEPTHS) d->ohint[lvl] = n < HINT_MAX ? n : HINT_MAX;
+  d->depth = lvl;
+  return p;
+}
+
+/* p is just after '['. */
+static const char *parse_array(dec *d, const char *p) {
+  lua_State *L = d->L;
+  const char *end = d->end;
+  const char *open = p - 1;
+  int lvl = d->depth, n = 0;
+  if (lvl >= VZ_JSON_MAX_DEPTH) return fail(d, open, "nested too deeply");
+  if (!lua_checkstack(L, 4)) return fail(d, open, "nested too deeply");
+  d->depth = lvl + 1;
+  lua_createtable(L, lvl < HINT_DEPTHS ? d->ahint[lvl] : 0, 0);
+  if (d->array_mt) {
+    lua_pushvalue(L, d->array_mt);
+    lua_setmetatable(L, -2);
+  }
+  p = skip_ws(p, end);
+  if (p < end && *p == ']') {
+    p++;
+    goto done;
+  }
+  for (;;) {
+    if ((p = parse_value(d, p)) == NULL) return NULL;
+    if (n == 0x7fffffff) return fail(d, p, "array too long");
+    lua_rawseti(L, -2, ++n);
+    p = skip_ws(p, end);
+    if (p >= end) return fail_end(d);
+    if (*p == ',') {
+      p = skip_ws(p + 1, end);
+      continue;
+    }
+    if (*p == ']') {
+      p++;
+      break;
+    }
+    return fail(d, p, "expected ',' or ']'");
+  }
+done:
+  if (lvl < HINT_DEPTHS) d->ahint[lvl] = n < HINT_MAX ? n : HINT_MAX;
+  d->depth = lvl;
+  return p;
+}
+
+/* p is at the first byte of a value (whitespace already skipped). */
+static const char *parse_value(dec *d, const char *p) {
+  const char *end = d->end;
+  if (p >= end) return fail_end(d);
+  switch (*p) {
+    case '"': return parse_string(d, p + 1);
+    case '{': return parse_object(d, p + 1);
+    case '[': return parse_array(d, p + 1);
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+      return parse_number(d, p);
+    case 't':
+      if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+        lua_pushboolean(d->L, 1);
+        return p + 4;
+      }
+      break;
+    case 'f':
+      if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+        lua_pushboolean(d->L, 0);
+        return p + 5;
+      }
+      break;
+    case 'n':
+      if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+        lua_pushlightuserdata(d->L, NULL);
+        return p + 4;
+      }
+      break;
+    default:
+      break;
+  }
+  return fail(d, p, "expected a value");
+}
+
+int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
+                   char *err, size_t errsz) {
+  dec d;
+  const char *p;
+  int top = lua_gettop(L);
+  if (buf == NULL) { /* no arithmetic on a null pointer */
+    buf = "";
+    len = 0;
+  }
+  d.L = L;
+  d.start = buf;
+  d.end = buf + len;
+  d.array_mt = (array_mt != 0 && lua_istable(L, array_mt)) ? vz_absindex(L, array_mt) : 0;
+  d.depth = 0;
+  d.err = err;
+  d.errsz = errsz;
+  memset(d.ohint, 0, sizeof d.ohint);
+  memset(d.ahint, 0, sizeof d.ahint);
+  if (err != NULL && errsz > 0) err[0] = '\0';
+
+  p = buf;
+  if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* UTF-8 BOM */
+  if (!lua_checkstack(L, 2)) p = fail(&d, p, "nested too deeply");
+  if (p != NULL) p = parse_value(&d, skip_ws(p, d.end));
+  if (p != NULL) {
+    p = skip_ws(p, d.end);
+    if (p != d.end) p = fail(&d, p, "unexpected data after the value");
+  }
+  if (p == NULL) {
+    lua_settop(L, top);
+    return 0;
+  }
+  return 1;
+}

@@ -1,0 +1,28 @@
+/* json_number.h: locale-independent number text for the JSON codec.
+ *
+ * The C library formats and parses doubles with the decimal point of the
+ * current LC_NUMERIC locale, which the host application may have set to one
+ * with a decimal comma. These helpers always use '.', as JSON requires. */
+#ifndef VZ_JSON_NUMBER_H
+#define VZ_JSON_NUMBER_H
+
+#include <stddef.h>
+
+/* Big enough for any text written by the two formatters below. */
+#define VZ_JSON_NUMBUF 48
+
+/* Write the decimal text of v into buf (VZ_JSON_NUMBUF bytes, not
+ * NUL-terminated). Returns the length. */
+size_t vz_json_fmt_int(char *buf, long long v);
+
+/* Write the shortest of %.15g, %.16g and %.17g that reads back as exactly d
+ * (d must be finite) into buf (VZ_JSON_NUMBUF bytes, NUL-terminated), with
+ * '.' as the decimal point. Returns the length. */
+size_t vz_json_fmt_double(char *buf, double d);
+
+/* Convert the JSON number token s[0..n) (already checked against the JSON
+ * grammar, not NUL-terminated) to the nearest double. Returns 0 only when a
+ * very long token needs a heap copy and malloc fails. */
+int vz_json_strtod(const char *s, size_t n, double *out);
+
+#endif
