@@ -9,7 +9,7 @@ JOBS    ?= 2
 BUSTED   = $(LUA) /usr/bin/busted
 SPECS   ?= spec
 
-.PHONY: all build test demo check check-asan check-valgrind install clean deps
+.PHONY: all build test demo check check-asan check-valgrind install clean deps docs
 
 all: build
 
@@ -51,3 +51,6 @@ install: build
 
 clean:
 	rm -rf build build-asan build-debug
+
+docs:
+	$(LUA) scripts/gen-api.lua docs/api.md

@@ -204,7 +204,10 @@ end
 
 local function build_path(ep, f)
   local pieces = ep.pieces
-  if ep.without_field and f[ep.without_field] == nil then pieces = ep.without_pieces end
+  -- Typebots.StartSession: an absent or empty typebot_id takes the other path.
+  if ep.without_field and (f[ep.without_field] == nil or f[ep.without_field] == "") then
+    pieces = ep.without_pieces
+  end
   local out = {}
   for i = 1, #pieces do
     local p = pieces[i]

@@ -1,0 +1,373 @@
+-- scripts/gen-api.lua: writes the API reference (docs/api.md) from the
+-- endpoint table itself (src/lua/vzaps/endpoints.lua), so the two cannot
+-- drift; spec/docs_spec.lua fails when they do, or when a row has no `doc`.
+--   lua5.4 scripts/gen-api.lua docs/api.md      (from the repository root)
+--   lua5.4 scripts/gen-api.lua -                (to stdout)
+local out_path = ...
+if not out_path then
+  io.stderr:write("usage: lua5.4 scripts/gen-api.lua OUTPUT.md|-\n")
+  os.exit(2)
+end
+
+local rows = assert(loadfile("src/lua/vzaps/endpoints.lua"))()
+
+local RESOURCES = {
+  { "instances", "Instances and billing", "§4.2" },
+  { "sessions", "Sessions", "§4.3" },
+  { "messages", "Messages", "§4.4" },
+  { "webhooks", "Webhooks", "§4.5" },
+  { "contacts", "Contacts", "§4.6" },
+  { "groups", "Groups", "§4.7" },
+  { "users", "Users", "§4.8" },
+  { "queues", "Queues", "§4.9" },
+  { "typebots", "Typebots", "§4.10" },
+  { "chatwoot", "Chatwoot", "§4.11" },
+  { "chats", "Chats", "§4.12" },
+}
+
+-- The calls that are not endpoint rows, kept by hand:
+-- {name, signature, returns, doc, example}
+local HAND = {
+  { "vzaps.new", "vzaps.new(opts)", "a client",
+    "Creates a client. `opts`: `client_token`, `client_secret` (required), `base_url`, `realtime_url`, `timeout`, "
+      .. "`connect_timeout`, `token_skew`, `user_agent`, `max_retries`, `ssl_verify`, `ca_file`, `proxy`, `transport`. "
+      .. "Raises on a bad option. Nothing is sent until the first call.",
+    'local client <close> = vzaps.new{client_token = os.getenv("VZAPS_CLIENT_TOKEN"), client_secret = os.getenv("VZAPS_CLIENT_SECRET")}' },
+  { "vzaps.array", "vzaps.array([t])", "`t` (or a new table)",
+    "Marks a table as a JSON array, so that it is sent as `[]` even when empty.",
+    "client.webhooks:set{instance_id = id, instance_token = token, webhook_url = url, events = vzaps.array()}" },
+  { "vzaps.is_error", "vzaps.is_error(v)", "boolean",
+    "True when `v` is an error object of this module (the third value of a failure tuple).",
+    "local res, msg, err = client.instances:get(id); if vzaps.is_error(err) then print(err.kind, err.status) end" },
+  { "vzaps.null", "vzaps.null", "a sentinel value",
+    "JSON `null`, as decoded (and encoded) by the module.",
+    "if inst.webhook == vzaps.null then print(\"no webhook\") end" },
+  { "vzaps.json", "vzaps.json.encode(v) / vzaps.json.decode(s)", "text / value (nil, message on failure)",
+    "The module's JSON codec: integers stay integers, `null` is `vzaps.null`.",
+    'print(vzaps.json.encode({id = vzaps.array({"3EB0..."})}))' },
+  { "auth.get_access_token", "client.auth:get_access_token()", "the JWT string",
+    "The cached access token, fetched (`POST /token`) when missing or about to expire.",
+    "local jwt = assert(client.auth:get_access_token())" },
+  { "client:request", "client:request(method, path, [opts])", "the decoded JSON answer",
+    "Any call the resources do not wrap. `path` is relative to `base_url` and not escaped; "
+      .. "`opts = {query = table, body = table|string, headers = table, instance_token = string, no_auth = boolean, "
+      .. "timeout = seconds}`.",
+    'local inst = assert(client:request("POST", "/instances/get", {body = {id = id}}))' },
+  { "client:instance", "client:instance(instance_id, instance_token)", "a scoped handle",
+    "The resources with `instance_id` and `instance_token` filled in: request tables may leave both out, and "
+      .. "positional methods drop their `instance_id` argument. Shares the client's connections and token.",
+    'client:instance(id, token).messages:send_text{phone = "5511999999999", message = "Hi"}' },
+  { "client:close", "client:close()", "nothing",
+    "Releases the connections. Also done by `__gc` and `__close`; closing twice is harmless; "
+      .. "any later call on the client (or its handles) raises.",
+    "client:close()" },
+}
+
+-- Sample values for the one-line examples, by field name.
+local SAMPLE = {
+  instance_id = "id", instance_token = "token",
+  phone = '"5511999999999"', message = '"Hello"', name = '"Support"', image = '"https://example.com/a.jpg"',
+  audio = '"https://example.com/a.ogg"', document = '"https://example.com/a.pdf"',
+  video = '"https://example.com/a.mp4"', sticker = '"https://example.com/a.webp"', gif = '"https://example.com/a.gif"',
+  latitude = "-23.5613", longitude = "-46.6565", buttons = '{{id = "yes", text = "Yes"}}',
+  title = '"Menu"', description = '"Pick one"', button_text = '"Open"',
+  sections = '{{title = "Main", rows = {{id = "r1", title = "One"}}}}',
+  link_url = '"https://vzaps.com"', link_description = '"WhatsApp API"', options = '{"Pizza", "Sushi"}',
+  message_id = '"3EB0C767D26A1D8C"', reaction = '"👍"', state = '"composing"', id = '{"3EB0C767D26A1D8C"}',
+  chat = '"5511999999999"', webhook_url = '"https://example.com/hook"', first_name = '"Ana"',
+  full_name = '"Ana Souza"', expiration = '"86400"', log_id = '"whl_1a2b3c"', typebot_id = '"tb_1a2b3c"',
+  session = '"tbs_1a2b3c"', what = '"contacts"', group_id = '"120363012345678901@g.us"', path = '"send/text"',
+  body = '{phone = "5511999999999", message = "Hi"}',
+}
+
+-- Optional fields worth showing for rows with few or no required ones.
+local HINT = {
+  ["instances.list"] = { { "page", "1" }, { "page_size", "20" }, { "search", '"support"' } },
+  ["instances.update"] = { { "body", '{name = "Commercial Support"}' } },
+  ["instances.subscribe"] = { { "body", "nil" } },
+  ["instances.search"] = { { "query", '"support"' } },
+  ["messages.send_contact"] = { { "contact_name", '"Ana"' }, { "contact_phone", '"5511988887777"' } },
+  ["messages.poll_vote"] = { { "selected_options", '{"Sushi"}' } },
+  ["messages.download_image"] = { { "url", "media.url" }, { "media_key", "media.media_key" } },
+  ["messages.download_video"] = { { "url", "media.url" }, { "media_key", "media.media_key" } },
+  ["messages.download_audio"] = { { "url", "media.url" }, { "media_key", "media.media_key" } },
+  ["messages.download_document"] = { { "url", "media.url" }, { "media_key", "media.media_key" } },
+  ["webhooks.set"] = { { "events", '{"Message", "Connected"}' } },
+  ["webhooks.search_logs"] = { { "event", '"Message"' } },
+  ["groups.list"] = { { "page", "1" }, { "page_size", "50" } },
+  ["groups.get"] = { { "group_id", SAMPLE.group_id } },
+  ["groups.invite_link"] = { { "group_id", SAMPLE.group_id }, { "reset", "true" } },
+  ["groups.set_photo"] = { { "group_id", SAMPLE.group_id }, { "image", SAMPLE.image } },
+  ["groups.set_name"] = { { "group_id", SAMPLE.group_id }, { "name", '"Team"' } },
+  ["groups.set_description"] = { { "group_id", SAMPLE.group_id }, { "description", '"Our team"' } },
+  ["groups.set_settings"] = { { "group_id", SAMPLE.group_id }, { "admin_only_message", "true" } },
+  ["groups.create"] = { { "group_name", '"Team"' }, { "participants", '{"5511999999999"}' } },
+  ["groups.add_admin"] = { { "group_id", SAMPLE.group_id }, { "participants", '{"5511999999999"}' } },
+  ["groups.remove_admin"] = { { "group_id", SAMPLE.group_id }, { "participants", '{"5511999999999"}' } },
+  ["users.info"] = { { "phone", SAMPLE.phone } },
+  ["users.check"] = { { "phone", '{"5511999999999", "5511988887777"}' } },
+  ["users.avatar"] = { { "phone", SAMPLE.phone } },
+  ["typebots.create"] = { { "typebot_url", '"https://typebot.example.com"' }, { "public_id", '"sales"' } },
+  ["typebots.update"] = { { "enabled", "false" } },
+  ["chatwoot.set"] = { { "enabled", "true" }, { "url", '"https://chatwoot.example.com"' }, { "token", '"..."' } },
+  ["chats.list"] = { { "page", "1" }, { "page_size", "20" } },
+  ["chats.mute"] = { { "duration_seconds", "3600" } },
+  ["chats.clear"] = { { "delete_media", "false" } },
+  ["chats.delete"] = { { "delete_media", "true" } },
+}
+
+local RETURNS = "the decoded JSON answer (`true` for an empty one); `nil, message, err` on failure"
+
+-- ---------------------------------------------------------------------------
+-- One row -> its description
+-- ---------------------------------------------------------------------------
+
+local function path_fields(template)
+  local list = {}
+  for name in template:gmatch("{([%w_]+)}") do list[#list + 1] = name end
+  return list
+end
+
+local function set_of(list)
+  local s = {}
+  for _, k in ipairs(list or {}) do s[k] = true end
+  return s
+end
+
+local function describe(row)
+  local d = {
+    resource = row[1], name = row[2], method = row[3], path = row[4], doc = row.doc, row = row,
+    key = row[1] .. "." .. row[2],
+    scoped = row[4]:find("^/instances/{instance_id}") ~= nil,
+    no_body = row.body == false or row[3] == "GET",
+  }
+  d.paths = path_fields(row[4])
+  d.lists = set_of(row.lists)
+  d.query = row.query or {}
+  if row.without then
+    for field, template in pairs(row.without) do d.without = { field = field, path = template } end
+  end
+  return d
+end
+
+-- The `#`-free display path with {instance_id} shortened to {id}.
+local function show_path(p) return (p:gsub("{instance_id}", "{id}")) end
+
+local function signature(d)
+  local call = "client." .. d.resource .. ":" .. d.name
+  if d.row.args then
+    local args = {}
+    for _, a in ipairs(d.row.args) do args[#args + 1] = a == "opts" and "[opts]" or a == "body" and "[body]" or a end
+    return call .. "(" .. table.concat(args, ", ") .. ")"
+  end
+  local fields = {}
+  if d.scoped then fields[#fields + 1] = "instance_id!"; fields[#fields + 1] = "instance_token!" end
+  local seen = {}
+  for _, p in ipairs(d.paths) do
+    if p ~= "instance_id" then
+      local opt = d.without and d.without.field == p
+      fields[#fields + 1] = p .. (opt and "" or "!")
+      seen[p] = true
+    end
+  end
+  for _, q in ipairs(d.query) do fields[#fields + 1] = q; seen[q] = true end
+  for _, r in ipairs(d.row.required or {}) do
+    if not seen[r] then fields[#fields + 1] = r .. "!"; seen[r] = true end
+  end
+  local hints = HINT[d.key] or {}
+  for _, h in ipairs(hints) do
+    if not seen[h[1]] and not d.no_body then fields[#fields + 1] = h[1]; seen[h[1]] = true end
+  end
+  if not d.no_body then fields[#fields + 1] = "..." end
+  local t = "{" .. table.concat(fields, ", ") .. "}"
+  if d.row.optional and not d.scoped then t = "[" .. t .. "]" end
+  return call .. t
+end
+
+-- The argument notes: one bullet per field / argument.
+local POSITIONAL = {
+  instance_id = "`instance_id` (string, required): the instance; one escaped path segment",
+  phone = "`phone` (string or integer, required): one escaped path segment (`+` → `%2B`)",
+  path = "`path` (string, required): appended to `/chat/` as given (not escaped; leading `/` stripped)",
+  body = "`body` (table or nil): the JSON body, passed through; none is sent when nil or empty",
+  opts = "`opts` (table): `instance_token` (required for `/instances/{id}/…` routes, sent as `X-Instance-Token`), "
+    .. "`headers`, `timeout`",
+}
+
+local function notes(d)
+  local list = {}
+  if d.row.args then
+    for _, a in ipairs(d.row.args) do
+      local text = POSITIONAL[a]
+      if a == "opts" and not d.scoped then text = "`opts` (table): `headers`, `timeout`" end
+      if a == "instance_id" and not d.scoped then
+        text = "`instance_id` (string, required): sent as the body `{\"id\": instance_id}`; no instance token"
+      end
+      if a == "body" and d.row.lists then
+        text = text .. "; list fields sent as `[]` when empty: `" .. table.concat(d.row.lists, "`, `") .. "`"
+      end
+      list[#list + 1] = text
+    end
+    return list
+  end
+  if d.scoped then
+    list[#list + 1] = "`instance_id` (required): path segment; `instance_token` (required): `X-Instance-Token` header "
+      .. "(both filled in by `client:instance`)"
+  end
+  for _, p in ipairs(d.paths) do
+    if p ~= "instance_id" then
+      if d.without and d.without.field == p then
+        list[#list + 1] = ("`%s` (optional): escaped path segment; without it the path is `%s`"):format(p,
+          show_path(d.without.path))
+      else
+        list[#list + 1] = ("`%s` (required): escaped path segment, never in the body"):format(p)
+      end
+    end
+  end
+  for _, q in ipairs(d.query) do
+    list[#list + 1] = ("`%s`: query string, omitted when nil"):format(q)
+  end
+  local req = {}
+  for _, r in ipairs(d.row.required or {}) do req[#req + 1] = "`" .. r .. "`" end
+  if #req > 0 then list[#list + 1] = "required body fields: " .. table.concat(req, ", ") end
+  if d.row.lists then
+    local l = {}
+    for _, k in ipairs(d.row.lists) do l[#l + 1] = "`" .. k .. "`" end
+    list[#list + 1] = "list fields (sent as `[]` when empty): " .. table.concat(l, ", ")
+  end
+  if d.no_body then
+    list[#list + 1] = "no body is sent; any other field raises"
+  else
+    list[#list + 1] = "every other field is the JSON body, as given (`false` and `0` included); "
+      .. "no body when there is none"
+  end
+  if d.row.optional and not d.scoped then list[#list + 1] = "the table may be omitted" end
+  return list
+end
+
+local function example(d)
+  if d.row.example then return d.row.example end
+  local call = "client." .. d.resource .. ":" .. d.name
+  local hints = HINT[d.key] or {}
+  if d.row.args then
+    local args = {}
+    local hint = {}
+    for _, h in ipairs(hints) do hint[h[1]] = h[2] end
+    for _, a in ipairs(d.row.args) do
+      if a == "opts" then
+        if d.scoped then args[#args + 1] = "{instance_token = token}" end
+      else
+        args[#args + 1] = hint[a] or SAMPLE[a] or ("<" .. a .. ">")
+      end
+    end
+    return call .. "(" .. table.concat(args, ", ") .. ")"
+  end
+  local fields, seen = {}, {}
+  local function add(k, v)
+    if not seen[k] then fields[#fields + 1] = k .. " = " .. v; seen[k] = true end
+  end
+  if d.scoped then add("instance_id", "id"); add("instance_token", "token") end
+  for _, p in ipairs(d.paths) do
+    if p ~= "instance_id" then add(p, SAMPLE[p] or '"..."') end
+  end
+  for _, r in ipairs(d.row.required or {}) do add(r, SAMPLE[r] or '"..."') end
+  for _, h in ipairs(hints) do add(h[1], h[2]) end
+  return call .. "{" .. table.concat(fields, ", ") .. "}"
+end
+
+-- ---------------------------------------------------------------------------
+-- The document
+-- ---------------------------------------------------------------------------
+
+local out = {}
+local function w(s) out[#out + 1] = s or "" end
+local function anchor(s) return (s:lower():gsub("[^%w_ -]", ""):gsub(" ", "-")) end
+
+local by_resource = {}
+local count = 0
+for _, row in ipairs(rows) do
+  local d = describe(row)
+  by_resource[d.resource] = by_resource[d.resource] or {}
+  table.insert(by_resource[d.resource], d)
+  count = count + 1
+end
+
+w("# vzaps API reference")
+w()
+w("Generated by `scripts/gen-api.lua` from `src/lua/vzaps/endpoints.lua` (run `make docs`);")
+w("do not edit by hand. `spec/docs_spec.lua` fails when this file is out of date or a row has no `doc`.")
+w()
+w(("%d REST methods plus the client calls below. Conventions (lua-api.md):"):format(count))
+w()
+w("- A method that talks to the network returns its result, or `nil, message, err` on failure (never raises for")
+w("  network, HTTP or decoding failures). A wrong or missing argument raises `bad argument #n to 'name' (...)`")
+w("  before anything is sent.")
+w("- `field!` marks a required field. In request tables, `instance_id`, `instance_token`, path fields and query")
+w("  fields are taken out; the rest is the JSON body, as given. `opts` of positional methods is")
+w("  `{instance_token=, headers=, timeout=}`.")
+w("- Every `/instances/{id}/…` method needs `instance_id` and `instance_token`; `client:instance(id, token)`")
+w("  returns a handle that fills both in (`client:instance(id, token).sessions:pair_code(phone)`).")
+w("- Returns: " .. RETURNS .. ".")
+w()
+w("## Index")
+w()
+w("| method | HTTP | path | what |")
+w("|---|---|---|---|")
+for _, h in ipairs(HAND) do
+  w(("| [`%s`](#%s) | | | %s |"):format(h[1], anchor(h[1]), h[4]:match("^(.-%.)%s") or h[4]))
+end
+for _, res in ipairs(RESOURCES) do
+  for _, d in ipairs(by_resource[res[1]] or {}) do
+    w(("| [`%s`](#%s) | %s | `%s` | %s |"):format(d.key, anchor(d.key), d.method, show_path(d.path), d.doc))
+  end
+end
+w()
+w("## Module and client")
+w()
+for _, h in ipairs(HAND) do
+  w("### " .. h[1])
+  w()
+  w("`" .. h[2] .. "` → " .. h[3])
+  w()
+  w(h[4])
+  w()
+  w("```lua")
+  w(h[5])
+  w("```")
+  w()
+end
+
+for _, res in ipairs(RESOURCES) do
+  local list = by_resource[res[1]] or {}
+  w(("## %s (`client.%s`, contract %s)"):format(res[2], res[1], res[3]))
+  w()
+  for _, d in ipairs(list) do
+    w("### " .. d.key)
+    w()
+    w("`" .. signature(d) .. "`")
+    w()
+    w(d.doc)
+    w()
+    local http = "- HTTP: `" .. d.method .. " " .. show_path(d.path) .. "`"
+    if d.without then
+      http = http .. "; without `" .. d.without.field .. "`: `" .. d.method .. " " .. show_path(d.without.path) .. "`"
+    end
+    w(http)
+    for _, n in ipairs(notes(d)) do w("- " .. n) end
+    w("- Returns: " .. RETURNS)
+    w()
+    w("```lua")
+    w(example(d))
+    w("```")
+    w()
+  end
+end
+
+local text = table.concat(out, "\n")
+if out_path == "-" then
+  io.write(text)
+else
+  local f = assert(io.open(out_path, "wb"))
+  f:write(text)
+  f:close()
+end
