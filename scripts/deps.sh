@@ -4,7 +4,7 @@
 # Everything comes from Debian's archive (no LuaRocks, no downloads).
 set -eu
 
-build="gcc make cmake pkg-config libc6-dev lua5.4 liblua5.4-dev libcurl4-openssl-dev ca-certificates"
+build="gcc make cmake pkg-config libc6-dev lua5.4 liblua5.4-dev libcurl4-openssl-dev libwslay-dev libssl-dev ca-certificates"
 # The emulator runs on Lua 5.1 (lua-http is packaged completely only there);
 # the specs talk to its control routes with LuaSocket and lua-cjson.
 emulator="lua5.1 lua-http lua-cqueues lua-cjson"

@@ -193,6 +193,9 @@ local function handle_api(stream, req)
       return res, "scripted"
     end
   end
+  if req.path == "/events/ws" and req.method == "GET" then  -- WebSocket upgrade
+    return require("lib.realtime").handle(stream, req, M)
+  end
   return M.dispatch(M.api, req)
 end
 

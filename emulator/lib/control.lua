@@ -157,6 +157,83 @@ return function(r, app)
     return 200, { processed_messages = n, processed_operations = ops }
   end)
 
+  -- Realtime (/events/ws) faults and inspection: lib/realtime.lua.
+  local realtime = require("lib.realtime")
+  local function targets(req)
+    local b = api.body(req)
+    local id = api.optional(b, "instance_id", "string")
+    return b, function(fn)
+      return realtime.each(function(conn)
+        if id == nil or conn.instance_id == id then fn(conn) end
+      end)
+    end
+  end
+
+  -- Close every realtime connection abruptly (no close frame).
+  add("POST", "/__emu/realtime/drop", function(req)
+    local _, each = targets(req)
+    return 200, { dropped = each(realtime.drop) }
+  end)
+
+  -- Stop reading and writing on the current connections (socket kept open).
+  add("POST", "/__emu/realtime/stall", function(req)
+    local _, each = targets(req)
+    return 200, { stalled = each(function(conn) conn.stalled = true end) }
+  end)
+
+  -- {"kind": "text" (default) | "array" | "frame"}: a non-JSON text frame, a
+  -- JSON array, or an invalid frame (reserved opcode 3), in order with events.
+  add("POST", "/__emu/realtime/garbage", function(req)
+    local b, each = targets(req)
+    local kind = api.optional(b, "kind", "string") or "text"
+    local item = ({ text = { text = "this is not JSON {" }, array = { text = "[1,2,3]" },
+                    frame = { raw = "\131\0" } })[kind]
+    if not item then api.bad("kind must be text, array or frame") end
+    return 200, { sent = each(function(conn)
+      conn.queue[#conn.queue + 1] = item
+      conn.cond:signal()
+    end) }
+  end)
+
+  -- {"instance_id"!, "size" (default 1 MiB), "type" (default "Message")}:
+  -- emits an event whose data.blob is `size` bytes of a repeating pattern.
+  add("POST", "/__emu/realtime/big", function(req)
+    local b = api.body(req)
+    local inst = api.instance(api.required(b, "instance_id", "string"))
+    local size = api.optional(b, "size", "integer") or 1048576
+    local pattern = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"
+    local blob = string.rep(pattern, math.ceil(size / #pattern)):sub(1, size)
+    local env = events.emit(inst.id, api.optional(b, "type", "string") or "Message", { blob = blob })
+    return 200, { id = env.id, size = size }
+  end)
+
+  -- {"times" (default 1), "status" (default 503)}: refuse the next handshakes.
+  add("POST", "/__emu/realtime/refuse", function(req)
+    local b = api.body(req)
+    realtime.refuse = api.optional(b, "times", "integer") or 1
+    realtime.refuse_status = api.optional(b, "status", "integer") or 503
+    return 204
+  end)
+
+  -- Acks received, in order; ?instance_id= filters.
+  add("GET", "/__emu/realtime/acks", function(req)
+    local out = json.array()
+    for _, a in ipairs(realtime.acks) do
+      if not req.query.instance_id or a.instance_id == req.query.instance_id then out[#out + 1] = a end
+    end
+    return 200, { acks = out }
+  end)
+
+  -- Open connections: [{instance_id, events, last_event_id}].
+  add("GET", "/__emu/realtime/connections", function()
+    local out = json.array()
+    realtime.each(function(conn)
+      out[#out + 1] = { instance_id = conn.instance_id, last_event_id = conn.last_event_id or json.null,
+                        stalled = conn.stalled == true }
+    end)
+    return 200, { connections = out }
+  end)
+
   -- Inject an incoming event (for the realtime endpoint / webhook logs).
   add("POST", "/__emu/instances/:id/events", function(req)
     local inst = api.instance(req.params.id)

@@ -6,6 +6,7 @@ local options = import("options")
 local resources = import("resources")
 local http = import("http")
 local url = import("url")
+local events = import("events")
 
 local type, pairs, setmetatable, getmetatable, tostring =
   type, pairs, setmetatable, getmetatable, tostring
@@ -68,6 +69,7 @@ function vzaps.new(opts)
   local client = core.new_client(st.base_url, st, members)
   st.ud = client
   resources.build(st, nil, members)
+  members.events = events.resource(st, nil)
   members.auth = setmetatable({ st = st }, AUTH_MT)
   members[PRIV] = st
   return client
@@ -146,7 +148,9 @@ function methods.instance(self, instance_id, instance_token)
     argerror(1, "instance", "instance_id must be a non-empty string")
   end
   resources.check_token(instance_token, 2, "instance", "instance_token")
-  local handle = resources.build(state(self), { instance_id = instance_id, instance_token = instance_token })
+  local scope = { instance_id = instance_id, instance_token = instance_token }
+  local handle = resources.build(state(self), scope)
+  handle.events = events.resource(state(self), scope)
   handle.instance_id = instance_id
   return setmetatable(handle, INSTANCE_MT)
 end

@@ -1,0 +1,460 @@
+-- events.lua: client.events:subscribe, realtime events over WebSocket
+-- (lua-api.md "Realtime events"; contract §6, rulings D36-D51). The socket
+-- and framing are C (core.ws_connect, src/ws.c); this file is the state
+-- machine: connect, dispatch, ack, cursor, keepalive, reconnect with backoff.
+local import, core = ...
+local http = import("http")
+local errors = import("errors")
+local url = import("url")
+local resources = import("resources")
+
+local type, pairs, ipairs, pcall, error, tostring, setmetatable, getmetatable =
+  type, pairs, ipairs, pcall, error, tostring, setmetatable, getmetatable
+local min, floor, huge, concat = math.min, math.floor, math.huge, table.concat
+local now, sleep, ws_connect, json_decode, json_encode, is_open =
+  core.now, core.sleep, core.ws_connect, core.json_decode, core.json_encode, core.is_open
+local argerror, check_open, check_token = resources.argerror, resources.check_open, resources.check_token
+local array_mt = core.array_mt
+
+local M = {}
+
+local MAX_DELAY = 30          -- backoff cap, seconds (D42)
+local DEFAULT_PING = 20       -- keepalive ping after this much silence
+local MAX_SLICE = 1           -- longest single wait inside run()
+local CLOSE_REASON = "client closed subscription"
+local REQ = { method = "GET", path = "/events/ws" } -- what errors name; never the URL (it holds tokens)
+
+-- ---------------------------------------------------------------------------
+-- Errors and callbacks
+-- ---------------------------------------------------------------------------
+
+local function secrets(p) return errors.secrets(p.st, p.instance_token) end
+
+-- An error object of this module: kind, code and extra fields.
+local function new_error(p, kind, code, message, extra)
+  local _, msg, err = errors.transport(kind, message, REQ, secrets(p))
+  err.code = code
+  for k, v in pairs(extra or {}) do err[k] = v end
+  return nil, msg, err
+end
+
+-- Lifecycle callbacks run protected: one that raises is reported to the
+-- error callbacks (an error callback that raises is ignored: no loop).
+local function fire_error(p, err)
+  for _, fn in ipairs(p.on_error) do pcall(fn, err) end
+end
+
+local function fire(p, list, ...)
+  for _, fn in ipairs(list) do
+    local ok, e = pcall(fn, ...)
+    if not ok then
+      local _, _, err = new_error(p, "realtime", "CALLBACK_ERROR", "realtime callback failed: " .. tostring(e),
+        { details = e })
+      fire_error(p, err)
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------------
+-- Connecting (contract §6.1)
+-- ---------------------------------------------------------------------------
+
+local function handshake_url(p, token)
+  local st = p.st
+  local cursor = p.sub.last_event_id
+  if cursor == "" then cursor = nil end
+  local query = url.query({
+    instance_id = p.instance_id, events = p.events, access_token = token,
+    client_token = st.client_token, instance_token = p.instance_token, last_event_id = cursor,
+  })
+  return st.realtime_url .. "/events/ws?" .. query
+end
+
+-- A fresh token from the cache, then the handshake: ws | nil, msg, err.
+local function connect(p)
+  local st = p.st
+  local token, msg, err = http.token(st)
+  if not token then return nil, msg, err end
+  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(p, token), {
+    Authorization = "Bearer " .. token, ["X-Client-Token"] = st.client_token,
+    ["X-Instance-Token"] = p.instance_token, ["User-Agent"] = st.user_agent,
+  }, st.timeout)
+  if ws then return ws end
+  if status then
+    -- A refused token (revoked, expired early) must not be reused next time.
+    if status == 401 then st.token = nil end
+    return errors.http(REQ, status, body or "", reason, nil, nil, secrets(p))
+  end
+  return errors.transport(kind, message, REQ, secrets(p))
+end
+
+-- ---------------------------------------------------------------------------
+-- The state machine: "open" (p.ws set) | "waiting" (p.next_at) | "failed" |
+-- "closed" (by close()). Every connection end not caused by close() leads
+-- to a reconnect, unless reconnect is off or max_retries is used up.
+-- ---------------------------------------------------------------------------
+
+local function fail(p, msg, err)
+  if p.state == "closed" then return end
+  p.state, p.fail_msg, p.fail_err = "failed", msg, err
+end
+
+-- Delay before reconnect attempt n (n >= 1): min(30, retry_delay * n) (D42).
+local function schedule(p, n)
+  if p.state ~= "waiting" then return end
+  if not p.reconnect or (p.max_retries and n > p.max_retries) then
+    fail(p, p.last_msg, p.last_err)
+  else
+    p.next_at = now() + min(MAX_DELAY, p.retry_delay * n)
+  end
+end
+
+-- The connection ended (server close, error, stall): on_close always (D50),
+-- on_error unless it was a normal close, then the next attempt.
+local function ended(p, kind, message, code, reason)
+  local ws = p.ws
+  p.ws, p.pending_ack = nil, nil
+  if ws then ws:close(1000, "", 0) end -- frees the socket; no waiting
+  p.state = "waiting"
+  if kind == "closed" then kind = "network" end
+  local _, msg, err = new_error(p, kind, code and ("CLOSE_" .. code) or (kind == "timeout" and "REQUEST_TIMEOUT")
+    or "NETWORK_ERROR", message, { close_code = code, close_reason = reason })
+  p.last_msg, p.last_err = msg, err
+  fire(p, p.on_close, code or 1006, reason)
+  if code ~= 1000 then fire_error(p, err) end
+  schedule(p, 1)
+end
+
+local function attempt(p)
+  local ws, msg, err = connect(p)
+  if p.state ~= "waiting" then -- closed meanwhile (cannot happen without callbacks, but cheap)
+    if ws then ws:close(1000, CLOSE_REASON, 0) end
+    return
+  end
+  if ws then
+    p.ws, p.state, p.failures, p.pinged_at = ws, "open", 0, nil
+    fire(p, p.on_open, p.sub) -- D51; the counter was reset above (D44)
+    return
+  end
+  p.failures = p.failures + 1
+  p.last_msg, p.last_err = msg, err
+  fire_error(p, err)
+  schedule(p, p.failures + 1)
+end
+
+-- Keepalive: a ping after ping_interval of silence; a connection silent for
+-- twice that long (no pong either) is dead and gets replaced.
+local function keepalive(p)
+  local ws, pi = p.ws, p.ping_interval
+  if not pi then return end
+  local last = ws:last_rx()
+  local idle = now() - last
+  if idle >= 2 * pi then
+    ended(p, "timeout", "VZaps realtime connection stalled: nothing received for " .. floor(idle) .. " s")
+  elseif idle >= pi and (p.pinged_at or -huge) < last then
+    p.pinged_at = now()
+    ws:ping(pi) -- a failure shows up at the next recv
+  end
+end
+
+local function is_object(v)
+  return type(v) == "table" and getmetatable(v) ~= array_mt
+end
+
+-- Next event: "event", ev | "timeout" | "closed" | "failed", msg, err.
+-- deadline nil waits as long as it takes (in slices: no single wait is
+-- unbounded).
+local function step(p, deadline)
+  while true do
+    if p.state == "closed" then return "closed" end
+    if p.state == "failed" then return "failed", p.fail_msg, p.fail_err end
+    if not is_open(p.st.ud) then
+      if p.ws then p.ws:close(1000, CLOSE_REASON, 0); p.ws = nil; fire(p, p.on_close, 1000, CLOSE_REASON) end
+      local _, msg, err = new_error(p, "network", "CLIENT_CLOSED", "VZaps client is closed")
+      fail(p, msg, err)
+    elseif p.ws then
+      local slice = MAX_SLICE
+      if p.ping_interval then slice = min(slice, p.ping_interval / 2) end
+      if deadline then slice = min(slice, deadline - now()) end
+      if slice < 0 then slice = 0 end
+      local text, kind, message, code, reason = p.ws:recv(slice)
+      if text then
+        local ev = json_decode(text)
+        if is_object(ev) then return "event", ev end
+        local _, _, err = new_error(p, "decode", "DECODE_ERROR", "realtime frame is not a JSON object (skipped)",
+          { body = #text > 4096 and text:sub(1, 4096) or text })
+        fire_error(p, err) -- D48: the connection is kept
+      elseif kind == "timeout" then
+        keepalive(p)
+        if deadline and now() >= deadline then return "timeout" end
+      else
+        ended(p, kind, message, code, reason)
+      end
+    else
+      local t = now()
+      if t >= p.next_at then
+        attempt(p)
+      elseif deadline and t >= deadline then
+        return "timeout"
+      else
+        sleep(min(p.next_at, deadline or huge) - t)
+      end
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------------
+-- Dispatch and ack (contract §6.3)
+-- ---------------------------------------------------------------------------
+
+-- Acks ev on ws (only the connection it came from) and then moves the
+-- cursor (D39, D40, D45). A failed send ends the connection at the next recv.
+local function ack(p, ws, ev)
+  local id = ev.id
+  if type(id) ~= "string" or id == "" or ws == nil or ws ~= p.ws then return end
+  if ws:send('{"type":"ack","event_id":' .. json_encode(id) .. "}") then p.sub.last_event_id = id end
+end
+
+local function flush_pending_ack(p)
+  local pa = p.pending_ack
+  p.pending_ack = nil
+  if pa then ack(p, pa.ws, pa.ev) end
+end
+
+local do_close
+
+-- Type handlers, then All (D46); a handler that raises is reported with kind
+-- "realtime" and the event is not acked, so it comes again (D47).
+local function dispatch(p, ev)
+  local ws, ok_all = p.ws, true
+  p.dispatching = true
+  for _, list in ipairs({ type(ev.type) == "string" and ev.type ~= "All" and p.handlers[ev.type] or {}, p.handlers.All or {} }) do
+    for _, fn in ipairs(list) do
+      local ok, e = pcall(fn, ev)
+      if not ok then
+        ok_all = false
+        local _, _, err = new_error(p, "realtime", "HANDLER_ERROR", "event handler failed: " .. tostring(e),
+          { details = e, event_id = ev.id, event_type = ev.type })
+        fire_error(p, err)
+      end
+    end
+  end
+  p.dispatching = false
+  if ok_all then ack(p, ws, ev) end
+  if p.close_requested then do_close(p) end
+end
+
+function do_close(p)
+  if p.state == "closed" then return end
+  flush_pending_ack(p)
+  p.state = "closed"
+  local ws = p.ws
+  p.ws = nil
+  if ws then
+    ws:close(1000, CLOSE_REASON, 1)
+    fire(p, p.on_close, 1000, CLOSE_REASON)
+  end
+end
+
+-- ---------------------------------------------------------------------------
+-- The subscription object
+-- ---------------------------------------------------------------------------
+
+local PRIV = {}
+local methods = {}
+local SUB_MT = {
+  __index = methods,
+  __name = "vzaps.subscription",
+  __tostring = function(s) return "vzaps.subscription (" .. s[PRIV].instance_id .. ")" end,
+}
+
+local function priv(self, name)
+  local p = type(self) == "table" and self[PRIV]
+  if not p then argerror(1, name, "subscription expected (use a colon: sub:" .. name .. "(...))") end
+  return p
+end
+
+local function usable(self, name)
+  local p = priv(self, name)
+  if p.state == "closed" then error("vzaps: subscription is closed", 2) end
+  check_open(p.st.ud)
+  return p
+end
+
+local function check_fn(fn, n, name)
+  if type(fn) ~= "function" then argerror(n, name, "function expected, got " .. type(fn)) end
+end
+
+-- sub:on(type, fn): fn(event) for events of that type; "All" for every one.
+function methods.on(self, event_type, fn)
+  local p = priv(self, "on")
+  if type(event_type) ~= "string" or event_type == "" then argerror(1, "on", "event type must be a non-empty string") end
+  check_fn(fn, 2, "on")
+  local list = p.handlers[event_type]
+  if not list then list = {}; p.handlers[event_type] = list end
+  list[#list + 1] = fn
+  return self
+end
+
+for _, name in ipairs({ "open", "close", "error" }) do
+  methods["on_" .. name] = function(self, fn)
+    local p = priv(self, "on_" .. name)
+    check_fn(fn, 1, "on_" .. name)
+    local list = p["on_" .. name]
+    list[#list + 1] = fn
+    return self
+  end
+end
+
+-- on_open for the handshake subscribe made fires when dispatching starts,
+-- since no callback could be registered before.
+local function start(p)
+  if p.open_pending then
+    p.open_pending = false
+    if p.ws then fire(p, p.on_open, p.sub) end
+  end
+end
+
+-- sub:run(): dispatches until close() (true) or the end of retries
+-- (nil, msg, err).
+function methods.run(self)
+  local p = usable(self, "run")
+  if p.running then error("vzaps: run() is already running on this subscription", 2) end
+  p.running = true
+  local ok, r, msg, err = pcall(function()
+    start(p)
+    flush_pending_ack(p)
+    while true do
+      local what, a, b = step(p, nil)
+      if what == "event" then
+        dispatch(p, a)
+      elseif what == "closed" then
+        return true
+      elseif what == "failed" then
+        return nil, a, b
+      end
+    end
+  end)
+  p.running, p.dispatching = false, false
+  if not ok then error(r, 0) end
+  return r, msg, err
+end
+
+-- sub:poll([timeout]): the next event (acked at the next poll or close);
+-- nil on timeout or after close(); nil, msg, err once the subscription
+-- failed. No timeout: waits for the next event.
+function methods.poll(self, timeout)
+  local p = usable(self, "poll")
+  if timeout ~= nil and (type(timeout) ~= "number" or not (timeout >= 0) or timeout > 31536000) then
+    argerror(1, "poll", "timeout must be zero or more seconds")
+  end
+  if p.running then error("vzaps: poll() cannot be used inside run()", 2) end
+  start(p)
+  flush_pending_ack(p)
+  local what, a, b = step(p, timeout and (now() + timeout))
+  if what == "event" then
+    p.pending_ack = { ws = p.ws, ev = a }
+    return a
+  elseif what == "failed" then
+    return nil, a, b
+  end
+  return nil
+end
+
+-- sub:close(): no more reconnects; close frame 1000; harmless twice; from
+-- inside a handler it takes effect once the current event is acked.
+function methods.close(self)
+  local p = priv(self, "close")
+  if p.dispatching then
+    p.close_requested = true
+  else
+    do_close(p)
+  end
+  return true
+end
+SUB_MT.__close = function(self) methods.close(self) end
+SUB_MT.__gc = nil -- the socket has its own __gc (vzaps.WebSocket)
+
+-- ---------------------------------------------------------------------------
+-- client.events:subscribe{...}
+-- ---------------------------------------------------------------------------
+
+local KNOWN = {
+  instance_id = true, instance_token = true, events = true, reconnect = true, max_retries = true,
+  retry_delay = true, last_event_id = true, ping_interval = true,
+}
+
+local function check_options(o, scope)
+  if type(o) ~= "table" then argerror(1, "subscribe", "table expected, got " .. type(o)) end
+  for k in pairs(o) do
+    if not KNOWN[k] then argerror(1, "subscribe", "unknown option '" .. tostring(k) .. "'") end
+  end
+  local id = o.instance_id
+  if id == nil and scope then id = scope.instance_id end
+  if type(id) ~= "string" or not id:find("%S") then argerror(1, "subscribe", "instance_id is required") end
+  local tok = o.instance_token
+  if tok == nil and scope then tok = scope.instance_token end
+  check_token(tok, 1, "subscribe", "instance_token")
+  local events = o.events
+  if type(events) == "string" then events = { events } end
+  if events ~= nil then
+    if type(events) ~= "table" then argerror(1, "subscribe", "events must be a list of event type names") end
+    for i, e in ipairs(events) do
+      if type(e) ~= "string" or e == "" or e:find(",") then
+        argerror(1, "subscribe", "events[" .. i .. "] must be an event type name")
+      end
+    end
+    events = #events > 0 and concat(events, ",") or nil -- D37: one comma-joined value
+  end
+  local r = o.reconnect
+  if r ~= nil and type(r) ~= "boolean" then argerror(1, "subscribe", "reconnect must be a boolean") end
+  local mr = o.max_retries
+  if mr ~= nil and (type(mr) ~= "number" or mr ~= floor(mr) or mr < 0) then
+    argerror(1, "subscribe", "max_retries must be an integer >= 0 (nil: unlimited)")
+  end
+  local rd = o.retry_delay
+  if rd ~= nil and (type(rd) ~= "number" or not (rd >= 0) or rd > MAX_DELAY) then
+    argerror(1, "subscribe", "retry_delay must be from 0 to 30 seconds")
+  end
+  local last = o.last_event_id
+  if last ~= nil and type(last) ~= "string" then argerror(1, "subscribe", "last_event_id must be a string") end
+  local pi = o.ping_interval
+  if pi == nil then pi = DEFAULT_PING end
+  if pi ~= false and (type(pi) ~= "number" or not (pi > 0) or pi > 3600) then
+    argerror(1, "subscribe", "ping_interval must be a positive number of seconds, or false")
+  end
+  return {
+    instance_id = id, instance_token = tok, events = events, reconnect = r ~= false,
+    max_retries = mr, retry_delay = rd or 1, ping_interval = pi or nil, last_event_id = last,
+  }
+end
+
+local resource = {}
+local RESOURCE_MT = { __index = resource, __name = "vzaps.events" }
+
+-- The first connection is made here and its failure returned (D49).
+function resource.subscribe(self, opts)
+  local st = self.st
+  check_open(st.ud)
+  local o = check_options(opts, self.scope)
+  local sub = { last_event_id = o.last_event_id }
+  local p = {
+    st = st, sub = sub, instance_id = o.instance_id, instance_token = o.instance_token, events = o.events,
+    reconnect = o.reconnect, max_retries = o.max_retries, retry_delay = o.retry_delay,
+    ping_interval = o.ping_interval, handlers = {}, on_open = {}, on_close = {}, on_error = {},
+    state = "waiting", failures = 0, next_at = 0, open_pending = true,
+  }
+  sub[PRIV] = p
+  setmetatable(sub, SUB_MT)
+  local ws, msg, err = connect(p)
+  if not ws then return nil, msg, err end
+  p.ws, p.state = ws, "open"
+  return sub
+end
+
+-- The events resource of a client (scope nil) or an instance handle.
+function M.resource(st, scope)
+  return setmetatable({ st = st, scope = scope }, RESOURCE_MT)
+end
+
+return M
