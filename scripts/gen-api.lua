@@ -57,6 +57,17 @@ local HAND = {
     "The resources with `instance_id` and `instance_token` filled in: request tables may leave both out, and "
       .. "positional methods drop their `instance_id` argument. Shares the client's connections and token.",
     'client:instance(id, token).messages:send_text{phone = "5511999999999", message = "Hi"}' },
+  { "client:parallel", "client:parallel(fns, {concurrency = 8})", "a list of each function's results",
+    "Runs each function of `fns` as a coroutine; the requests they make through this client run at the "
+      .. "same time, up to `concurrency` transfers over one pool of connections. Returns, in order, a table "
+      .. "of each function's return values; a function that raised gives `{nil, message, err}`.",
+    "local results = client:parallel({function() return client.instances:list() end})" },
+  { "events.subscribe", "client.events:subscribe{instance_id=, instance_token=, events=, reconnect=, "
+      .. "max_retries=, retry_delay=, last_event_id=, ping_interval=}", "a subscription, or nil, message, err",
+    "Opens the realtime WebSocket (`{realtime_url}/events/ws`). The subscription has `on(type, fn)`, "
+      .. "`on(\"All\", fn)`, `on_open`, `on_close`, `on_error`, `run()`, `poll(timeout)`, `close()` and "
+      .. "`last_event_id`; see docs/realtime.md.",
+    'local sub = assert(client.events:subscribe{instance_id = id, instance_token = token, events = {"Message"}})' },
   { "client:close", "client:close()", "nothing",
     "Releases the connections. Also done by `__gc` and `__close`; closing twice is harmless; "
       .. "any later call on the client (or its handles) raises.",
