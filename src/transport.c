@@ -136,6 +136,12 @@ static void set_method(CURL *h, const char *m, const char *body, size_t bodylen)
   }
 }
 
+static int has_line_break(lua_State *L, int idx) {
+  size_t n;
+  const char *s = lua_tolstring(L, idx, &n);
+  return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL || memchr(s, '\0', n) != NULL;
+}
+
 /* Validates the headers table (string names and values) before anything is
  * allocated, so building the list below cannot raise half-way. */
 static void check_headers(lua_State *L, int idx) {
@@ -146,6 +152,10 @@ static void check_headers(lua_State *L, int idx) {
       luaL_error(L, "vzaps: header names and values must be strings");
     if (vz_rawlen(L, -2) + vz_rawlen(L, -1) + 3 > VZ_MAX_HEADER_LINE)
       luaL_error(L, "vzaps: header '%s' is too long", lua_tostring(L, -2));
+    /* The Lua layer checks caller values; this is the last line of defence
+     * against header injection whatever the caller. */
+    if (has_line_break(L, -2) || has_line_break(L, -1))
+      luaL_error(L, "vzaps: header names and values must not contain CR, LF or NUL");
     lua_pop(L, 1);
   }
 }
