@@ -1,4 +1,5 @@
--- Builds the module from a checkout, offline: luarocks make rockspec/vzaps-scm-1.rockspec
+-- Builds the module from a checkout, offline, for the Lua LuaRocks targets:
+--   luarocks [--lua-version 5.1|5.2|5.3|5.4] make rockspec/vzaps-scm-1.rockspec
 rockspec_format = "3.0"
 package = "vzaps"
 version = "scm-1"
@@ -31,6 +32,14 @@ build = {
     CMAKE_BUILD_TYPE = "Release",
     LUA_INCDIR = "$(LUA_INCDIR)",
     LIBDIR = "$(LIBDIR)",
+    LUADIR = "$(LUADIR)",
     CMAKE_C_FLAGS = "$(CFLAGS)",
+    LIBFLAG = "$(LIBFLAG)",
+  },
+  -- Only Windows links liblua (Debian's LuaRocks has no LUALIB to give).
+  platforms = {
+    windows = {
+      variables = { LUA_LIBDIR = "$(LUA_LIBDIR)", LUALIB = "$(LUALIB)" },
+    },
   },
 }

@@ -3,9 +3,10 @@
 local emulator = require("spec.support.emulator")
 local vzaps = require("vzaps")
 local json = vzaps.json
+local compat = require("spec.support.compat")
 
 describe("JSON decoding", function()
-  it("keeps integers integers and floats floats", function()
+  compat.it_if("integers", "keeps integers integers and floats floats", function()
     local v = json.decode('{"a":1,"b":-7,"c":1.5,"d":1e2,"e":0,"f":-0}')
     assert.equal(1, v.a)
     assert.equal("integer", math.type(v.a))
@@ -17,7 +18,25 @@ describe("JSON decoding", function()
     assert.equal("float", math.type(v.f))
   end)
 
-  it("decodes 64-bit integers exactly, and overflowing ones as floats", function()
+  compat.it_if("doubles", "decodes every number as a double, integral ones exactly", function()
+    local v = json.decode('{"a":1,"b":-7,"c":1.5,"d":1e2,"e":0,"f":-0}')
+    assert.equal(1, v.a)
+    assert.equal(-7, v.b)
+    assert.equal(1.5, v.c)
+    assert.equal(100, v.d)
+    assert.equal(0, v.e)
+    assert.equal(-math.huge, 1 / v.f) -- "-0" keeps its sign
+  end)
+
+  compat.it_if("doubles", "decodes integers up to 2^53 exactly, larger ones as the nearest double", function()
+    local v = json.decode("[9007199254740992,-9007199254740992,9007199254740993,9223372036854775807]")
+    assert.equal(2 ^ 53, v[1])
+    assert.equal(-2 ^ 53, v[2])
+    assert.equal(2 ^ 53, v[3]) -- 2^53 + 1 has no double
+    assert.equal(2 ^ 63, v[4])
+  end)
+
+  compat.it_if("integers", "decodes 64-bit integers exactly, and overflowing ones as floats", function()
     local v = json.decode("[9007199254740993,9223372036854775807,-9223372036854775808,9223372036854775808,123456789012345678]")
     assert.equal(9007199254740993, v[1])
     assert.equal(math.maxinteger, v[2])
@@ -62,7 +81,12 @@ end)
 describe("JSON encoding", function()
   local function roundtrip(v) return json.decode(json.encode(v)) end
 
-  it("writes integers exactly, all 64 bits", function()
+  compat.it_if("doubles", "writes integral doubles exactly up to 2^53, without a fraction", function()
+    assert.equal("[1,-1,0,9007199254740992,-9007199254740992,123456789012345]",
+      json.encode({ 1, -1, 0, 2 ^ 53, -2 ^ 53, 123456789012345 }))
+  end)
+
+  compat.it_if("integers", "writes integers exactly, all 64 bits", function()
     assert.equal("[1,-1,0,9223372036854775807,-9223372036854775808,123456789012345]",
       json.encode({ 1, -1, 0, math.maxinteger, math.mininteger, 123456789012345 }))
   end)
@@ -89,7 +113,7 @@ describe("JSON encoding", function()
 
   local bad = {
     { "a function", { f = print }, "field 'f': cannot encode a function" },
-    { "a coroutine", { co = coroutine.create(print) }, "cannot encode a thread" },
+    { "a coroutine", { co = coroutine.create(function() end) }, "cannot encode a thread" },
     { "NaN", { x = 0 / 0 }, "field 'x': cannot encode NaN or infinity" },
     { "infinity", { list = { 1, math.huge } }, "field 'list[2]': cannot encode NaN or infinity" },
     { "mixed keys", { 1, 2, a = 3 }, "cannot encode a table mixing array and string keys" },
@@ -127,12 +151,17 @@ describe("JSON on the wire", function()
   end)
   before_each(function() emu:clear() end)
 
-  it("sends integers without .0 and keeps big ones exact", function()
-    assert(client:request("POST", "/instances/search", { body = { page = 1, big = 9007199254740993, f = 2.5 } }))
+  it("sends integers without .0", function()
+    assert(client:request("POST", "/instances/search", { body = { page = 1, big = 9007199254740992, f = 2.5 } }))
     local body = emu:last_request().body
     assert.matches('"page":1[,}]', body)
-    assert.matches('"big":9007199254740993[,}]', body)
+    assert.matches('"big":9007199254740992[,}]', body)
     assert.matches('"f":2.5[,}]', body)
+  end)
+
+  compat.it_if("integers", "keeps integers above 2^53 exact on the wire", function()
+    assert(client:request("POST", "/instances/search", { body = { page = 1, big = 9007199254740993 } }))
+    assert.matches('"big":9007199254740993[,}]', emu:last_request().body)
   end)
 
   it("sends list fields as [] when empty, other empty tables as {}", function()
@@ -157,13 +186,20 @@ describe("JSON on the wire", function()
 
   it("decodes integers, nulls and empty arrays in responses", function()
     emu:script({ path = "/instances/get", status = 200,
-      body = '{"id":"VZ1","count":42,"big":123456789012345678,"ratio":0.25,"phone":null,"events_subscribe":[]}' })
+      body = '{"id":"VZ1","count":42,"big":123456789012345,"ratio":0.25,"phone":null,"events_subscribe":[]}' })
     local v = assert(client.instances:get("VZ1"))
-    assert.equal("integer", math.type(v.count))
-    assert.equal(123456789012345678, v.big)
+    compat.assert_integer(v.count)
+    assert.equal(123456789012345, v.big)
     assert.equal(0.25, v.ratio)
     assert.equal(vzaps.null, v.phone)
     assert.equal("[]", json.encode(v.events_subscribe))
+  end)
+
+  compat.it_if("integers", "decodes 18-digit integers in responses exactly", function()
+    emu:script({ path = "/instances/get", status = 200, body = '{"id":"VZ1","big":123456789012345678}' })
+    local v = assert(client.instances:get("VZ1"))
+    assert.equal(123456789012345678, v.big)
+    compat.assert_integer(v.big)
   end)
 
   it("raises before sending anything when the body cannot be encoded", function()

@@ -201,7 +201,7 @@ end
 
 -- lua-http onstream callback
 function M.onstream(_, stream)
-  local headers, err = stream:get_headers(30)
+  local headers = stream:get_headers(30)
   if not headers then return end
   state.request_id = state.request_id + 1
   local rid = "req-" .. state.request_id

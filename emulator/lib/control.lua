@@ -8,8 +8,6 @@ local events = require("lib.events")
 
 local NOAUTH = { auth = false, instance = false }
 
-local function no_content() return 204 end
-
 return function(r, app)
   local function add(method, pattern, fn)
     r:add(method, pattern, fn, NOAUTH)

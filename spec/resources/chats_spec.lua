@@ -93,7 +93,7 @@ describe("chats", function()
                absent = { "phone" } })
     assert.is_true(res.data.muted)
     assert.is_string(res.data.mute_until)
-    res = assert(c.chats:mute(ctx:req({ phone = GROUP, duration_seconds = 0 })))
+    assert(c.chats:mute(ctx:req({ phone = GROUP, duration_seconds = 0 })))
     ctx:wire({ method = "POST", path = "~/chats/" .. GROUP_SEG .. "/mute", body = { duration_seconds = 0 },
                raw = { '"duration_seconds":0' } })
     assert.is_true(chat(GROUP).muted)

@@ -2,6 +2,7 @@
 -- qr, pair_code, disconnect on the wire, and the instance moving between
 -- disconnected and connected in the emulator.
 local wire = require("spec.support.wire")
+local compat = require("spec.support.compat")
 
 describe("sessions", function()
   local ctx, c
@@ -16,7 +17,7 @@ describe("sessions", function()
     local res = assert(c.sessions:status(ctx.id, ctx.opts))
     ctx:wire({ method = "GET", path = "~/session/status" })
     assert.same({ code = 200, success = true, data = { connected = false } }, res)
-    assert.equals("integer", math.type(res.code))
+    compat.assert_integer(res.code)
 
     ctx:connect({ phone = "+55 11 98888-7777", push_name = "Support" })
     res = assert(c.sessions:status(ctx.id, ctx.opts))
@@ -39,7 +40,7 @@ describe("sessions", function()
     assert.is_true(res.success)
     assert.matches("^2@", res.data.qr_code)
     assert.equals("waiting_scan", res.data.status)
-    assert.equals("integer", math.type(res.data.expires_in))
+    compat.assert_integer(res.data.expires_in)
 
     -- the phone scans it (emulator control; a human would do this)
     ctx:connect()

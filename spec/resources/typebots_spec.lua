@@ -3,6 +3,7 @@
 -- paths), then paused and closed.
 local wire = require("spec.support.wire")
 local vzaps = require("vzaps")
+local compat = require("spec.support.compat")
 
 describe("typebots", function()
   local ctx, c
@@ -35,7 +36,7 @@ describe("typebots", function()
     assert.matches("^tb_", res.data.id)
     assert.is_false(res.data.enabled)
     assert.equals(0, res.data.priority)
-    assert.equals("integer", math.type(res.data.priority))
+    compat.assert_integer(res.data.priority)
     -- no fields: no body (D3); the emulator still creates one
     res = assert(c.typebots:create(ctx:req()))
     ctx:wire({ method = "POST", path = "~/typebots" })

@@ -1,0 +1,151 @@
+-- spec/support/nginx.lua: starts Debian's nginx with libnginx-mod-http-lua
+-- on 127.0.0.1 with the project's config (spec/support/nginx.conf), in a
+-- temporary prefix directory of its own (config, pid, logs, temp paths, a
+-- self-signed certificate), loading the LuaJIT build of vzaps.so. The specs
+-- talk to it with LuaSocket.
+local socket = require("socket")
+
+local M = {}
+
+local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/support/[^/]+$") or "."
+M.MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
+
+local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return port
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function sh(cmd)
+  local ok = os.execute(cmd)
+  return ok == true or ok == 0
+end
+
+-- What is missing to run the nginx specs, or nil.
+function M.missing(build)
+  if not sh("command -v nginx >/dev/null 2>&1") then return "nginx is not installed (scripts/deps.sh nginx)" end
+  if not io.open(M.MODULE) then return "libnginx-mod-http-lua is not installed (scripts/deps.sh nginx)" end
+  if not io.open(build .. "/vzaps.so") then return build .. "/vzaps.so is missing (make nginx-build)" end
+  return nil
+end
+
+-- The directory of the LuaJIT build (make passes VZAPS_NGINX_BUILD).
+function M.build_dir()
+  local b = os.getenv("VZAPS_NGINX_BUILD") or "build-luajit"
+  if b:sub(1, 1) ~= "/" then b = ROOT .. "/" .. b end
+  return b
+end
+
+-- Starts nginx; vars = {EMU_URL, CLIENT_TOKEN, CLIENT_SECRET}.
+function M.start(vars)
+  local build = M.build_dir()
+  local prefix = os.tmpname()
+  os.remove(prefix)
+  assert(sh("mkdir -p " .. sh_quote(prefix .. "/logs") .. " " .. sh_quote(prefix .. "/tmp")))
+  -- nginx workers run as nobody when the master is root: let them in.
+  sh("chmod 755 " .. sh_quote(prefix))
+  assert(sh(("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+    .. "-keyout %s -out %s >/dev/null 2>&1"):format(sh_quote(prefix .. "/key.pem"), sh_quote(prefix .. "/cert.pem"))),
+    "openssl could not make a test certificate")
+
+  local values = {}
+  for k, v in pairs(vars) do values[k] = v end
+  values.PREFIX = prefix
+  values.CPATH = build .. "/?.so"
+  local conf = assert(read(ROOT .. "/spec/support/nginx.conf"))
+  local self = { prefix = prefix }
+  for _ = 1, 5 do -- a port taken between free_port() and nginx's bind: try again
+    values.PORT, values.TLS_PORT = free_port(), free_port()
+    local text = conf:gsub("{{([%w_]+)}}", function(k) return assert(values[k], k) and tostring(values[k]) end)
+    local f = assert(io.open(prefix .. "/nginx.conf", "w"))
+    f:write(text)
+    f:close()
+    -- LD_PRELOAD is dropped so a sanitizer runtime preloaded into the spec
+    -- process does not follow nginx.
+    local cmd = ("env -u LD_PRELOAD nginx -p %s -c %s -e %s >>%s 2>&1 & echo $!"):format(
+      sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"), sh_quote(prefix .. "/logs/error.log"),
+      sh_quote(prefix .. "/logs/stderr.log"))
+    local p = assert(io.popen(cmd))
+    self.pid = p:read("*l")
+    p:close()
+    local deadline = socket.gettime() + 10
+    repeat
+      local c = socket.tcp()
+      c:settimeout(0.2)
+      local ok = c:connect("127.0.0.1", values.PORT)
+      c:close()
+      if ok then
+        self.port, self.tls_port = values.PORT, values.TLS_PORT
+        self.url = "http://127.0.0.1:" .. values.PORT
+        return setmetatable(self, { __index = M })
+      end
+      socket.sleep(0.05)
+    until socket.gettime() > deadline or not sh("kill -0 " .. self.pid .. " 2>/dev/null")
+    sh("kill " .. self.pid .. " 2>/dev/null")
+  end
+  error("nginx did not start:\n" .. (read(prefix .. "/logs/error.log") or "") .. (read(prefix .. "/logs/stderr.log") or ""))
+end
+
+function M:log()
+  return read(self.prefix .. "/logs/error.log") or ""
+end
+
+function M:stop()
+  if self.pid then
+    sh("kill -QUIT " .. self.pid .. " 2>/dev/null")
+    -- wait for the master to go (it removes its pid file), then the files
+    local deadline = socket.gettime() + 5
+    while sh("kill -0 " .. self.pid .. " 2>/dev/null") and socket.gettime() < deadline do socket.sleep(0.05) end
+    sh("kill -KILL " .. self.pid .. " 2>/dev/null")
+    self.pid = nil
+  end
+  if self.prefix and os.getenv("VZAPS_KEEP_NGINX") == nil then
+    sh("rm -rf " .. sh_quote(self.prefix))
+  end
+end
+
+-- A raw HTTP/1.1 GET on a fresh connection (so requests can overlap): a
+-- connection object with :finish() -> status, body.
+function M:open(path)
+  local c = assert(socket.tcp())
+  c:settimeout(30)
+  assert(c:connect("127.0.0.1", self.port))
+  assert(c:send("GET " .. path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+  return {
+    finish = function()
+      local data = c:receive("*a")
+      c:close()
+      local status = tonumber(data:match("^HTTP/1%.%d (%d%d%d)"))
+      local body = data:match("\r\n\r\n(.*)$") or ""
+      if data:lower():find("\r\ntransfer%-encoding: chunked") then
+        local out, pos = {}, 1
+        while true do
+          local size, next_pos = body:match("^(%x+)[^\r\n]*\r\n()", pos)
+          size = tonumber(size or "0", 16)
+          if size == 0 then break end
+          out[#out + 1] = body:sub(next_pos, next_pos + size - 1)
+          pos = next_pos + size + 2
+        end
+        body = table.concat(out)
+      end
+      return status, body
+    end,
+  }
+end
+
+function M:get(path)
+  return self:open(path).finish()
+end
+
+return M

@@ -1,0 +1,340 @@
+-- ngx.lua: a `transport` for OpenResty / lua-nginx-module built on cosockets
+-- (ngx.socket.tcp), so that a call made inside a request handler or a timer
+-- waits without blocking the nginx worker. Plain HTTP/1.1 written here:
+-- request line, headers and a Content-Length body out; status line, headers
+-- and a Content-Length, chunked or until-close body in; keep-alive through
+-- the cosocket pool; https through sslhandshake. http.lua calls it from Lua
+-- (through pcall, which LuaJIT lets yield), so nothing blocks.
+
+--- The OpenResty cosocket transport (`vzaps.ngx_transport`).
+--
+-- Inside nginx, libcurl's blocking I/O stalls every connection of the worker
+-- for the length of a call. This transport does the HTTP/1.1 exchange on
+-- `ngx.socket.tcp` instead, so a call waits like any cosocket call. It needs
+-- a context where cosockets work (content, access, rewrite, timer phases);
+-- host names need nginx's `resolver` directive, and certificate checks
+-- (`ssl_verify`, on by default) need `lua_ssl_trusted_certificate`.
+-- @module vzaps.ngx
+local import = ...
+local resources = import("resources")
+
+local type, pairs, tostring, tonumber, concat, format =
+  type, pairs, tostring, tonumber, table.concat, string.format
+local min, floor = math.min, math.floor
+local argerror = resources.argerror
+
+local M = {}
+
+-- Same cap as the libcurl transport (lua-api.md, Reliability).
+local MAX_BODY = 64 * 1024 * 1024
+local MAX_LINE = 65536
+-- A request that may be sent twice (a reused keep-alive connection that
+-- turned out dead before any answer byte).
+local SAFE = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true }
+local WITH_BODY = { POST = true, PUT = true, PATCH = true }
+-- Headers this transport writes itself.
+local OWN = { host = true, ["content-length"] = true, ["transfer-encoding"] = true, connection = true }
+
+-- ---------------------------------------------------------------------------
+-- URLs
+-- ---------------------------------------------------------------------------
+
+-- scheme, host (for connect), port, request target, Host header value
+local function parse_url(url)
+  local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
+  scheme = scheme and scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then return nil, "only http:// and https:// URLs are supported" end
+  local authority, target = rest:match("^([^/?#]*)([^#]*)")
+  if authority:find("@", 1, true) then return nil, "credentials in the URL are not supported" end
+  if target == "" then target = "/" elseif target:byte(1) == 63 then target = "/" .. target end
+  local host, port
+  if authority:byte(1) == 91 then -- "[v6]:port"
+    host, port = authority:match("^(%[[%x:.]+%]):?(%d*)$")
+  else
+    host, port = authority:match("^([^:]+):?(%d*)$")
+  end
+  if not host then return nil, "URL without a valid host" end
+  port = tonumber(port) or (scheme == "https" and 443 or 80)
+  if port < 1 or port > 65535 then return nil, "URL with an invalid port" end
+  return scheme, host, port, target, authority
+end
+
+-- ---------------------------------------------------------------------------
+-- One exchange on a connected socket
+-- ---------------------------------------------------------------------------
+
+local function request_text(req, target, authority)
+  local method = req.method
+  local out = { method, " ", target, " HTTP/1.1\r\nHost: ", authority, "\r\n" }
+  local headers = req.headers
+  if type(headers) == "table" then
+    for name, value in pairs(headers) do
+      name, value = tostring(name), tostring(value)
+      -- http.lua checked the caller's headers already; this guards direct use.
+      if name:find("[%c%s:]") or value:find("[\r\n%z]") then
+        return nil, "invalid header " .. format("%q", name)
+      end
+      if not OWN[name:lower()] and value ~= "" then
+        out[#out + 1] = name
+        out[#out + 1] = ": "
+        out[#out + 1] = value
+        out[#out + 1] = "\r\n"
+      end
+    end
+  end
+  local body = req.body
+  if body ~= nil and type(body) ~= "string" then return nil, "request body must be a string" end
+  if body ~= nil or WITH_BODY[method] then
+    out[#out + 1] = "Content-Length: " .. #(body or "") .. "\r\n"
+  end
+  out[#out + 1] = "\r\n"
+  if body then out[#out + 1] = body end
+  return concat(out)
+end
+
+-- A socket whose every operation is bounded by the request's deadline.
+local Conn = {}
+Conn.__index = Conn
+
+function Conn:budget()
+  local left = self.deadline - self.ngx.now()
+  if left <= 0 then return nil end
+  self.sock:settimeout(floor(left * 1000) + 1)
+  return true
+end
+
+function Conn:receive(pattern)
+  if not self:budget() then return nil, "timeout" end
+  local data, err, partial = self.sock:receive(pattern)
+  if data and #data > 0 then self.got_bytes = true end
+  if partial and #partial > 0 then self.got_bytes = true end
+  return data, err, partial
+end
+
+function Conn:line()
+  local line, err = self:receive("*l")
+  if not line then return nil, err end
+  if #line > MAX_LINE then return nil, "response line too long" end
+  return line
+end
+
+-- The body after the headers; nil, why on failure.
+local function read_chunked(c)
+  local parts, total = {}, 0
+  while true do
+    local line, err = c:line()
+    if not line then return nil, err end
+    local size = tonumber(line:match("^%s*(%x+)"), 16)
+    if not size then return nil, "invalid chunk size line" end
+    if size == 0 then break end
+    total = total + size
+    if total > MAX_BODY then return nil, "response body exceeds the 64 MiB limit" end
+    local data
+    data, err = c:receive(size)
+    if not data then return nil, err end
+    parts[#parts + 1] = data
+    data, err = c:receive(2)
+    if data ~= "\r\n" then return nil, err or "invalid chunk terminator" end
+  end
+  -- trailers, up to the empty line
+  repeat
+    local line, err = c:line()
+    if not line then return nil, err end
+  until line == ""
+  return concat(parts)
+end
+
+local function read_until_close(c)
+  local parts, total = {}, 0
+  while true do
+    local data, err, partial = c:receive(65536)
+    data = data or partial
+    if data and #data > 0 then
+      total = total + #data
+      if total > MAX_BODY then return nil, "response body exceeds the 64 MiB limit" end
+      parts[#parts + 1] = data
+    end
+    if err == "closed" then return concat(parts) end
+    if err then return nil, err end
+  end
+end
+
+local function read_response(c, method)
+  local line, err = c:line()
+  if not line then return nil, err end
+  local res
+  while true do
+    local major, minor, status, reason = line:match("^HTTP/(%d)%.(%d) (%d%d%d) ?(.*)$")
+    if not major then return nil, "invalid status line" end
+    local headers = {}
+    while true do
+      line, err = c:line()
+      if not line then return nil, err end
+      if line == "" then break end
+      local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
+      if not name then return nil, "invalid header line" end
+      name = name:lower()
+      local prev = headers[name]
+      headers[name] = prev and (prev .. ", " .. value) or value
+    end
+    res = { status = tonumber(status), reason = reason, headers = headers,
+            http10 = major == "1" and minor == "0" }
+    if res.status >= 200 or res.status < 100 then break end
+    -- a 1xx interim answer: the real one follows
+    line, err = c:line()
+    if not line then return nil, err end
+  end
+
+  local h, status = res.headers, res.status
+  local conn = (h.connection or ""):lower()
+  res.keepalive = not conn:find("close", 1, true) and (not res.http10 or conn:find("keep-alive", 1, true) ~= nil)
+  if method == "HEAD" or status == 204 or status == 304 then
+    res.body = ""
+  elseif (h["transfer-encoding"] or ""):lower():find("chunked", 1, true) then
+    res.body, err = read_chunked(c)
+  elseif h["content-length"] then
+    local n = h["content-length"]:match("^%d+$") and tonumber(h["content-length"])
+    if not n then return nil, "invalid Content-Length" end
+    if n > MAX_BODY then return nil, "response body exceeds the 64 MiB limit" end
+    if n == 0 then res.body = "" else res.body, err = c:receive(n) end
+  else
+    res.keepalive = false
+    res.body, err = read_until_close(c)
+  end
+  if not res.body then return nil, err end
+  return res
+end
+
+-- ---------------------------------------------------------------------------
+-- The transport
+-- ---------------------------------------------------------------------------
+
+local function positive(opts, name, default)
+  local v = opts[name]
+  if v == nil then return default end
+  if type(v) ~= "number" or not (v > 0) or v > 31536000 then
+    argerror(1, "ngx_transport", name .. " must be a positive number")
+  end
+  return v
+end
+
+local KNOWN = { keepalive_timeout = true, pool_size = true, connect_timeout = true, pool = true }
+
+--- Makes a transport function for `vzaps.new{transport = ...}`.
+-- It takes the client's `timeout` (the whole call), `connect_timeout` and
+-- `ssl_verify` from each request. Responses with a Content-Length, chunked
+-- or read until the connection closes; keep-alive through the cosocket
+-- pool; a GET/PUT/DELETE that meets a stale pooled connection is sent once
+-- more, a POST/PATCH never.
+-- @tparam[opt] table opts `keepalive_timeout` (seconds, default 60), `pool_size`
+--  (default 16), `connect_timeout` (seconds; used when the request has none),
+--  `pool` (pool name prefix, default "vzaps")
+-- @treturn function `function(req)` returning `{status, reason, headers, body}`
+--  or `nil, message, kind` (`"timeout"`, `"tls"` or `"network"`)
+-- @raise outside nginx, or on a bad option
+-- @usage local vzaps = require("vzaps")
+-- local client = vzaps.new{client_token = tok, client_secret = secret,
+--   transport = vzaps.ngx_transport(), sleep = ngx.sleep}
+function M.transport(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then argerror(1, "ngx_transport", "options table expected, got " .. type(opts)) end
+  for k in pairs(opts) do
+    if not KNOWN[k] then argerror(1, "ngx_transport", "unknown option '" .. tostring(k) .. "'") end
+  end
+  local keepalive_ms = floor(positive(opts, "keepalive_timeout", 60) * 1000)
+  local pool_size = positive(opts, "pool_size", 16)
+  if pool_size ~= floor(pool_size) then argerror(1, "ngx_transport", "pool_size must be an integer") end
+  local default_connect = opts.connect_timeout and positive(opts, "connect_timeout", 10)
+  local pool_prefix = opts.pool
+  if pool_prefix ~= nil and type(pool_prefix) ~= "string" then
+    argerror(1, "ngx_transport", "pool must be a string")
+  end
+  pool_prefix = pool_prefix or "vzaps"
+
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) ~= "table" or type(ngx.socket) ~= "table" or type(ngx.socket.tcp) ~= "function" then
+    error("vzaps: ngx_transport needs OpenResty or lua-nginx-module (ngx.socket.tcp)", 2)
+  end
+  local tcp, now = ngx.socket.tcp, ngx.now
+
+  -- One attempt on one connection: res, or nil, why, kind, retryable.
+  local function attempt(req, url, deadline)
+    local scheme, host, port, target, authority = url.scheme, url.host, url.port, url.target, url.authority
+    local verify = req.ssl_verify ~= false
+    local sock, err = tcp()
+    if not sock then return nil, "cannot create a cosocket: " .. tostring(err) end
+    local c = setmetatable({ sock = sock, deadline = deadline, ngx = ngx }, Conn)
+    local connect_timeout = req.connect_timeout or default_connect or 10
+    if deadline - now() <= 0 then return nil, "timeout", "timeout" end
+    sock:settimeout(floor(min(connect_timeout, deadline - now()) * 1000) + 1)
+    local pool = format("%s:%s:%s:%d:%s", pool_prefix, scheme, host, port, verify and "v" or "nv")
+    local ok
+    ok, err = sock:connect(host, port, { pool = pool, pool_size = pool_size })
+    if not ok then
+      return nil, format("connect to %s:%d failed: %s", host, port, tostring(err)),
+        tostring(err):find("timeout", 1, true) and "timeout" or "network"
+    end
+    local reused = (sock:getreusedtimes() or 0) > 0
+    if scheme == "https" and not reused then
+      if not c:budget() then sock:close() return nil, "timeout", "timeout" end
+      local sni = host
+      if host:byte(1) == 91 then sni = nil end -- no SNI for an IPv6 literal
+      local sess
+      sess, err = sock:sslhandshake(nil, sni, verify)
+      if not sess then
+        sock:close()
+        if tostring(err):find("timeout", 1, true) then return nil, "TLS handshake timeout", "timeout" end
+        return nil, "TLS handshake failed: " .. tostring(err) .. " (check lua_ssl_trusted_certificate, or ssl_verify)",
+          "tls"
+      end
+    end
+
+    local text
+    text, err = request_text(req, target, authority)
+    if not text then sock:close() return nil, err end
+    if not c:budget() then sock:close() return nil, "timeout", "timeout" end
+    local sent
+    sent, err = sock:send(text)
+    local res
+    if sent then res, err = read_response(c, req.method) end
+    if not res then
+      sock:close()
+      local kind = tostring(err):find("timeout", 1, true) and "timeout" or "network"
+      -- A pooled connection the server had closed: nothing was answered.
+      local stale = reused and not c.got_bytes and kind == "network"
+      return nil, tostring(err), kind, stale
+    end
+    if res.keepalive then
+      sock:setkeepalive(keepalive_ms, pool_size)
+    else
+      sock:close()
+    end
+    return res
+  end
+
+  return function(req)
+    if type(req) ~= "table" or type(req.method) ~= "string" or type(req.url) ~= "string" then
+      return nil, "transport: request table with method and url expected"
+    end
+    local scheme, host, port, target, authority = parse_url(req.url)
+    if not scheme then return nil, "vzaps ngx transport: " .. host end
+    local url = { scheme = scheme, host = host, port = port, target = target, authority = authority }
+    local timeout = tonumber(req.timeout) or 30
+    local deadline = now() + timeout
+    local res, err, kind, stale = attempt(req, url, deadline)
+    if not res and stale then
+      if SAFE[req.method] then
+        res, err, kind = attempt(req, url, deadline)
+      else
+        err = "the connection closed after the request was sent; it may have been received, so it was not sent again"
+      end
+    end
+    if not res then
+      if kind == "timeout" then return nil, "VZaps request timed out", "timeout" end
+      return nil, err, kind or "network"
+    end
+    return { status = res.status, reason = res.reason, headers = res.headers, body = res.body }
+  end
+end
+
+return M
