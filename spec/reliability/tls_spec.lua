@@ -1,0 +1,159 @@
+-- TLS: the emulator behind socat (OPENSSL-LISTEN) with certificates made by
+-- scripts/tls.sh for this run, in a temporary directory. Verification is on
+-- by default; an unknown CA or a wrong host name gives kind "tls"; ca_file
+-- makes the test CA trusted; ssl_verify = false turns checks off only when
+-- asked.
+local support = require("spec.reliability.support")
+local socket = require("socket")
+local vzaps = require("vzaps")
+
+local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/reliability/[^/]+$") or "."
+
+local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function have(cmd)
+  local p = io.popen("command -v " .. cmd .. " 2>/dev/null")
+  local out = p:read("a")
+  p:close()
+  return out ~= ""
+end
+
+describe("tls", function()
+  local emu, dir, proxies = nil, nil, {}
+
+  -- socat terminating TLS with the given certificate bundle, forwarding to
+  -- the emulator; returns its port.
+  local function proxy(bundle)
+    local port = support.closed_port()
+    local cmd = ("socat OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,verify=0,cert=%s TCP:127.0.0.1:%d "
+      .. ">/dev/null 2>&1 & echo $!"):format(port, sh_quote(dir .. "/" .. bundle), emu.port)
+    local p = assert(io.popen("env -u LD_PRELOAD " .. cmd))
+    local pid = p:read("l")
+    p:close()
+    proxies[#proxies + 1] = pid
+    local deadline = socket.gettime() + 10
+    repeat
+      local s = socket.tcp()
+      s:settimeout(0.2)
+      local ok = s:connect("127.0.0.1", port)
+      s:close()
+      if ok then return port end
+      socket.sleep(0.05)
+    until socket.gettime() > deadline
+    error("socat did not start on port " .. port)
+  end
+
+  local ports = {}
+
+  setup(function()
+    assert(have("socat"), "socat is missing (scripts/deps.sh test installs it)")
+    assert(have("openssl"), "openssl is missing")
+    emu = support.start()
+    local p = assert(io.popen("mktemp -d /tmp/vzaps-tls.XXXXXX"))
+    dir = p:read("l")
+    p:close()
+    assert(os.execute("sh " .. sh_quote(ROOT .. "/scripts/tls.sh") .. " " .. sh_quote(dir) .. " >/dev/null"))
+    ports.server = proxy("server.bundle.pem")
+    ports.wronghost = proxy("wronghost.bundle.pem")
+    ports.selfsigned = proxy("selfsigned.bundle.pem")
+  end)
+
+  teardown(function()
+    for _, pid in ipairs(proxies) do os.execute("kill " .. pid .. " 2>/dev/null") end
+    if dir then os.execute("rm -rf " .. sh_quote(dir)) end
+    if emu then emu:stop() end
+  end)
+
+  local function client(which, opts, host)
+    local o = { client_token = support.CLIENT_TOKEN, client_secret = support.CLIENT_SECRET, max_retries = 2,
+                base_url = "https://" .. (host or "127.0.0.1") .. ":" .. ports[which], timeout = 20 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return vzaps.new(o)
+  end
+
+  local function fails_tls(c)
+    emu:clear()
+    local res, msg, err = c.instances:list()
+    c:close()
+    assert.is_nil(res)
+    assert.equal("tls", err.kind, msg)
+    assert.equal("TLS_ERROR", err.code)
+    assert.is_nil(err.status)
+    assert.matches("^vzaps: VZaps TLS error: ", msg)
+    -- nothing got through to the emulator, and a TLS failure is not retried
+    assert.equal(0, #emu:requests())
+    return err
+  end
+
+  local function works(c)
+    emu:clear()
+    local res, msg = c.instances:list()
+    c:close()
+    assert.is_table(res, msg)
+    assert.equal(1, emu:count("POST", "/instances/list"))
+  end
+
+  it("verifies by default: a certificate from an unknown CA fails with kind tls", function()
+    fails_tls(client("server"))
+  end)
+
+  it("a self-signed certificate fails with kind tls", function()
+    fails_tls(client("selfsigned"))
+  end)
+
+  it("ca_file = the test CA makes 127.0.0.1 and localhost pass", function()
+    works(client("server", { ca_file = dir .. "/ca.pem" }))
+    works(client("server", { ca_file = dir .. "/ca.pem" }, "localhost"))
+  end)
+
+  it("ca_path = a directory holding only the test CA (hashed) passes", function()
+    local ok = os.execute("cd " .. sh_quote(dir) .. " && mkdir -p capath && cp ca.pem capath/ "
+      .. "&& openssl rehash capath >/dev/null 2>&1")
+    if not ok then return pending("openssl rehash unavailable") end
+    works(client("server", { ca_path = dir .. "/capath", ca_file = dir .. "/ca.pem" }))
+  end)
+
+  it("a host name mismatch fails with kind tls even with the right CA", function()
+    fails_tls(client("wronghost", { ca_file = dir .. "/ca.pem" }))
+    fails_tls(client("wronghost", { ca_file = dir .. "/ca.pem" }, "localhost"))
+  end)
+
+  it("ssl_verify = false passes only when asked", function()
+    fails_tls(client("selfsigned", { ssl_verify = true }))
+    works(client("selfsigned", { ssl_verify = false }))
+    works(client("wronghost", { ssl_verify = false }))
+    fails_tls(client("wronghost"))
+  end)
+
+  it("a ca_file that does not exist or is not a certificate gives kind tls", function()
+    fails_tls(client("server", { ca_file = dir .. "/no-such-file.pem" }))
+    fails_tls(client("server", { ca_file = dir .. "/server.ext" }))
+  end)
+
+  it("the four request classes work over TLS with the test CA", function()
+    local inst
+    do
+      local c = client("server", { ca_file = dir .. "/ca.pem" })
+      inst = assert(c.instances:create({ name = "tls" }))
+      c:close()
+    end
+    local c = client("server", { ca_file = dir .. "/ca.pem" })
+    local h = c:instance(inst.id, inst.token)
+    assert(h.messages:send_text({ phone = support.PHONE, message = "over tls" }))
+    for _, cls in ipairs(support.CLASSES) do
+      local res, msg = cls.call(h)
+      assert.is_truthy(res, cls.name .. ": " .. tostring(msg))
+    end
+    c:close()
+  end)
+
+  it("plain http to the TLS port fails with a failure tuple, no crash", function()
+    local c = vzaps.new({ client_token = support.CLIENT_TOKEN, client_secret = support.CLIENT_SECRET,
+                          base_url = "http://127.0.0.1:" .. ports.server, timeout = 3, max_retries = 0 })
+    local res, msg, err = c.instances:list()
+    c:close()
+    assert.is_nil(res)
+    assert.is_string(msg)
+    assert.is_true(err.kind == "network" or err.kind == "timeout", msg)
+  end)
+end)
