@@ -1,0 +1,247 @@
+-- driver.lua: runs every workload against the bench server and writes
+-- bench/RESULTS.md. Called by bench/run.sh, which sets the environment:
+--   BENCH (this folder), BUILD (vzaps.so's folder), WORK (scratch),
+--   BASE (http://127.0.0.1:PORT), C_LOOP (the built c_loop), SRV (server dir)
+local env = setmetatable({}, { __index = function(_, k) return assert(os.getenv(k), k .. " not set") end })
+local BENCH, BUILD, WORK, BASE, C_LOOP, SRV = env.BENCH, env.BUILD, env.WORK, env.BASE, env.C_LOOP, env.SRV
+local QUICK = os.getenv("BENCH_QUICK") == "1" -- smaller N, for trying the bench out
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok = p:close()
+  if not ok then error("command failed: " .. cmd .. "\n" .. out) end
+  return out
+end
+
+local function say(fmt, ...) io.stderr:write(string.format(fmt, ...) .. "\n") end
+
+-- The three implementations of one workload, as commands.
+local IMPLS = { "c", "lua", "vzaps" }
+local LABEL = {
+  c = "C libcurl loop (floor)", lua = "hand-written Lua 5.4 (LuaSocket + lua-cjson + int fix)", vzaps = "vzaps module",
+}
+local function command(impl, base, mode, warmup, n)
+  if impl == "c" then return string.format("%s %s %s %d %d", C_LOOP, base, mode, warmup, n) end
+  if impl == "lua" then return string.format("lua5.4 %s/lua_loop.lua %s %s %d %d", BENCH, base, mode, warmup, n) end
+  return string.format("lua5.4 %s/vzaps_loop.lua %s %s %s %d %d", BENCH, BUILD, base, mode, warmup, n)
+end
+
+local function parse_result(out)
+  local r = {}
+  local line = assert(out:match("RESULT ([^\n]+)"), "no RESULT line in:\n" .. out)
+  for k, v in line:gmatch("([%w_]+)=([%d.]+)") do r[k] = tonumber(v) end
+  return r
+end
+
+-- Instructions per call: callgrind on the same command with N and with 0
+-- timed calls (same warm-up), so start-up, the token and the first
+-- connection cancel out. The N run's profile is kept for cgprofile.lua.
+local function ir_total(cmd, outfile)
+  local out = sh(string.format("valgrind --tool=callgrind --callgrind-out-file=%s %s", outfile or "/dev/null", cmd))
+  return tonumber((assert(out:match("I%s+refs:%s+([%d,]+)"), out):gsub(",", "")))
+end
+local function ir_per_call(impl, base, mode, warmup, n, keep)
+  local f0 = keep and string.format("%s/cg.%s.0.out", WORK, keep)
+  local f1 = keep and string.format("%s/cg.%s.%d.out", WORK, keep, n)
+  local a = ir_total(command(impl, base, mode, warmup, 0), f0)
+  local b = ir_total(command(impl, base, mode, warmup, n), f1)
+  return (b - a) / n, f0, f1
+end
+
+-- Heap allocations per call (memcheck's "total heap usage"), same method.
+local function allocs(cmd)
+  local out = sh("valgrind --tool=memcheck --leak-check=no " .. cmd)
+  local a, b = out:match("total heap usage: ([%d,]+) allocs, [%d,]+ frees, ([%d,]+) bytes allocated")
+  return tonumber((a:gsub(",", ""))), tonumber((b:gsub(",", "")))
+end
+local function allocs_per_call(impl, base, mode, warmup, n)
+  local a0, b0 = allocs(command(impl, base, mode, warmup, 0))
+  local a1, b1 = allocs(command(impl, base, mode, warmup, n))
+  return (a1 - a0) / n, (b1 - b0) / n
+end
+
+local function file_size(path)
+  local f = assert(io.open(path, "rb"))
+  local n = f:seek("end")
+  f:close()
+  return n
+end
+
+local function fmt_int(x)
+  local s = string.format("%.0f", x):reverse():gsub("(%d%d%d)", "%1 "):reverse()
+  return (s:gsub("^[- ]+", function(p) return p:gsub(" ", "") end))
+end
+
+------------------------------------------------------------------------------
+-- 1. Wall time, CPU and peak RSS; 2. instructions per call
+------------------------------------------------------------------------------
+local WL = {
+  { name = "instances:get", mode = "get", base = BASE, n = QUICK and 2000 or 20000, cg = QUICK and 100 or 300 },
+  { name = "messages:send_text", mode = "send", base = BASE, n = QUICK and 2000 or 20000, cg = QUICK and 100 or 300 },
+  { name = "instances:list (1000 rows)", mode = "list", base = BASE .. "/rows1000", n = QUICK and 50 or 200, cg = 5 },
+}
+local rows = {}
+for _, w in ipairs(WL) do
+  for _, impl in ipairs(IMPLS) do
+    say("  %s, %s: %d calls", w.name, impl, w.n)
+    local r = parse_result(sh(command(impl, w.base, w.mode, 10, w.n)))
+    say("  %s, %s: callgrind, %d calls", w.name, impl, w.cg)
+    local keep = (impl == "vzaps" or impl == "c") and (impl .. "_" .. w.mode) or nil
+    r.ir = ir_per_call(impl, w.base, w.mode, 3, w.cg, keep)
+    rows[w.name .. "/" .. impl] = r
+  end
+end
+
+------------------------------------------------------------------------------
+-- 3. Growth with the response size
+------------------------------------------------------------------------------
+local GROWTH = { { 20, 100 }, { 200, 20 }, { 1000, 5 }, { 5000, 2 } }
+local growth = {}
+for _, g in ipairs(GROWTH) do
+  local nrows, n = g[1], g[2]
+  local e = { rows = nrows, bytes = file_size(string.format("%s/www/data/list_%d.json", SRV, nrows)) }
+  for _, impl in ipairs(IMPLS) do
+    say("  growth: %d rows, %s: callgrind, %d calls", nrows, impl, n)
+    e[impl] = ir_per_call(impl, BASE .. "/rows" .. nrows, "list", 2, n)
+  end
+  growth[#growth + 1] = e
+end
+
+------------------------------------------------------------------------------
+-- 4. Allocations per call, 5. memory over 100 000 calls, 6. parallel
+------------------------------------------------------------------------------
+local alloc = {}
+for _, impl in ipairs(IMPLS) do
+  say("  allocations per instances:get call, %s (memcheck)", impl)
+  alloc[impl] = { allocs_per_call(impl, BASE, "get", 3, QUICK and 50 or 200) }
+end
+say("  vzaps list 1000 rows allocations (memcheck)")
+alloc.list = { allocs_per_call("vzaps", BASE .. "/rows1000", "list", 2, 3) }
+
+local MEM_N = QUICK and 10000 or 100000
+say("  memory: %d instances:get calls", MEM_N)
+local mem = {}
+do
+  local out = sh(command("vzaps", BASE, "mem", 0, MEM_N))
+  for k, v in assert(out:match("MEM ([^\n]+)"), out):gmatch("([%w_]+)=([%d.]+)") do mem[k] = tonumber(v) end
+end
+
+say("  parallel: 200 send_text calls, 20 ms server delay, concurrency 10")
+local par_line = sh(command("vzaps", BASE .. "/slow", "parallel", 10, 200)):match("PARALLEL ([^\n]+)")
+local par = {}
+if par_line then for k, v in par_line:gmatch("([%w_]+)=([%d.]+)") do par[k] = tonumber(v) end end
+
+say("  profile of instances:get (cgprofile.lua)")
+local profile = sh(string.format("lua5.4 %s/cgprofile.lua %s/cg.vzaps_get.0.out %s/cg.vzaps_get.%d.out %d 30",
+  BENCH, WORK, WORK, WL[1].cg, WL[1].cg))
+os.execute(string.format("mkdir -p %s/out", BENCH))
+local pf = assert(io.open(BENCH .. "/out/profile_get.txt", "w"))
+pf:write(profile)
+pf:close()
+
+------------------------------------------------------------------------------
+-- Report
+------------------------------------------------------------------------------
+local function first_line(cmd) return (sh(cmd):match("[^\n]+") or "?") end
+local cpu_model = first_line("grep -m1 'model name' /proc/cpuinfo"):gsub("^model name%s*:%s*", "")
+local out = {}
+local function w(fmt, ...) out[#out + 1] = string.format(fmt, ...) end
+
+w("# vzaps benchmark results")
+w("")
+w("Written by `make bench` (bench/run.sh, bench/driver.lua) on %s.", os.date("!%Y-%m-%d %H:%M UTC"))
+w("")
+w("- machine: %s CPUs, %s; %s", first_line("nproc"), cpu_model, first_line("uname -sr"))
+w("- libcurl %s; %s; %s; nginx %s; %s", first_line("curl-config --version"):gsub("libcurl ", ""),
+  first_line("lua5.4 -v"):match("Lua [%d.]+"), "lua-cjson " .. first_line("lua5.4 -e 'print(require\"cjson\"._VERSION)'"),
+  first_line("nginx -v"):match("nginx/([%d.]+)") or "?", first_line("lua5.4 -e 'print(require\"socket\"._VERSION)'"))
+w("- server: nginx on 127.0.0.1, one worker, fixed answers (bench/nginx.conf.in); all three clients in the same run")
+w("- instructions: callgrind, (Ir with N calls - Ir with 0 calls) / N, client process only;")
+w("  wall, CPU (user+sys) and peak RSS: a separate plain run with the larger N")
+w("")
+w("## Calls")
+w("")
+w("| workload | client | calls | wall s | calls/s | CPU µs/call | instructions/call | vs C floor | vs hand-written Lua | peak RSS MiB |")
+w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for _, wl in ipairs(WL) do
+  local c, l = rows[wl.name .. "/c"], rows[wl.name .. "/lua"]
+  for _, impl in ipairs(IMPLS) do
+    local r = rows[wl.name .. "/" .. impl]
+    w("| %s | %s%s | %d | %.3f | %s | %.1f | %s | %.2fx | %s | %.1f |", wl.name, LABEL[impl],
+      (impl == "c" and wl.mode == "list") and " (no JSON parse)" or "",
+      r.calls, r.wall, fmt_int(r.calls / r.wall), 1e6 * r.cpu / r.calls, fmt_int(r.ir), r.ir / c.ir,
+      impl == "c" and "" or string.format("%.2fx", r.ir / l.ir), r.maxrss_kb / 1024)
+  end
+end
+w("")
+w("## Cost against response size (instances:list, instructions per call)")
+w("")
+w("| rows | body KB | C loop (no parse) | hand-written Lua | vzaps | vzaps per KB | vzaps / hand-written |")
+w("|---:|---:|---:|---:|---:|---:|---:|")
+for _, e in ipairs(growth) do
+  w("| %d | %.1f | %s | %s | %s | %s | %.2fx |", e.rows, e.bytes / 1024, fmt_int(e.c), fmt_int(e.lua), fmt_int(e.vzaps),
+    fmt_int(e.vzaps / (e.bytes / 1024)), e.vzaps / e.lua)
+end
+w("")
+w("## Memory")
+w("")
+w("| client | heap allocations per instances:get call | bytes allocated per call |")
+w("|---|---:|---:|")
+for _, impl in ipairs(IMPLS) do
+  w("| %s | %.1f | %s |", LABEL[impl], alloc[impl][1], fmt_int(alloc[impl][2]))
+end
+w("| vzaps module, instances:list 1000 rows | %.0f | %s |", alloc.list[1], fmt_int(alloc.list[2]))
+w("")
+w("(valgrind memcheck's heap totals, N calls minus 0 calls; Lua's own allocations go through realloc and count too.)")
+w("")
+w("RSS after 1 000 instances:get calls: %.2f MiB; after %s: %.2f MiB (difference %+d KiB; peak %.2f MiB; %.1f s for the %s calls).",
+  mem.rss_1000_kb / 1024, fmt_int(mem.calls), mem.rss_n_kb / 1024, mem.rss_n_kb - mem.rss_1000_kb, mem.hwm_kb / 1024,
+  mem.wall, fmt_int(mem.calls - 1000))
+w("")
+w("## Parallel")
+w("")
+if par.calls then
+  w("%d send_text calls against a server that answers after 20 ms: one after another %.3f s, `client:parallel` at concurrency %d %.3f s (%.1fx faster, %d failed).",
+    par.calls, par.sequential, par.concurrency, par.parallel, par.sequential / par.parallel, par.failed)
+else
+  w("not available: `client.parallel` is nil in this build.")
+end
+w("")
+w("## Goals")
+w("")
+local g = rows["instances:get/vzaps"].ir / rows["instances:get/c"].ir
+local s = rows["messages:send_text/vzaps"].ir / rows["messages:send_text/c"].ir
+local lname = "instances:list (1000 rows)"
+local li = rows[lname .. "/vzaps"].ir / rows[lname .. "/lua"].ir
+local function met(ok) return ok and "**met**" or "**not met**" end
+w("| goal | measured | |")
+w("|---|---|---|")
+w("| instances:get ≤ 1.2x the C loop | %.2fx (%s vs %s instructions) | %s |", g, fmt_int(rows["instances:get/vzaps"].ir), fmt_int(rows["instances:get/c"].ir), met(g <= 1.2))
+w("| messages:send_text ≤ 1.2x the C loop | %.2fx (%s vs %s) | %s |", s, fmt_int(rows["messages:send_text/vzaps"].ir), fmt_int(rows["messages:send_text/c"].ir), met(s <= 1.2))
+w("| list 1000 rows ≤ 1.0x hand-written Lua (aim 0.8x) | %.2fx (%s vs %s) | %s |", li, fmt_int(rows[lname .. "/vzaps"].ir), fmt_int(rows[lname .. "/lua"].ir), met(li <= 1.0))
+local drss = mem.rss_n_kb - mem.rss_1000_kb
+w("| RSS after %s calls within 1 MiB of after 1 000 | %+d KiB | %s |", fmt_int(mem.calls), drss, met(drss <= 1024))
+local per_kb_small, per_kb_big = growth[2].vzaps / growth[2].bytes, growth[4].vzaps / growth[4].bytes
+w("| linear in response size (instructions per KB, 200 vs 5000 rows) | %s vs %s per KB (%.2fx) | %s |",
+  fmt_int(per_kb_small * 1024), fmt_int(per_kb_big * 1024), per_kb_big / per_kb_small, met(per_kb_big / per_kb_small <= 1.25))
+if par.calls then
+  local ratio = par.parallel / par.sequential
+  w("| parallel ≤ 1/7 of sequential | 1/%.1f | %s |", 1 / ratio, met(ratio <= 1 / 7))
+else
+  w("| parallel ≤ 1/7 of sequential | not available | skipped |")
+end
+w("")
+w("## Where one instances:get call's instructions go (bench/cgprofile.lua)")
+w("")
+w("```")
+w("%s", (profile:match("^(.-)\ntop functions") or profile))
+w("```")
+w("")
+w("The top functions are in bench/out/profile_get.txt (not committed).")
+
+local text = table.concat(out, "\n") .. "\n"
+local f = assert(io.open(BENCH .. "/RESULTS.md", "w"))
+f:write(text)
+f:close()
+io.write(text)
