@@ -6,6 +6,8 @@
 #   VZAPS_VALGRIND=1  run under valgrind: any error or definite/indirect leak fails
 set -u
 lua="$1"; build="$2"; shift 2
+# The specs start child processes of the same Lua (spec/support/compat.lua).
+VZAPS_LUA="$lua"; export VZAPS_LUA
 [ $# -gt 0 ] || set -- spec
 label="${VZAPS_LABEL:-}"
 log=$(mktemp); trap 'rm -f "$log" "$log.rc"' EXIT

@@ -20,6 +20,7 @@ vz_client *vz_client_check(lua_State *L, int idx) {
  * no-op and nothing is freed twice. */
 static void client_release(vz_client *c) {
   vz_xfer_close(&c->rest);
+  vz_buf_free(&c->enc);
   c->curl = NULL;
   free(c->base_url);
   free(c->ca_file);

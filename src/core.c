@@ -15,9 +15,10 @@
 /* JSON                                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* core.json_encode(value, list_keys|nil) -> text | nil, message */
+/* core.json_encode(value, list_keys|nil, client|nil) -> text | nil, message
+ * With a client, its reused encode buffer is used (no allocation per call). */
 static int l_json_encode(lua_State *L) {
-  vz_buf b;
+  vz_buf tmp, *b = &tmp;
   char err[160];
   int list_keys = 0, ok;
   luaL_checkany(L, 1);
@@ -25,11 +26,17 @@ static int l_json_encode(lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     list_keys = 2;
   }
-  lua_settop(L, 2);
-  vz_buf_init(&b);
-  ok = vz_json_encode(L, 1, &b, vz_absindex(L, VZ_ARRAY_MT), list_keys, err, sizeof err);
-  if (ok) lua_pushlstring(L, b.data ? b.data : "", b.len);
-  vz_buf_free(&b);
+  if (!lua_isnoneornil(L, 3)) {
+    vz_client *c = vz_client_check(L, 3);
+    b = &c->enc;
+    vz_buf_reset(b, VZ_KEEP_BUFFER);
+  } else {
+    vz_buf_init(b);
+  }
+  lua_settop(L, 3);
+  ok = vz_json_encode(L, 1, b, vz_absindex(L, VZ_ARRAY_MT), list_keys, err, sizeof err);
+  if (ok) lua_pushlstring(L, b->data ? b->data : "", b->len);
+  if (b == &tmp) vz_buf_free(b);
   if (ok) return 1;
   lua_pushnil(L);
   lua_pushstring(L, err);

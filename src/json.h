@@ -16,6 +16,16 @@
 
 #define VZ_JSON_MAX_DEPTH 200
 
+/* Table-size hints per nesting level, carried from one decode to the next
+ * by a caller that decodes answers of the same shape again and again (a
+ * client's transfer): the first object of a level is then created with the
+ * right size instead of growing key by key. Zero-initialise before use. */
+#define VZ_JSON_HINT_DEPTHS 8
+typedef struct vz_json_hints {
+  int object[VZ_JSON_HINT_DEPTHS];
+  int array[VZ_JSON_HINT_DEPTHS];
+} vz_json_hints;
+
 /* Decode buf[0..len) (need not be NUL-terminated) and push the value on L.
  * Objects become tables, arrays become tables with the metatable at array_mt
  * (an absolute stack index, or 0 for none), null becomes the light userdata
@@ -37,5 +47,9 @@ int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
  * returns 0, leaving out with partial content. Never raises. */
 int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt,
                    int list_keys, char *err, size_t errsz);
+
+/* As vz_json_decode, starting from and updating *hints (may be NULL). */
+int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints,
+                          char *err, size_t errsz);
 
 #endif

@@ -21,7 +21,7 @@
  * size of the previous sibling container at the same level: API responses
  * are lists of same-shaped objects, and presizing saves the rehashes that
  * growing a table one key at a time costs. Capped to bound wasted memory. */
-#define HINT_DEPTHS 8
+#define HINT_DEPTHS VZ_JSON_HINT_DEPTHS
 #define HINT_MAX 64
 
 typedef struct dec {
@@ -46,6 +46,7 @@ static const unsigned char str_stop[256] = {
 };
 
 /* Value of a hex digit, or -1. */
+/* clang-format off */
 static const signed char hexval[256] = {
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
@@ -64,6 +65,7 @@ static const signed char hexval[256] = {
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 };
+/* clang-format on */
 
 /* Word-at-a-time search for a '"', '\\' or byte < 0x20 among 8 bytes. Each
  * term is the classic "has a zero byte" trick: a high bit is set in a byte
@@ -330,26 +332,11 @@ static const char *parse_number(dec *d, const char *p) {
 
   if (!isfloat) {
     if (exact) {
-#if VZ_HAS_INTEGERS
-      if (!neg) {
-        if (m <= (uint64_t)LUA_MAXINTEGER) {
-          lua_pushinteger(d->L, (lua_Integer)m);
-          return p;
-        }
-      } else if (m == 0) {
+      if (neg && m == 0) {
         lua_pushnumber(d->L, (lua_Number)-0.0); /* "-0" is the float -0.0 */
         return p;
-      } else if (m - 1 <= (uint64_t)LUA_MAXINTEGER) {
-        lua_pushinteger(d->L, -(lua_Integer)(m - 1) - 1); /* no overflow at MIN */
-        return p;
       }
-#else
-      if (m <= (UINT64_C(1) << 53)) { /* exact as a double */
-        double v = (double)m;
-        lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
-        return p;
-      }
-#endif
+      if (vz_push_exact_integer(d->L, m, neg)) return p;
     }
     return push_strtod(d, s, p); /* out of integer range: nearest float */
   }
@@ -495,7 +482,13 @@ static const char *parse_value(dec *d, const char *p) {
 
 int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
                    char *err, size_t errsz) {
+  return vz_json_decode_hinted(L, buf, len, array_mt, NULL, err, errsz);
+}
+
+int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt,
+                          vz_json_hints *hints, char *err, size_t errsz) {
   dec d;
+  int ok;
   const char *p;
   int top = lua_gettop(L);
   if (buf == NULL) { /* no arithmetic on a null pointer */
@@ -509,8 +502,13 @@ int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
   d.depth = 0;
   d.err = err;
   d.errsz = errsz;
-  memset(d.ohint, 0, sizeof d.ohint);
-  memset(d.ahint, 0, sizeof d.ahint);
+  if (hints != NULL) {
+    memcpy(d.ohint, hints->object, sizeof d.ohint);
+    memcpy(d.ahint, hints->array, sizeof d.ahint);
+  } else {
+    memset(d.ohint, 0, sizeof d.ohint);
+    memset(d.ahint, 0, sizeof d.ahint);
+  }
   if (err != NULL && errsz > 0) err[0] = '\0';
 
   p = buf;
@@ -521,9 +519,11 @@ int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
     p = skip_ws(p, d.end);
     if (p != d.end) p = fail(&d, p, "unexpected data after the value");
   }
-  if (p == NULL) {
-    lua_settop(L, top);
-    return 0;
+  ok = p != NULL;
+  if (!ok) lua_settop(L, top);
+  if (ok && hints != NULL) {
+    memcpy(hints->object, d.ohint, sizeof d.ohint);
+    memcpy(hints->array, d.ahint, sizeof d.ahint);
   }
-  return 1;
+  return ok;
 }

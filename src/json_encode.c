@@ -221,24 +221,6 @@ static int put_number(enc *e, int idx) {
 
 static int put_value(enc *e, int idx, int keyidx);
 
-/* The key at idx is a positive integer (or integral float); store it in *k. */
-static int key_index(lua_State *L, int idx, long long *k) {
-#if VZ_HAS_INTEGERS
-  if (lua_isinteger(L, idx)) {
-    lua_Integer i = lua_tointeger(L, idx);
-    if (i < 1) return 0;
-    *k = (long long)i;
-    return 1;
-  }
-  return 0; /* 5.3+ turns integral float keys into integers */
-#else
-  double v = (double)lua_tonumber(L, idx);
-  if (!(v >= 1 && v <= 9007199254740992.0) || (double)(long long)v != v) return 0;
-  *k = (long long)v;
-  return 1;
-#endif
-}
-
 /* Is the number key at idx integral? Doubles beyond 2^63 all are (and must
  * not be cast to long long). */
 static int key_is_integral(lua_State *L, int idx) {
@@ -320,7 +302,7 @@ static int put_array(enc *e, int t, int marked) {
   seg *s;
   do {
     int kt = lua_type(L, -2);
-    if (kt == LUA_TNUMBER && key_index(L, -2, &k)) {
+    if (kt == LUA_TNUMBER && vz_array_index(L, -2, &k)) {
       n++;
       if (k > max) max = k;
     } else if (kt == LUA_TNUMBER) {
@@ -350,11 +332,7 @@ static int put_array(enc *e, int t, int marked) {
   for (i = 1; i <= n; i++) {
     if (i > 1) PUTC(e, ',');
     s->index = i;
-#if VZ_HAS_INTEGERS
-    lua_rawgeti(L, t, (lua_Integer)i);
-#else
-    lua_rawgeti(L, t, (int)i);
-#endif
+    vz_rawgeti(L, t, i);
     if (!put_value(e, lua_gettop(L), 0)) {
       lua_pop(L, 1);
       return 0;

@@ -68,7 +68,7 @@ static int l_multi_new(lua_State *L) {
   return 1;
 }
 
-/* m:add(slot, method, url, headers, body|nil, timeout|nil) */
+/* m:add(slot, method, url, headers, body|nil, timeout|nil, headers_id|nil) */
 static int l_multi_add(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Integer slot = luaL_checkinteger(L, 2);
@@ -77,11 +77,8 @@ static int l_multi_add(lua_State *L) {
   luaL_argcheck(L, !m->busy[slot - 1], 2, "slot is busy");
   x = &m->slots[slot - 1];
   vz_xfer_prepare(L, x, 3, m->timeout_ms);
-  if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK) {
-    curl_slist_free_all(x->headers);
-    x->headers = NULL;
+  if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK)
     return luaL_error(L, "vzaps: cannot start a parallel transfer");
-  }
   m->busy[slot - 1] = 1;
   return 0;
 }

@@ -3,6 +3,7 @@
  * libcurl only ever calls back into C here (the write, header and pre-request
  * callbacks fill the client's buffers), so no Lua error can unwind through
  * libcurl. The response body is decoded straight from libcurl's buffer. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -43,10 +44,13 @@ static int header_is(const char *line, size_t n, const char *name, size_t namele
 static size_t on_header(char *line, size_t size, size_t nmemb, void *ud) {
   vz_response *r = &((vz_xfer *)ud)->res;
   size_t n = size * nmemb;
-  if (n > 5 && memcmp(line, "HTTP/", 5) == 0) {
+  if (n <= 2 && (line[0] == '\r' || line[0] == '\n')) {
+    r->headers_done = 1; /* the blank line after the headers (of this response) */
+  } else if (n > 5 && memcmp(line, "HTTP/", 5) == 0) {
     /* A new status line (after 100 Continue, say): forget the previous one. */
     const char *sp = memchr(line, ' ', n), *reason;
     r->reason[0] = r->retry_after[0] = r->request_id[0] = '\0';
+    r->headers_done = 0;
     if (sp != NULL && (size_t)(sp - line) + 5 <= n) {
       reason = sp + 4; /* skip " 200" */
       copy_value(r->reason, sizeof r->reason, reason, n - (size_t)(reason - line));
@@ -91,6 +95,9 @@ int vz_xfer_open(vz_xfer *x, const vz_client *c) {
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is the caller's business */
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* Paths are built and escaped by the module (dot segments included):
+   * libcurl must not squash "/./" or "/../" out of them. */
+  curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   vz_client_apply_settings(c, h);
   return 0;
@@ -101,6 +108,8 @@ void vz_xfer_close(vz_xfer *x) {
   x->curl = NULL;
   curl_slist_free_all(x->headers);
   x->headers = NULL;
+  free(x->url);
+  x->url = NULL;
   vz_buf_free(&x->res.body);
   vz_buf_free(&x->req_body);
 }
@@ -236,6 +245,14 @@ static int push_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
   return 4;
 }
 
+static int push_cut_headers(lua_State *L, vz_xfer *x) {
+  lua_pushnil(L);
+  lua_pushliteral(L, "network");
+  lua_pushliteral(L, "VZaps request failed: the connection closed inside the response headers");
+  lua_pushboolean(L, x->prereq_calls > 0);
+  return 4;
+}
+
 static void push_opt_string(lua_State *L, const char *s) {
   if (s[0]) lua_pushstring(L, s);
   else lua_pushnil(L);
@@ -243,13 +260,19 @@ static void push_opt_string(lua_State *L, const char *s) {
 
 /* Pushes the success value of a 2xx body: true when empty, the decoded JSON,
  * or the text itself when it is not JSON (the action did happen). */
-static void push_success_body(lua_State *L, const vz_buf *b, int array_mt) {
-  const char *p = b->data, *end = b->data + b->len;
+static void push_success_body(lua_State *L, vz_xfer *x, int array_mt) {
+  const vz_buf *b = &x->res.body;
+  const char *p = b->data, *end;
   char err[128];
+  if (p == NULL) { /* nothing was ever received into this buffer */
+    lua_pushboolean(L, 1);
+    return;
+  }
+  end = p + b->len;
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
   if (p == end)
     lua_pushboolean(L, 1);
-  else if (!vz_json_decode(L, b->data, b->len, array_mt, err, sizeof err))
+  else if (!vz_json_decode_hinted(L, b->data, b->len, array_mt, &x->hints, err, sizeof err))
     lua_pushlstring(L, b->data, b->len);
 }
 
@@ -263,9 +286,10 @@ void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_m
   size_t bodylen = 0;
   const char *body = luaL_optlstring(L, first + 3, NULL, &bodylen);
   long timeout_ms = default_timeout_ms;
+  lua_Integer headers_id = (lua_Integer)luaL_optnumber(L, first + 5, 0);
   int ok, post_mode;
 
-  check_headers(L, first + 2);
+  luaL_checktype(L, first + 2, LUA_TTABLE);
   if (!lua_isnoneornil(L, first + 4)) {
     lua_Number s = luaL_checknumber(L, first + 4);
     luaL_argcheck(L, s > 0 && s < 86400.0 * 365, first + 4, "timeout must be a positive number of seconds");
@@ -274,7 +298,7 @@ void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_m
 
   vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
   vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
-  x->res.too_large = 0;
+  x->res.too_large = x->res.headers_done = 0;
   x->res.reason[0] = x->res.retry_after[0] = x->res.request_id[0] = '\0';
   x->errbuf[0] = '\0';
   x->prereq_calls = 0;
@@ -286,29 +310,48 @@ void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_m
 
   post_mode = !method_is(method, "HEAD") && (body != NULL || method_is(method, "POST") ||
                                              method_is(method, "PUT") || method_is(method, "PATCH"));
-  curl_slist_free_all(x->headers);
-  x->headers = build_headers(L, first + 2, post_mode, &ok);
-  if (!ok) luaL_error(L, "vzaps: out of memory");
+  if (headers_id <= 0 || headers_id != x->headers_id || post_mode != x->headers_post || x->headers == NULL) {
+    check_headers(L, first + 2);
+    curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(x->headers);
+    x->headers_id = 0;
+    x->headers = build_headers(L, first + 2, post_mode, &ok);
+    if (!ok) luaL_error(L, "vzaps: out of memory");
+    x->headers_id = headers_id > 0 ? headers_id : 0;
+    x->headers_post = post_mode;
+    curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
+  }
 
-  curl_easy_setopt(x->curl, CURLOPT_URL, url);
+  /* libcurl copies the URL on every set: skip it when it is the same. */
+  if (x->url == NULL || strcmp(x->url, url) != 0) {
+    size_t n = strlen(url) + 1;
+    char *copy = (char *)realloc(x->url, n);
+    if (copy == NULL) luaL_error(L, "vzaps: out of memory");
+    memcpy(copy, url, n);
+    x->url = copy;
+    curl_easy_setopt(x->curl, CURLOPT_URL, url);
+  }
   set_method(x->curl, method, body != NULL ? (x->req_body.data ? x->req_body.data : "") : NULL, bodylen);
-  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
-  curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+  if (timeout_ms != x->timeout_ms) {
+    x->timeout_ms = timeout_ms;
+    curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+  }
 }
 
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
   long status = 0;
   int n;
-  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
-  curl_slist_free_all(x->headers);
-  x->headers = NULL;
-  if (rc != CURLE_OK) {
+  if (rc == CURLE_OK && !x->res.headers_done) {
+    /* libcurl 7.88 accepts a response that ends inside its headers: the
+     * answer is incomplete, so it is a failure, not an empty success. */
+    n = push_cut_headers(L, x);
+  } else if (rc != CURLE_OK) {
     n = push_failure(L, x, rc);
   } else {
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
     lua_pushinteger(L, (lua_Integer)status);
     if (status >= 200 && status < 300)
-      push_success_body(L, &x->res.body, vz_absindex(L, VZ_ARRAY_MT));
+      push_success_body(L, x, vz_absindex(L, VZ_ARRAY_MT));
     else
       lua_pushlstring(L, x->res.body.data ? x->res.body.data : "", x->res.body.len);
     push_opt_string(L, x->res.reason);
@@ -322,7 +365,7 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* core.perform(client, method, url, headers, body|nil, timeout|nil)          */
+/* core.perform(client, method, url, headers, body|nil, timeout|nil, hid|nil)  */
 /*   -> status, body, reason|nil, retry_after|nil, request_id|nil            */
 /*   -> nil, kind, message, sent                                             */
 /* body: the decoded 2xx value (see push_success_body), else the raw text.   */

@@ -6,6 +6,7 @@
 
 #include "buffer.h"
 #include "compat.h"
+#include "json.h"
 
 #define VZ_VERSION "0.1.0"
 #define VZ_CLIENT_MT "vzaps.Client"
@@ -30,6 +31,7 @@ typedef struct vz_response {
   char retry_after[64]; /* raw Retry-After header value */
   char request_id[128]; /* raw X-Request-Id header value */
   int too_large;        /* the body passed VZ_MAX_BODY */
+  int headers_done;     /* the blank line that ends the headers arrived */
 } vz_response;
 
 /* One transfer slot: an easy handle and what it keeps of one exchange. The
@@ -38,7 +40,12 @@ typedef struct vz_xfer {
   CURL *curl;
   vz_response res;
   vz_buf req_body;              /* the request body, owned while in flight */
-  struct curl_slist *headers;   /* the request's header list, while in flight */
+  struct curl_slist *headers;   /* the header list set on the handle */
+  long headers_id;              /* which Lua headers table it was built from (0: none) */
+  int headers_post;             /* ... and for which POST mode */
+  vz_json_hints hints;          /* table sizes of the last answer, for the next decode */
+  char *url;                    /* the URL set on the handle (set again only when it changes) */
+  long timeout_ms;              /* the timeout set on the handle */
   int prereq_calls;  /* times libcurl was about to send the current request */
   int guard_resend;  /* the current request must not be sent twice */
   char errbuf[CURL_ERROR_SIZE];
@@ -48,6 +55,7 @@ typedef struct vz_xfer {
 typedef struct vz_client {
   CURL *curl; /* the sequential transfer's handle (== rest.curl); NULL once closed */
   vz_xfer rest;
+  vz_buf enc; /* request bodies are encoded here, reused across calls */
   char *base_url;
   long timeout_ms;
   long connect_timeout_ms;
@@ -67,13 +75,15 @@ int vz_transport_perform(lua_State *L); /* core.perform */
 /* Creates x's easy handle with the client's settings. 0, or -1 on OOM. */
 int vz_xfer_open(vz_xfer *x, const vz_client *c);
 void vz_xfer_close(vz_xfer *x);
-/* Sets up x for the request whose method, url, headers, body|nil and
- * timeout|nil are at stack indices first..first+4. Raises only before
+/* Sets up x for the request whose method, url, headers, body|nil,
+ * timeout|nil and headers_id|nil are at stack indices first..first+5.
+ * headers_id names an unchanged headers table the Lua layer reuses: the
+ * header list built for it last time is reused too. Raises only before
  * anything is allocated. */
 void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_ms);
-/* After the transfer ended with rc: frees its header list and pushes
- * status, body, reason, retry_after, request_id (4 more values than none)
- * or nil, kind, message, sent. Returns the number pushed. */
+/* After the transfer ended with rc: pushes status, body, reason,
+ * retry_after, request_id or nil, kind, message, sent. Returns the number
+ * pushed. */
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc);
 
 /* multi.c: client:parallel's curl multi handle (core.multi_new). */

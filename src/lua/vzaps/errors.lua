@@ -2,8 +2,8 @@
 -- `nil, message, err`. Secrets never reach a message, a body or details.
 local _, core = ...
 
-local type, pairs, tostring, tonumber, setmetatable, getmetatable =
-  type, pairs, tostring, tonumber, setmetatable, getmetatable
+local type, pairs, tostring, setmetatable, getmetatable =
+  type, pairs, tostring, setmetatable, getmetatable
 local concat = table.concat
 
 local M = {}
@@ -78,6 +78,10 @@ end
 
 local function fail(fields, secrets)
   fields.message = redact_string(fields.message, secrets)
+  -- code and request_id come from the server too: an echo of a secret there
+  -- is redacted like anywhere else.
+  if type(fields.code) == "string" then fields.code = redact_string(fields.code, secrets) end
+  if type(fields.request_id) == "string" then fields.request_id = redact_string(fields.request_id, secrets) end
   if fields.details ~= nil then fields.details = redact_value(fields.details, secrets, 0) end
   if fields.body ~= nil then fields.body = redact_string(fields.body, secrets) end
   local err = setmetatable(fields, Error)
@@ -135,11 +139,18 @@ function M.bad_token(req, body, secrets)
   }, secrets)
 end
 
--- A failure of a custom transport function (it returned nil, msg or raised).
-function M.from_transport_message(msg, req, secrets)
+local TRANSPORT_KINDS = { timeout = true, tls = true, network = true }
+
+-- A failure of a custom transport function (it returned nil, msg[, kind] or
+-- raised). Without a kind, a message mentioning a timeout is a timeout.
+function M.from_transport_message(msg, req, secrets, kind)
   msg = tostring(msg)
-  local kind = (msg:find("timeout", 1, true) or msg:find("timed out", 1, true)) and "timeout" or "network"
-  local message = kind == "timeout" and "VZaps request timed out" or ("VZaps request failed: " .. msg)
+  if not TRANSPORT_KINDS[kind] then
+    kind = (msg:find("timeout", 1, true) or msg:find("timed out", 1, true)) and "timeout" or "network"
+  end
+  local message = kind == "timeout" and "VZaps request timed out"
+    or kind == "tls" and ("VZaps TLS error: " .. msg)
+    or ("VZaps request failed: " .. msg)
   return M.transport(kind, message, req, secrets)
 end
 

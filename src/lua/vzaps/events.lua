@@ -434,9 +434,9 @@ local RESOURCE_MT = { __index = resource, __name = "vzaps.events" }
 
 -- The first connection is made here and its failure returned (D49).
 function resource.subscribe(self, opts)
-  local st = self.st
-  check_open(st.ud)
-  local o = check_options(opts, self.scope)
+  check_open(self[resources.UD])
+  local st = resources.state_of(self)
+  local o = check_options(opts, self[resources.SCOPE])
   local sub = { last_event_id = o.last_event_id }
   local p = {
     st = st, sub = sub, instance_id = o.instance_id, instance_token = o.instance_token, events = o.events,
@@ -454,7 +454,7 @@ end
 
 -- The events resource of a client (scope nil) or an instance handle.
 function M.resource(st, scope)
-  return setmetatable({ st = st, scope = scope }, RESOURCE_MT)
+  return setmetatable({ [resources.UD] = st.ud, [resources.SCOPE] = scope }, RESOURCE_MT)
 end
 
 return M

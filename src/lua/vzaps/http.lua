@@ -5,7 +5,7 @@
 local import, core = ...
 local errors = import("errors")
 
-local type, pairs, pcall, tonumber, tostring = type, pairs, pcall, tonumber, tostring
+local type, pairs, pcall, tonumber = type, pairs, pcall, tonumber
 local perform, now, json_decode = core.perform, core.now, core.json_decode
 local random, min = math.random, math.min
 local running, yield = coroutine.running, coroutine.yield
@@ -24,21 +24,23 @@ local function in_parallel(st)
   return par ~= nil and par[running()] ~= nil
 end
 
+-- The client's `sleep` option (default core.sleep, which blocks; ngx.sleep
+-- in OpenResty yields). Called from Lua, so it may yield.
 local function sleep(st, seconds)
   if in_parallel(st) then return yield(PAR, "sleep", seconds) end
-  core.sleep(seconds)
+  st.sleep(seconds)
 end
 
 -- 502/503/504 are retried only for methods safe to repeat; a POST or PATCH
 -- that may have reached the server is never sent twice.
 local RETRY_METHOD = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true }
 local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
-local BACKOFF_BASE, BACKOFF_CAP = 0.5, 8
+local BACKOFF_CAP = 8
 -- A Retry-After longer than this is returned to the caller, not slept on.
 M.MAX_RETRY_AFTER = 60
 
-local function backoff(attempt)
-  local d = min(BACKOFF_CAP, BACKOFF_BASE * 2 ^ (attempt - 1))
+local function backoff(st, attempt)
+  local d = min(BACKOFF_CAP, st.retry_backoff * 2 ^ (attempt - 1))
   return d * (0.5 + random() * 0.5) -- jitter: clients retrying together spread out
 end
 
@@ -54,12 +56,16 @@ local function success_body(text)
   return v
 end
 
+-- A custom transport answers res, or nil, errmsg[, kind] where kind may be
+-- "timeout", "tls" or "network". It is called from Lua through pcall (which
+-- LuaJIT and 5.2+ let yield), so a cosocket transport does not block.
 local function custom_exchange(st, method, url, headers, body, timeout)
-  local ok, res, msg = pcall(st.transport, {
+  local ok, res, msg, kind = pcall(st.transport, {
     method = method, url = url, headers = headers, body = body, timeout = timeout or st.timeout,
+    connect_timeout = st.connect_timeout, ssl_verify = st.ssl_verify,
   })
   if not ok then return nil, "message", res end
-  if type(res) ~= "table" then return nil, "message", msg or "transport returned no response" end
+  if type(res) ~= "table" then return nil, "message", msg or "transport returned no response", kind end
   local status = tonumber(res.status)
   if not status or status < 100 or status > 599 then return nil, "message", "transport returned an invalid status" end
   local rbody = res.body
@@ -72,21 +78,21 @@ local function custom_exchange(st, method, url, headers, body, timeout)
   return status, rbody, res.reason, lower["retry-after"], lower["x-request-id"]
 end
 
-local function exchange(st, req, headers)
+local function exchange(st, req, headers, headers_id)
   if st.transport then
     return custom_exchange(st, req.method, req.url, headers, req.body, req.timeout)
   end
   if in_parallel(st) then
-    return yield(PAR, "xfer", req.method, req.url, headers, req.body, req.timeout)
+    return yield(PAR, "xfer", req.method, req.url, headers, req.body, req.timeout, headers_id)
   end
-  return perform(st.ud, req.method, req.url, headers, req.body, req.timeout)
+  return perform(st.ud, req.method, req.url, headers, req.body, req.timeout, headers_id)
 end
 
 -- ---------------------------------------------------------------------------
 -- Headers (contract §2.3)
 -- ---------------------------------------------------------------------------
 
-local function build_headers(st, req, token)
+local function fresh_headers(st, req, token)
   local h = { Accept = "application/json", ["User-Agent"] = st.user_agent }
   if req.body then h["Content-Type"] = "application/json" end
   if token then
@@ -106,6 +112,35 @@ local function build_headers(st, req, token)
   return h
 end
 
+-- The headers of a call, and an id naming them. Calls without caller
+-- headers repeat the same few header sets (token x instance token x body or
+-- not): those tables are kept per client and never modified, so the C side
+-- can also keep the header list it built for an id (core.perform's
+-- headers_id). A custom transport gets a fresh table it may change.
+local MAX_CACHED = 64
+local function headers_for(st, req, token)
+  if req.headers or st.transport then return fresh_headers(st, req, token), nil end
+  local cache = st.headers_cache
+  if not cache then
+    cache = { n = 0, [true] = {}, [false] = {} }
+    st.headers_cache = cache
+  end
+  local bucket = cache[req.body ~= nil]
+  local key = req.instance_token or ""
+  local e = bucket[key]
+  if e and e.token == token then return e.h, e.id end
+  if cache.n >= MAX_CACHED then
+    cache.n, cache[true], cache[false] = 0, {}, {}
+    bucket = cache[req.body ~= nil]
+  end
+  local id = (st.headers_seq or 0) + 1
+  st.headers_seq = id
+  e = { token = token, h = fresh_headers(st, req, token), id = id }
+  bucket[key] = e
+  cache.n = cache.n + 1
+  return e.h, id
+end
+
 -- ---------------------------------------------------------------------------
 -- The exchange loop
 -- ---------------------------------------------------------------------------
@@ -121,17 +156,17 @@ function M.send(st, req)
       token, msg, err = M.token(st)
       if not token then return nil, msg, err end
     end
-    local status, body, reason, retry_after, request_id = exchange(st, req, build_headers(st, req, token))
+    local status, body, reason, retry_after, request_id = exchange(st, req, headers_for(st, req, token))
     if status == nil then
       if body == "message" then
-        return errors.from_transport_message(reason, req, errors.secrets(st, req.instance_token))
+        return errors.from_transport_message(reason, req, errors.secrets(st, req.instance_token), retry_after)
       end
       local kind, message, sent = body, reason, retry_after
       if sent or kind == "tls" or attempt >= st.max_retries then
         return errors.transport(kind, message, req, errors.secrets(st, req.instance_token))
       end
       attempt = attempt + 1
-      sleep(st, backoff(attempt))
+      sleep(st, backoff(st, attempt))
     elseif status < 300 and status >= 200 then
       return body
     elseif status == 401 and req.auth and not replayed then
@@ -144,7 +179,7 @@ function M.send(st, req)
       if attempt < st.max_retries and (wait or 0) <= M.MAX_RETRY_AFTER
         and (status == 429 or (RETRY_STATUS[status] and RETRY_METHOD[req.method])) then
         attempt = attempt + 1
-        sleep(st, wait or backoff(attempt))
+        sleep(st, wait or backoff(st, attempt))
       else
         if type(body) ~= "string" then body = "" end
         return errors.http(req, status, body, reason, wait, request_id, errors.secrets(st, req.instance_token))

@@ -1,5 +1,22 @@
 -- init.lua: the public module table returned by require("vzaps")
 -- (lua-api.md). The C core (src/*.c) is passed in as `core`.
+
+--- Lua client for the VZaps WhatsApp API.
+--
+--    local vzaps = require("vzaps")
+--    local client = vzaps.new{client_token = ..., client_secret = ...}
+--    local res, msg, err = client.messages:send_text{instance_id = ..., instance_token = ...,
+--                                                   phone = "5511999990000", message = "Hi"}
+--
+-- Every call that talks to the network returns its result, or `nil, message, err`
+-- (`err` is a `vzaps.Error`). The endpoint methods of the resources
+-- (`client.instances`, `client.messages`, ...) are listed, with their HTTP
+-- route and arguments, in [docs/api.md](../api.md); they all run through the
+-- generic call documented in `vzaps.resources`.
+-- @module vzaps
+-- @field VERSION the module version, e.g. `"0.1.0"` (also `_VERSION`)
+-- @field null the JSON null sentinel (a light userdata; equal to `cjson.null`)
+-- @field Error the metatable of error objects
 local import, core = ...
 local errors = import("errors")
 local options = import("options")
@@ -12,6 +29,10 @@ local type, pairs, setmetatable, getmetatable, tostring =
   type, pairs, setmetatable, getmetatable, tostring
 local argerror = resources.argerror
 
+--- Tells whether `v` is an error object of this module (a `vzaps.Error`).
+-- @function vzaps.is_error
+-- @param v any value
+-- @treturn boolean
 local vzaps = {
   VERSION = core.VERSION,
   _VERSION = core.VERSION,
@@ -22,8 +43,12 @@ local vzaps = {
 
 local array_mt = core.array_mt
 
--- Marks t (or a new table) as a JSON array, so that it encodes as [] even
--- when empty. Decoded arrays carry the same mark.
+--- Marks `t` (or a new table) as a JSON array, so that it encodes as `[]`
+-- even when empty. Decoded arrays carry the same mark.
+-- @tparam[opt] table t a table without a metatable (default: a new one)
+-- @treturn table `t`
+-- @raise when `t` is not a table or already has another metatable
+-- @usage client.instances:update(id, {tags = vzaps.array()}, {instance_token = tok})
 function vzaps.array(t)
   if t == nil then t = {} end
   if type(t) ~= "table" then argerror(1, "array", "table expected, got " .. type(t)) end
@@ -34,6 +59,22 @@ end
 
 -- The module's JSON codec, for scripts that build or read payloads
 -- themselves: integers stay integers, null is vzaps.null.
+
+--- Encodes a Lua value as JSON with the module's codec (exact integers on
+-- Lua 5.3+, shortest round-trip floats, `vzaps.array` and `vzaps.null`).
+-- @function vzaps.json.encode
+-- @param v the value
+-- @treturn[1] string the JSON text
+-- @return[2] nil
+-- @treturn[2] string why it cannot be encoded
+
+--- Decodes JSON text with the module's codec (`null` is `vzaps.null`,
+-- arrays are marked with `vzaps.array`).
+-- @function vzaps.json.decode
+-- @tparam string s JSON text
+-- @return[1] the value
+-- @return[2] nil
+-- @treturn[2] string why it is not valid JSON
 vzaps.json = {
   encode = function(v) return core.json_encode(v) end,
   decode = function(s)
@@ -42,27 +83,55 @@ vzaps.json = {
   end,
 }
 
+--- A `transport` for OpenResty / lua-nginx-module built on cosockets
+-- (`ngx.socket.tcp`): calls made with it inside a request handler or a timer
+-- wait without blocking the nginx worker. Pass `sleep = ngx.sleep` too, so
+-- retry backoffs do not block either. Details in `vzaps.ngx`.
+-- @tparam[opt] table opts `keepalive_timeout` (seconds, 60), `pool_size` (16),
+--  `connect_timeout` (seconds; default the client's), `pool` (pool name prefix, "vzaps")
+-- @treturn function a `transport` for `vzaps.new`
+-- @raise outside nginx (no `ngx.socket.tcp`), or on a bad option
+-- @usage local client = vzaps.new{client_token = ..., client_secret = ...,
+--   transport = vzaps.ngx_transport(), sleep = ngx.sleep}
+function vzaps.ngx_transport(opts)
+  return import("ngx").transport(opts)
+end
+
 -- ---------------------------------------------------------------------------
 -- Clients
 -- ---------------------------------------------------------------------------
 
--- Key of a client's private state inside its user value table; only this
--- file holds it, so scripts cannot reach credentials through the client.
-local PRIV = {}
-local state_of = core.state
+-- The client's private state lives in its user value table under a key
+-- only the module holds (resources.PRIV), so scripts cannot reach the
+-- credentials through the client or its resources.
+local PRIV = resources.PRIV
+local state = resources.state
 local check_open = resources.check_open
 
-local function state(client)
-  return state_of(client)[PRIV]
-end
-
 local auth_methods = {}
+
+--- The cached JWT, or a fresh one fetched with the client credentials.
+-- @function Auth:get_access_token
+-- @treturn[1] string the access token
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] vzaps.Error err
+-- @usage local jwt = assert(client.auth:get_access_token())
 function auth_methods.get_access_token(self)
-  check_open(self.st.ud)
-  return http.token(self.st)
+  check_open(self[resources.UD])
+  return http.token(resources.state_of(self))
 end
 local AUTH_MT = { __index = auth_methods, __name = "vzaps.auth" }
 
+--- Creates a client.
+-- @tparam table opts `client_token` and `client_secret` (required), `base_url`,
+--  `realtime_url`, `timeout`, `connect_timeout`, `token_skew` (seconds),
+--  `user_agent`, `max_retries`, `ssl_verify`, `ca_file`, `ca_path`, `proxy`,
+--  `transport` (a function, see README "Custom transport"), `sleep` (a
+--  function(seconds) for retry backoffs; `ngx.sleep` in OpenResty)
+-- @treturn Client the client; its resources are `client.instances`, `client.messages`, ... ([docs/api.md](../api.md))
+-- @raise `bad argument #1 to 'new' (...)` on a missing or wrong option
+-- @usage local client <close> = vzaps.new{client_token = tok, client_secret = secret}
 function vzaps.new(opts)
   local st = options.check(opts)
   local members = {}
@@ -70,7 +139,7 @@ function vzaps.new(opts)
   st.ud = client
   resources.build(st, nil, members)
   members.events = events.resource(st, nil)
-  members.auth = setmetatable({ st = st }, AUTH_MT)
+  members.auth = setmetatable({ [resources.UD] = client }, AUTH_MT)
   members[PRIV] = st
   return client
 end
@@ -80,6 +149,29 @@ local methods = core.client_methods
 local REQUEST_OPTS = {
   query = true, body = true, headers = true, instance_token = true, no_auth = true, timeout = true,
 }
+
+--- A client, made by `vzaps.new`. Its resources (`client.instances`,
+-- `client.messages`, ...) are tables of endpoint methods ([docs/api.md](../api.md)).
+-- `tostring(client)` shows the base URL, never a secret.
+-- @type Client
+
+--- Releases the client's connections; also done by `__gc` and `__close`
+-- (`local c <close> = vzaps.new{...}` on Lua 5.4). Closing twice is harmless;
+-- any other call on a closed client raises.
+-- @function Client:close
+
+--- Any API call, for operations the resources do not wrap (contract §4.13);
+-- same results and errors as the resource methods.
+-- @function Client:request
+-- @tparam string method HTTP verb, e.g. `"GET"`
+-- @tparam string path e.g. `"/instances/list"`
+-- @tparam[opt] table opts `query` (table), `body` (table or string), `headers`,
+--  `instance_token`, `no_auth` (boolean), `timeout` (seconds)
+-- @return[1] the decoded JSON answer (`true` for an empty body)
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] vzaps.Error err
+-- @usage local page = assert(client:request("POST", "/instances/list", {body = {page = 1}}))
 
 -- client:request(method, path, opts): any call, for operations the
 -- resources do not wrap (contract §4.13). Same results and errors.
@@ -128,8 +220,18 @@ function methods.request(self, method, path, opts)
   })
 end
 
--- client:parallel(fns, {concurrency = n}): runs each function as a
--- coroutine; their requests through this client run at the same time.
+--- Runs each function of `fns` as a coroutine; the requests they make
+-- through this client run at the same time over one pool of connections
+-- (with a custom `transport`, one after another).
+-- @function Client:parallel
+-- @tparam {function,...} fns the functions
+-- @tparam[opt] table opts `concurrency` (1 to 256, default 8)
+-- @treturn {table,...} each function's results, in order, as a packed list
+--  (`{n = ..., ...}`); a function that raised gives `{nil, message, err}`
+-- @usage local out = client:parallel({
+--   function() return client.instances:get(a) end,
+--   function() return client.instances:get(b) end,
+-- })
 function methods.parallel(self, fns, opts)
   check_open(self)
   return import("parallel").run(state(self), fns, opts)
@@ -139,6 +241,15 @@ local INSTANCE_MT = {
   __name = "vzaps.instance",
   __tostring = function(h) return "vzaps.instance (" .. h.instance_id .. ")" end,
 }
+
+--- A handle whose resources fill in `instance_id` and `instance_token`;
+-- it shares the client's connections and token.
+-- @function Client:instance
+-- @tparam string instance_id
+-- @tparam string instance_token
+-- @return the handle (`handle.messages:send_text{phone = ..., message = ...}`)
+-- @usage local inst = client:instance(id, token)
+-- assert(inst.messages:send_text{phone = "5511999990000", message = "Hi"})
 
 -- client:instance(id, token): the resources with instance_id and
 -- instance_token filled in; shares the client's connection and token.

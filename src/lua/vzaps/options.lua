@@ -32,7 +32,7 @@ end
 local KNOWN = {
   client_token = true, client_secret = true, base_url = true, realtime_url = true, timeout = true,
   connect_timeout = true, token_skew = true, user_agent = true, max_retries = true, ssl_verify = true,
-  ca_file = true, ca_path = true, proxy = true, transport = true,
+  ca_file = true, ca_path = true, proxy = true, transport = true, sleep = true, retry_backoff = true,
 }
 
 M.DEFAULT_BASE_URL = "https://api.vzaps.com"
@@ -65,6 +65,7 @@ function M.check(opts)
   s.connect_timeout = number_opt(opts, "connect_timeout", 10, 0)
   s.token_skew = number_opt(opts, "token_skew", 60, nil, 0)
   local ua = string_opt(opts, "user_agent", "^[^%c]+$", "a non-empty single line")
+  if ua and #ua > 1024 then bad("user_agent is too long (1024 bytes at most)") end
   s.user_agent = ua or ("VZaps.SDK.Lua/" .. core.VERSION)
   local mr = opts.max_retries
   if mr == nil then
@@ -82,6 +83,14 @@ function M.check(opts)
   local t = opts.transport
   if t ~= nil and type(t) ~= "function" then bad("transport must be a function, got " .. type(t)) end
   s.transport = t
+  -- The retry backoff's sleep: the module's blocking one unless given (in
+  -- OpenResty, ngx.sleep, which yields instead of stalling the worker).
+  local sl = opts.sleep
+  if sl ~= nil and type(sl) ~= "function" then bad("sleep must be a function, got " .. type(sl)) end
+  s.sleep = sl or core.sleep
+  -- First delay of the exponential retry backoff (doubles each retry, capped
+  -- at 8 s, with jitter); tests and latency-bound callers lower it.
+  s.retry_backoff = number_opt(opts, "retry_backoff", 0.5, nil, 0)
   return s
 end
 

@@ -4,6 +4,9 @@
 -- them at once on the client's curl multi handle (multi.c), resuming each
 -- coroutine with its answer. Pure Lua coroutines: works on every Lua
 -- version, and nothing yields across a C call.
+
+--- `client:parallel`: concurrent calls on one client.
+-- @module vzaps.parallel
 local import, core = ...
 local http = import("http")
 local resources = import("resources")
@@ -74,7 +77,7 @@ local function schedule(st, fns, multi)
     end
     local what = r[3]
     if what == "xfer" then
-      pending[#pending + 1] = { i, r[4], r[5], r[6], r[7], r[8] }
+      pending[#pending + 1] = { i, r[4], r[5], r[6], r[7], r[8], r[9] }
     elseif what == "sleep" then
       sleepers[#sleepers + 1] = { i, now() + r[4] }
     else -- "wait": another coroutine is fetching the token
@@ -94,7 +97,7 @@ local function schedule(st, fns, multi)
     while #free > 0 and #pending > 0 do
       local p = table.remove(pending, 1)
       local slot = table.remove(free)
-      local ok, err = pcall(multi.add, multi, slot, p[2], p[3], p[4], p[5], p[6])
+      local ok, err = pcall(multi.add, multi, slot, p[2], p[3], p[4], p[5], p[6], p[7])
       if ok then
         owner[slot] = p[1]
       else
@@ -137,6 +140,14 @@ local function schedule(st, fns, multi)
   return results
 end
 
+--- Runs the functions as coroutines; requests they make through the client
+-- are scheduled on its curl multi handle, up to `concurrency` at a time
+-- (sequentially with a custom `transport`). Called as `client:parallel(fns, opts)`.
+-- @param st the client's private state (given by `Client:parallel`)
+-- @tparam {function,...} fns
+-- @tparam[opt] table opts `concurrency` (1 to 256, default 8)
+-- @treturn {table,...} packed results per function; `{nil, message, err}` for one that raised
+-- @raise on bad arguments, or a nested run
 function M.run(st, fns, opts)
   if type(fns) ~= "table" then argerror(1, "parallel", "list of functions expected, got " .. type(fns)) end
   for i = 1, #fns do

@@ -1,6 +1,30 @@
 -- resources.lua: one generic call path for every row of endpoints.lua.
 -- Arguments are checked (raising), mapped to path, query, headers and body
 -- (contract §3), and the request goes through http.send.
+
+--- The resources' endpoint methods: `client.instances:create{...}`,
+-- `client.messages:send_text{...}` and every other operation are one row
+-- each of the endpoint table, run by one generic call. The full list, with
+-- routes and arguments, is [docs/api.md](../api.md) (generated from the same
+-- rows by scripts/gen-api.lua).
+-- @module vzaps.resources
+
+--- Every endpoint method of every resource (`client.<resource>:<method>`,
+-- and the same on a `client:instance(id, token)` handle). Arguments follow
+-- the official Go SDK: positional values with an options table last
+-- (`instance_token`, `headers`, `timeout`), or one request table whose path
+-- and query fields are taken out and whose other fields are the JSON body.
+-- Wrong arguments raise `bad argument #n to '<method>' (...)` before
+-- anything is sent.
+-- @function resource:method
+-- @param ... the method's arguments ([docs/api.md](../api.md))
+-- @return[1] the decoded JSON answer (`true` for an empty body, the text for a non-JSON 2xx body)
+-- @return[2] nil
+-- @treturn[2] string message, `vzaps: <what> (status <n>)`
+-- @treturn[2] vzaps.Error err with `kind`, `status`, `code`, `details`, ...
+-- @usage local inst = assert(client.instances:create{name = "Support"})
+-- local ok, msg, err = client.messages:send_text{instance_id = inst.id,
+--   instance_token = inst.token, phone = "5511999990000", message = "Hi"}
 local import, core = ...
 local http = import("http")
 local url = import("url")
@@ -11,6 +35,18 @@ local type, pairs, ipairs, select, next, error, tostring, format =
 local escape, json_encode, is_open = core.escape, core.json_encode, core.is_open
 
 local M = {}
+
+-- A resource object holds its client (the userdata) and scope under keys
+-- only the module holds. The client's Lua state (credentials, token cache)
+-- sits in the userdata's user value under PRIV, where no script can iterate
+-- to it: pairs() over a resource shows the userdata, never the secrets.
+local UD, SCOPE, PRIV = {}, {}, {}
+M.UD, M.SCOPE, M.PRIV = UD, SCOPE, PRIV
+local state_of = core.state
+
+-- The private state of a client, or of the client a resource belongs to.
+function M.state(client) return state_of(client)[PRIV] end
+function M.state_of(obj) return state_of(obj[UD])[PRIV] end
 
 -- ---------------------------------------------------------------------------
 -- Argument errors: `bad argument #n to 'name' (why)`, with the position of
@@ -133,6 +169,21 @@ local function compile(row)
   for _, k in ipairs(ep.query or {}) do ep.taken[k] = true end
   if row.lists then ep.list_keys = set_of(row.lists) end
   ep.label = ep.name
+  if ep.args then
+    -- Argument positions as the caller counts them: on a scoped handle the
+    -- instance_id argument is dropped.
+    ep.arg_names, ep.arg_names_scoped, ep.pos, ep.pos_scoped = {}, {}, {}, {}
+    for _, name in ipairs(ep.args) do
+      ep.arg_names[#ep.arg_names + 1] = name
+      ep.pos[name] = #ep.arg_names
+      if name ~= "instance_id" then
+        ep.arg_names_scoped[#ep.arg_names_scoped + 1] = name
+        ep.pos_scoped[name] = #ep.arg_names_scoped
+      end
+    end
+  end
+  ep.needs_instance_id = ep.scoped or (ep.args ~= nil and ep.pos.instance_id ~= nil)
+  ep.static_path = #ep.path_names == 0 and not row.without
   return ep
 end
 
@@ -142,29 +193,29 @@ end
 
 -- Positional form: (instance_id, [phone|path], [body], [opts]) as Go has it.
 local function from_positional(ep, scope, ...)
-  local f, body, n = {}, nil, 0
-  for _, name in ipairs(ep.args) do
-    if not (scope and name == "instance_id") then
-      n = n + 1
-      local v = select(n, ...)
-      if name == "body" then
-        if v ~= nil and type(v) ~= "table" then argerror(n, ep.label, "table expected for the body, got " .. type(v)) end
-        body, f.body_arg = v, n
-      elseif name == "opts" then
-        if v ~= nil then
-          if type(v) ~= "table" then argerror(n, ep.label, "options table expected, got " .. type(v)) end
-          for k in pairs(v) do
-            if not OPTS[k] then argerror(n, ep.label, "unknown option '" .. tostring(k) .. "'") end
-          end
-          f.instance_token = v.instance_token
-          f.headers = M.check_headers(v.headers, n, ep.label)
-          f.timeout = M.check_timeout(v.timeout, n, ep.label)
+  local names = scope and ep.arg_names_scoped or ep.arg_names
+  -- The constructor names the usual fields so the table is created at its
+  -- final size (nil entries still size the hash part).
+  local f = { pos = scope and ep.pos_scoped or ep.pos, instance_id = nil, instance_token = nil,
+              headers = nil, timeout = nil }
+  local body
+  for n = 1, #names do
+    local name, v = names[n], (select(n, ...))
+    if name == "body" then
+      if v ~= nil and type(v) ~= "table" then argerror(n, ep.label, "table expected for the body, got " .. type(v)) end
+      body = v
+    elseif name == "opts" then
+      if v ~= nil then
+        if type(v) ~= "table" then argerror(n, ep.label, "options table expected, got " .. type(v)) end
+        for k in pairs(v) do
+          if not OPTS[k] then argerror(n, ep.label, "unknown option '" .. tostring(k) .. "'") end
         end
-        f.opts_arg = n
-      else
-        f[name] = v
-        f[name .. "_arg"] = n
+        f.instance_token = v.instance_token
+        f.headers = M.check_headers(v.headers, n, ep.label)
+        f.timeout = M.check_timeout(v.timeout, n, ep.label)
       end
+    else
+      f[name] = v
     end
   end
   if scope then
@@ -197,31 +248,46 @@ local function from_table(ep, scope, t)
   return f, body
 end
 
+-- The argument position of a field: its own for positional methods (the
+-- body's for body fields), else the request table's (#1).
+local function position(f, name)
+  local pos = f.pos
+  if not pos then return 1 end
+  return pos[name] or pos.body or 1
+end
+
 local function field_error(ep, f, name, why)
-  local n = f[name .. "_arg"] or 1
-  argerror(n, ep.label, ep.args and (name .. " " .. why) or ("field '" .. name .. "' " .. why))
+  argerror(position(f, name), ep.label, ep.args and (name .. " " .. why) or ("field '" .. name .. "' " .. why))
+end
+
+local function segment(ep, f, p)
+  local text = segment_text(f[p.name])
+  if not text then field_error(ep, f, p.name, "is required (a non-empty string)") end
+  if p.name == ep.raw then return (text:gsub("^/+", "")) end
+  -- "." and ".." are unreserved, so escaping keeps them; as a whole segment
+  -- they would be read as dot segments and change the route.
+  if text == "." then return "%2E" end
+  if text == ".." then return "%2E%2E" end
+  return escape(text)
 end
 
 local function build_path(ep, f)
+  if ep.static_path then return ep.template end
   local pieces = ep.pieces
   -- Typebots.StartSession: an absent or empty typebot_id takes the other path.
   if ep.without_field and (f[ep.without_field] == nil or f[ep.without_field] == "") then
     pieces = ep.without_pieces
   end
+  -- One or two segments are the common shapes: one concatenation, no table.
+  local n = #pieces
+  if n == 3 then return pieces[1] .. segment(ep, f, pieces[2]) .. pieces[3] end
+  if n == 5 then
+    return pieces[1] .. segment(ep, f, pieces[2]) .. pieces[3] .. segment(ep, f, pieces[4]) .. pieces[5]
+  end
   local out = {}
-  for i = 1, #pieces do
+  for i = 1, n do
     local p = pieces[i]
-    if type(p) == "string" then
-      out[i] = p
-    else
-      local text = segment_text(f[p.name])
-      if not text then field_error(ep, f, p.name, "is required (a non-empty string)") end
-      if p.name == ep.raw then
-        out[i] = (text:gsub("^/+", ""))
-      else
-        out[i] = escape(text)
-      end
-    end
+    out[i] = type(p) == "string" and p or segment(ep, f, p)
   end
   return table.concat(out)
 end
@@ -231,9 +297,10 @@ end
 -- ---------------------------------------------------------------------------
 
 local function invoke(self, ep, ...)
-  local st = self.st
-  check_open(st.ud)
-  local scope = self.scope
+  local ud = self[UD]
+  check_open(ud)
+  local st = state_of(ud)[PRIV]
+  local scope = self[SCOPE]
   local f, body
   if ep.args then
     f, body = from_positional(ep, scope, ...)
@@ -241,15 +308,23 @@ local function invoke(self, ep, ...)
     f, body = from_table(ep, scope, (...))
   end
 
-  if ep.scoped or (ep.args and f.instance_id_arg) then
-    if segment_text(f.instance_id) == nil then field_error(ep, f, "instance_id", "is required") end
+  if ep.needs_instance_id and segment_text(f.instance_id) == nil then
+    field_error(ep, f, "instance_id", "is required")
   end
   if ep.scoped then
     local tok = f.instance_token
-    if type(tok) ~= "string" or not tok:find("%S") then
-      argerror(f.opts_arg or 1, ep.label, "instance_token is required")
+    -- A token seen valid before skips the pattern checks (hot path).
+    local valid = st.valid_tokens
+    if not (valid and valid[tok]) then
+      local n = position(f, "opts")
+      if type(tok) ~= "string" or not tok:find("%S") then argerror(n, ep.label, "instance_token is required") end
+      if tok:find("%c") then argerror(n, ep.label, "instance_token contains control characters") end
+      if not valid or valid.n >= 256 then
+        valid = { n = 0 }
+        st.valid_tokens = valid
+      end
+      valid[tok], valid.n = true, valid.n + 1
     end
-    if tok:find("%c") then argerror(f.opts_arg or 1, ep.label, "instance_token contains control characters") end
   end
   local path = build_path(ep, f)
 
@@ -263,8 +338,8 @@ local function invoke(self, ep, ...)
   local text
   if body ~= nil and next(body) ~= nil then
     local err
-    text, err = json_encode(body, ep.list_keys)
-    if not text then argerror(f.body_arg or 1, ep.label, err) end
+    text, err = json_encode(body, ep.list_keys, st.ud)
+    if not text then argerror(position(f, "body"), ep.label, err) end
   end
 
   local query
@@ -276,8 +351,25 @@ local function invoke(self, ep, ...)
     if not query then field_error(ep, f, key, "cannot be sent: " .. why) end
   end
 
+  local full -- every template starts with one "/"
+  if ep.static_path then
+    -- A fixed path has a fixed URL per client: build it once.
+    local urls = st.static_urls
+    if not urls then
+      urls = {}
+      st.static_urls = urls
+    end
+    full = urls[ep]
+    if not full then
+      full = st.base_url .. path
+      urls[ep] = full
+    end
+  else
+    full = st.base_url .. path
+  end
+  if query and query ~= "" then full = full .. "?" .. query end
   return http.send(st, {
-    method = ep.method, path = path, url = url.join(st.base_url, path, query), body = text,
+    method = ep.method, path = path, url = full, body = text,
     auth = true, instance_token = f.instance_token, headers = f.headers, timeout = f.timeout,
   })
 end
@@ -314,7 +406,7 @@ end
 function M.build(st, scope, into)
   into = into or {}
   for resource, mt in pairs(metatables) do
-    into[resource] = setmetatable({ st = st, scope = scope }, mt)
+    into[resource] = setmetatable({ [UD] = st.ud, [SCOPE] = scope }, mt)
   end
   return into
 end
