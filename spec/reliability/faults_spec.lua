@@ -120,7 +120,7 @@ local function table_rows()
 end
 
 describe("faults", function()
-  local emu, inst, handle_client, collector
+  local emu, inst, collector
   local ran = {}
 
   setup(function()
@@ -130,7 +130,6 @@ describe("faults", function()
     collector:secret(support.CLIENT_SECRET)
   end)
   teardown(function()
-    if handle_client then handle_client:close() end
     emu:stop()
   end)
 
@@ -168,7 +167,7 @@ describe("faults", function()
       it(f.name .. " / " .. cls.name, function()
         local c, h
         if f.token == "early" then
-          c, h = fresh(f.opts)
+          c = fresh(f.opts)
           emu:script({ method = "POST", path = "/token", status = 200,
                        json = { access_token = expired_token(), expires_in = 3600 } })
           -- a new client (no cached token) gets the scripted answer
@@ -177,7 +176,7 @@ describe("faults", function()
           h = c:instance(inst.id, inst.token)
           emu:clear()
         elseif f.token == "ttl" then
-          c, h = fresh(f.opts)
+          c = fresh(f.opts)
           c:close()
           emu:config({ token_ttl = 0.3 })
           c = emu:client({ max_retries = 2, retry_backoff = 0.01, token_skew = 0 })
@@ -287,7 +286,7 @@ describe("faults", function()
       fh:close()
     end
     local fh = assert(io.open("docs/reliability.md"))
-    local doc = fh:read("a")
+    local doc = fh:read("*a")
     fh:close()
     for _, row in ipairs(rows) do
       assert.is_truthy(doc:find(row, 1, true), "docs/reliability.md lacks the row\n" .. row)

@@ -13,7 +13,7 @@ local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 local function have(cmd)
   local p = io.popen("command -v " .. cmd .. " 2>/dev/null")
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   return out ~= ""
 end
@@ -28,7 +28,7 @@ describe("tls", function()
     local cmd = ("socat OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,verify=0,cert=%s TCP:127.0.0.1:%d "
       .. ">/dev/null 2>&1 & echo $!"):format(port, sh_quote(dir .. "/" .. bundle), emu.port)
     local p = assert(io.popen("env -u LD_PRELOAD " .. cmd))
-    local pid = p:read("l")
+    local pid = p:read("*l")
     p:close()
     proxies[#proxies + 1] = pid
     local deadline = socket.gettime() + 10
@@ -50,7 +50,7 @@ describe("tls", function()
     assert(have("openssl"), "openssl is missing")
     emu = support.start()
     local p = assert(io.popen("mktemp -d /tmp/vzaps-tls.XXXXXX"))
-    dir = p:read("l")
+    dir = p:read("*l")
     p:close()
     assert(os.execute("sh " .. sh_quote(ROOT .. "/scripts/tls.sh") .. " " .. sh_quote(dir) .. " >/dev/null"))
     ports.server = proxy("server.bundle.pem")
