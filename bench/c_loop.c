@@ -15,7 +15,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
-typedef struct { char *data; size_t len, cap; } buf;
+typedef struct {
+  char *data;
+  size_t len, cap;
+} buf;
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   buf *b = ud;

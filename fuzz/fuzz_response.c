@@ -135,8 +135,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   if (x.res.too_large) abort(); /* inputs are far below 64 MiB */
 
   /* C success path: decode from the buffer, or the text. */
-  if (status >= 200 && status < 300) push_success_body(L, &x.res.body, mt);
-  else lua_pushlstring(L, x.res.body.data ? x.res.body.data : "", x.res.body.len);
+  if (status >= 200 && status < 300)
+    push_success_body(L, &x.res.body, mt);
+  else
+    lua_pushlstring(L, x.res.body.data ? x.res.body.data : "", x.res.body.len);
   lua_pop(L, 1);
 
   /* What the C callbacks extracted wins over the raw header of that name. */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 typedef struct vz_buf {
-  char *data;    /* NUL-terminated when non-NULL (one spare byte is kept) */
+  char *data; /* NUL-terminated when non-NULL (one spare byte is kept) */
   size_t len;
   size_t cap;
 } vz_buf;

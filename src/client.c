@@ -38,8 +38,10 @@ static char *string_setting(lua_State *L, int settings, const char *name, int *o
     size_t n;
     const char *s = lua_tolstring(L, -1, &n);
     copy = (char *)malloc(n + 1);
-    if (copy == NULL) *oom = 1;
-    else memcpy(copy, s, n + 1);
+    if (copy == NULL)
+      *oom = 1;
+    else
+      memcpy(copy, s, n + 1);
   }
   lua_pop(L, 1);
   return copy;
@@ -181,8 +183,8 @@ void vz_client_register(lua_State *L) {
   lua_setfield(L, -2, "__newindex");
   lua_pushliteral(L, VZ_CLIENT_MT);
   lua_setfield(L, -2, "__name");
-  lua_pushnil(L);                  /* upvalue 1 unused: keeps index at 2 */
-  lua_pushvalue(L, -3);            /* methods */
+  lua_pushnil(L);       /* upvalue 1 unused: keeps index at 2 */
+  lua_pushvalue(L, -3); /* methods */
   lua_pushcclosure(L, l_client_index, 2);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 2);

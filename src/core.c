@@ -67,8 +67,8 @@ static int l_escape(lua_State *L) {
   luaL_buffinit(L, &b);
   for (i = 0; i < n; i++) {
     unsigned char ch = s[i];
-    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-        ch == '.' || ch == '_' || ch == '~') {
+    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+        ch == '_' || ch == '~') {
       luaL_addchar(&b, (char)ch);
     } else {
       luaL_addchar(&b, '%');

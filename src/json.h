@@ -34,8 +34,7 @@ typedef struct vz_json_hints {
  * pushes nothing, writes a short message with the 0-based byte offset (e.g.
  * "invalid JSON at byte 17: expected ':'", never quoting the input) into err,
  * and returns 0. Never raises, except for Lua's own memory errors. */
-int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
-                   char *err, size_t errsz);
+int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt, char *err, size_t errsz);
 
 /* Append the JSON text of the value at idx to out. A table whose metatable is
  * array_mt (absolute index, or 0) is an array even when empty. list_keys
@@ -45,11 +44,10 @@ int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
  * cannot be encoded writes a message naming the field with Lua's 1-based
  * indices (e.g. "field 'options[2]': cannot encode a function") into err and
  * returns 0, leaving out with partial content. Never raises. */
-int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt,
-                   int list_keys, char *err, size_t errsz);
+int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, char *err, size_t errsz);
 
 /* As vz_json_decode, starting from and updating *hints (may be NULL). */
-int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints,
-                          char *err, size_t errsz);
+int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints, char *err,
+                          size_t errsz);
 
 #endif

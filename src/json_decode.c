@@ -80,8 +80,7 @@ static inline uint64_t word_stops(uint64_t w) {
 }
 
 /* On little-endian GCC/Clang the first match's offset is a bit count. */
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define FIRST_STOP(m) ((size_t)__builtin_ctzll(m) >> 3)
 #endif
 
@@ -89,20 +88,15 @@ static inline uint64_t word_stops(uint64_t w) {
 
 static const char *fail(dec *d, const char *p, const char *msg) {
   if (d->err != NULL && d->errsz > 0)
-    snprintf(d->err, d->errsz, "invalid JSON at byte %lu: %s",
-             (unsigned long)(p - d->start), msg);
+    snprintf(d->err, d->errsz, "invalid JSON at byte %lu: %s", (unsigned long)(p - d->start), msg);
   return NULL;
 }
 
-static const char *fail_end(dec *d) {
-  return fail(d, d->end, "unexpected end of input");
-}
+static const char *fail_end(dec *d) { return fail(d, d->end, "unexpected end of input"); }
 
 static inline const char *skip_ws(const char *p, const char *end) {
   /* The first test alone settles the common case of compact JSON. */
-  while (p < end && (unsigned char)*p <= ' ' &&
-         (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-    p++;
+  while (p < end && (unsigned char)*p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
   return p;
 }
 
@@ -210,8 +204,8 @@ static const char *parse_string_escaped(dec *d, const char *s, const char *p) {
           /* A high surrogate followed by "\u" + low surrogate makes one code
            * point; any other surrogate becomes U+FFFD and a following
            * escape is decoded on its own (as Go's encoding/json does). */
-          if (cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
-              (lo = hex4(p + 2)) >= 0xDC00 && lo <= 0xDFFF) {
+          if (cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u' && (lo = hex4(p + 2)) >= 0xDC00 &&
+              lo <= 0xDFFF) {
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             p += 6;
           } else {
@@ -221,8 +215,7 @@ static const char *parse_string_escaped(dec *d, const char *s, const char *p) {
         add_utf8(&b, (unsigned long)cp);
         break;
       }
-      default:
-        return fail(d, esc, "invalid escape in string");
+      default: return fail(d, esc, "invalid escape in string");
     }
     /* Copy the run up to the next special byte. */
     s = p;
@@ -263,15 +256,14 @@ static const char *push_strtod(dec *d, const char *s, const char *p) {
 static const char *parse_number(dec *d, const char *p) {
   /* Exact powers of ten: a mantissa below 2^53 times or divided by one of
    * these is correctly rounded (Clinger's fast path). */
-  static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
   const char *s = p, *end = d->end;
-  uint64_t m = 0;   /* significant digits, while they fit */
-  int nd = 0;       /* digits accumulated in m (leading zeros excluded) */
-  int exact = 1;    /* m holds every significant digit */
+  uint64_t m = 0; /* significant digits, while they fit */
+  int nd = 0;     /* digits accumulated in m (leading zeros excluded) */
+  int exact = 1;  /* m holds every significant digit */
   int isfloat = 0;
-  long e10 = 0;     /* decimal exponent to apply to m */
+  long e10 = 0; /* decimal exponent to apply to m */
   int neg = 0;
 
   if (*p == '-') {
@@ -453,9 +445,17 @@ static const char *parse_value(dec *d, const char *p) {
     case '"': return parse_string(d, p + 1);
     case '{': return parse_object(d, p + 1);
     case '[': return parse_array(d, p + 1);
-    case '-': case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
-      return parse_number(d, p);
+    case '-':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9': return parse_number(d, p);
     case 't':
       if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
         lua_pushboolean(d->L, 1);
@@ -474,19 +474,17 @@ static const char *parse_value(dec *d, const char *p) {
         return p + 4;
       }
       break;
-    default:
-      break;
+    default: break;
   }
   return fail(d, p, "expected a value");
 }
 
-int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt,
-                   char *err, size_t errsz) {
+int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt, char *err, size_t errsz) {
   return vz_json_decode_hinted(L, buf, len, array_mt, NULL, err, errsz);
 }
 
-int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt,
-                          vz_json_hints *hints, char *err, size_t errsz) {
+int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints, char *err,
+                          size_t errsz) {
   dec d;
   int ok;
   const char *p;

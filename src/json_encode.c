@@ -27,19 +27,18 @@ typedef struct enc {
   int array_mt, list_keys;
   char *err;
   size_t errsz;
-  int depth;                              /* tables on the current path */
-  const void *tables[VZ_JSON_MAX_DEPTH];  /* for cycle detection */
-  seg path[VZ_JSON_MAX_DEPTH];            /* path[i]: key inside tables[i] */
+  int depth;                             /* tables on the current path */
+  const void *tables[VZ_JSON_MAX_DEPTH]; /* for cycle detection */
+  seg path[VZ_JSON_MAX_DEPTH];           /* path[i]: key inside tables[i] */
 } enc;
 
 /* For each byte: 0 to copy it, else the letter after '\\' ('u' for \u00XX). */
 static const char esc_tab[256] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-    0,   0,   '"', 0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   '\\', 0,  0,   0,
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f',  'r', 'u', 'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 0,    0,   '"', 0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   '\\', 0,   0,   0,
 };
 
 /* Same word-at-a-time test as the decoder's: the lowest high bit set in the
@@ -58,8 +57,7 @@ static inline const char *find_escape(const char *p, const char *end) {
     uint64_t w, m;
     memcpy(&w, p, 8);
     if ((m = word_escapes(w)) != 0) {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
       return p + (__builtin_ctzll(m) >> 3);
 #else
       break;
@@ -152,10 +150,14 @@ static inline int put_char(vz_buf *b, char c) {
   return 0;
 }
 
-#define PUT(e, lit) \
-  do { if (put_bytes((e)->out, (lit), sizeof(lit) - 1) != 0) return fail_oom(e); } while (0)
-#define PUTC(e, c) \
-  do { if (put_char((e)->out, (c)) != 0) return fail_oom(e); } while (0)
+#define PUT(e, lit)                                                           \
+  do {                                                                        \
+    if (put_bytes((e)->out, (lit), sizeof(lit) - 1) != 0) return fail_oom(e); \
+  } while (0)
+#define PUTC(e, c)                                        \
+  do {                                                    \
+    if (put_char((e)->out, (c)) != 0) return fail_oom(e); \
+  } while (0)
 
 /* ---- scalars ---------------------------------------------------------- */
 
@@ -207,8 +209,7 @@ static int put_number(enc *e, int idx) {
     if (v - v != 0) return fail(e, "cannot encode NaN or infinity"); /* NaN or inf */
     /* Integral floats print without a fraction (3.0 -> 3, -0.0 -> 0):
      * servers that type a field as an integer reject "3.0". */
-    if (v > -9223372036854775808.0 && v < 9223372036854775808.0 &&
-        (double)(long long)v == v)
+    if (v > -9223372036854775808.0 && v < 9223372036854775808.0 && (double)(long long)v == v)
       n = vz_json_fmt_int(buf, (long long)v);
     else
       n = vz_json_fmt_double(buf, v);
@@ -227,8 +228,7 @@ static int key_is_integral(lua_State *L, int idx) {
   double v;
   if (vz_isinteger(L, idx)) return 1;
   v = (double)lua_tonumber(L, idx);
-  return v - v == 0 && (v <= -9223372036854775808.0 || v >= 9223372036854775808.0 ||
-                        v == (double)(long long)v);
+  return v - v == 0 && (v <= -9223372036854775808.0 || v >= 9223372036854775808.0 || v == (double)(long long)v);
 }
 
 /* Why the key at idx cannot be in an array; the key is not a valid index. */
@@ -247,8 +247,7 @@ static int fail_key(enc *e, int idx, int marked) {
   char msg[80];
   const char *why = bad_array_key(e, idx, marked);
   if (why != NULL) return fail(e, why);
-  snprintf(msg, sizeof msg, "cannot encode a table key of type %s",
-           lua_typename(e->L, lua_type(e->L, idx)));
+  snprintf(msg, sizeof msg, "cannot encode a table key of type %s", lua_typename(e->L, lua_type(e->L, idx)));
   return fail(e, msg);
 }
 
@@ -352,8 +351,7 @@ static int put_table(enc *e, int t, int keyidx) {
   for (i = 0; i < e->depth; i++)
     if (e->tables[i] == ptr) return fail(e, "cannot encode a cyclic table");
   /* Room for a key/value pair, and one more for metatable/list_keys checks. */
-  if (e->depth >= VZ_JSON_MAX_DEPTH || !lua_checkstack(L, 4))
-    return fail(e, "nested too deeply");
+  if (e->depth >= VZ_JSON_MAX_DEPTH || !lua_checkstack(L, 4)) return fail(e, "nested too deeply");
   if (e->array_mt != 0 && lua_getmetatable(L, t)) {
     marked = lua_rawequal(L, -1, e->array_mt);
     lua_pop(L, 1);
@@ -386,39 +384,33 @@ static int put_value(enc *e, int idx, int keyidx) {
   lua_State *L = e->L;
   char msg[64];
   switch (lua_type(L, idx)) {
-    case LUA_TNIL:
-      PUT(e, "null");
-      return 1;
+    case LUA_TNIL: PUT(e, "null"); return 1;
     case LUA_TBOOLEAN:
       if (lua_toboolean(L, idx))
         PUT(e, "true");
       else
         PUT(e, "false");
       return 1;
-    case LUA_TNUMBER:
-      return put_number(e, idx);
+    case LUA_TNUMBER: return put_number(e, idx);
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
       return put_string(e, s, n);
     }
-    case LUA_TTABLE:
-      return put_table(e, idx, keyidx);
+    case LUA_TTABLE: return put_table(e, idx, keyidx);
     case LUA_TLIGHTUSERDATA:
       if (lua_touserdata(L, idx) == NULL) { /* cjson.null and the decoder's null */
         PUT(e, "null");
         return 1;
       }
       break;
-    default:
-      break;
+    default: break;
   }
   snprintf(msg, sizeof msg, "cannot encode a %s", lua_typename(L, lua_type(L, idx)));
   return fail(e, msg);
 }
 
-int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt,
-                   int list_keys, char *err, size_t errsz) {
+int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, char *err, size_t errsz) {
   enc e; /* path arrays are written before they are read: no need to clear */
   int top = lua_gettop(L), ok;
   e.L = L;

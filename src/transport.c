@@ -67,8 +67,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud) {
  * connection. A second call within one perform is libcurl's silent resend
  * after a reused keep-alive connection died: for a request that is not safe
  * to repeat it may already have been received, so refuse it. */
-static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
-                     int conn_local_port) {
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port, int conn_local_port) {
   vz_xfer *x = (vz_xfer *)ud;
   (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
   x->prereq_calls++;
@@ -91,7 +90,7 @@ int vz_xfer_open(vz_xfer *x, const vz_client *c) {
   curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
   curl_easy_setopt(h, CURLOPT_PRIVATE, x);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);       /* never raise SIGALRM in the host */
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* never raise SIGALRM in the host */
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is the caller's business */
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -208,14 +207,22 @@ oom:
 
 static int is_tls_error(CURLcode rc) {
   switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND: case CURLE_SSL_ENGINE_SETFAILED: case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED: case CURLE_SSL_SHUTDOWN_FAILED: case CURLE_SSL_CLIENTCERT:
-      return 1;
-    default:
-      return 0;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CLIENTCERT: return 1;
+    default: return 0;
   }
 }
 
@@ -235,8 +242,9 @@ static int push_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
     lua_pushliteral(L, "VZaps response body exceeds the 64 MiB limit");
   } else if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereq_calls > 1) {
     lua_pushliteral(L, "network");
-    lua_pushliteral(L, "VZaps request failed: the connection closed after the request was sent; "
-                       "it may have been received, so it was not sent again");
+    lua_pushliteral(L,
+                    "VZaps request failed: the connection closed after the request was sent; "
+                    "it may have been received, so it was not sent again");
   } else {
     lua_pushliteral(L, "network");
     lua_pushfstring(L, "VZaps request failed: %s", detail);
@@ -254,8 +262,10 @@ static int push_cut_headers(lua_State *L, vz_xfer *x) {
 }
 
 static void push_opt_string(lua_State *L, const char *s) {
-  if (s[0]) lua_pushstring(L, s);
-  else lua_pushnil(L);
+  if (s[0])
+    lua_pushstring(L, s);
+  else
+    lua_pushnil(L);
 }
 
 /* Pushes the success value of a 2xx body: true when empty, the decoded JSON,
@@ -305,11 +315,10 @@ void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_m
   x->guard_resend = !safe_to_resend(method);
   /* The body is copied: a parallel transfer outlives the Lua call that
    * queued it, and libcurl may read the body again (a safe resend). */
-  if (body != NULL && vz_buf_append(&x->req_body, body, bodylen) != 0)
-    luaL_error(L, "vzaps: out of memory");
+  if (body != NULL && vz_buf_append(&x->req_body, body, bodylen) != 0) luaL_error(L, "vzaps: out of memory");
 
-  post_mode = !method_is(method, "HEAD") && (body != NULL || method_is(method, "POST") ||
-                                             method_is(method, "PUT") || method_is(method, "PATCH"));
+  post_mode = !method_is(method, "HEAD") &&
+              (body != NULL || method_is(method, "POST") || method_is(method, "PUT") || method_is(method, "PATCH"));
   if (headers_id <= 0 || headers_id != x->headers_id || post_mode != x->headers_post || x->headers == NULL) {
     check_headers(L, first + 2);
     curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);

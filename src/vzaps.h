@@ -39,15 +39,15 @@ typedef struct vz_response {
 typedef struct vz_xfer {
   CURL *curl;
   vz_response res;
-  vz_buf req_body;              /* the request body, owned while in flight */
-  struct curl_slist *headers;   /* the header list set on the handle */
-  long headers_id;              /* which Lua headers table it was built from (0: none) */
-  int headers_post;             /* ... and for which POST mode */
-  vz_json_hints hints;          /* table sizes of the last answer, for the next decode */
-  char *url;                    /* the URL set on the handle (set again only when it changes) */
-  long timeout_ms;              /* the timeout set on the handle */
-  int prereq_calls;  /* times libcurl was about to send the current request */
-  int guard_resend;  /* the current request must not be sent twice */
+  vz_buf req_body;            /* the request body, owned while in flight */
+  struct curl_slist *headers; /* the header list set on the handle */
+  long headers_id;            /* which Lua headers table it was built from (0: none) */
+  int headers_post;           /* ... and for which POST mode */
+  vz_json_hints hints;        /* table sizes of the last answer, for the next decode */
+  char *url;                  /* the URL set on the handle (set again only when it changes) */
+  long timeout_ms;            /* the timeout set on the handle */
+  int prereq_calls;           /* times libcurl was about to send the current request */
+  int guard_resend;           /* the current request must not be sent twice */
   char errbuf[CURL_ERROR_SIZE];
 } vz_xfer;
 

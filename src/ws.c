@@ -59,8 +59,10 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     return -1;
   }
   if (rc != CURLE_OK || got == 0) {
-    if (rc != CURLE_OK) w->io_err = rc;
-    else w->eof = 1;
+    if (rc != CURLE_OK)
+      w->io_err = rc;
+    else
+      w->eof = 1;
     wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
@@ -109,8 +111,10 @@ static void cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
     m->len = arg->msg_length;
     if (arg->msg_length) memcpy(m->data, arg->msg, arg->msg_length);
     m->data[arg->msg_length] = '\0';
-    if (w->tail) w->tail->next = m;
-    else w->head = m;
+    if (w->tail)
+      w->tail->next = m;
+    else
+      w->head = m;
     w->tail = m;
   } else if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
     size_t n = arg->msg_length > 2 ? arg->msg_length - 2 : 0;
@@ -257,9 +261,12 @@ static int l_ws_connect(lua_State *L) {
   vz_ws *w;
   check_headers(L, 3);
   lua_settop(L, 4);
-  if (strncmp(url, "ws://", 5) == 0) tls = 0;
-  else if (strncmp(url, "wss://", 6) == 0) tls = 1;
-  else return luaL_argerror(L, 2, "ws:// or wss:// URL expected");
+  if (strncmp(url, "ws://", 5) == 0)
+    tls = 0;
+  else if (strncmp(url, "wss://", 6) == 0)
+    tls = 1;
+  else
+    return luaL_argerror(L, 2, "ws:// or wss:// URL expected");
   auth = url + (tls ? 6 : 5);
   slash = auth + strcspn(auth, "/?#");
   luaL_argcheck(L, slash > auth && strcspn(auth, "@ \t\r\n") >= (size_t)(slash - auth), 2,
@@ -268,7 +275,7 @@ static int l_ws_connect(lua_State *L) {
     const char *frag = strchr(slash, '#');
     size_t rest = frag ? (size_t)(frag - slash) : strlen(slash);
     lua_pushlstring(L, auth, (size_t)(slash - auth)); /* 5: Host header */
-    lua_pushliteral(L, "/");                           /* 6: request target */
+    lua_pushliteral(L, "/");                          /* 6: request target */
     lua_pushlstring(L, *slash == '/' ? slash + 1 : slash, *slash == '/' ? rest - 1 : rest);
     lua_concat(L, 2);
     lua_pushfstring(L, "%s://%s/", tls ? "https" : "http", lua_tostring(L, 5)); /* 7: what curl opens */
@@ -386,8 +393,7 @@ static int l_ws_close(lua_State *L) {
   luaL_argcheck(L, code >= 1000 && code <= 4999, 2, "close code must be 1000..4999");
   luaL_argcheck(L, rn <= 123, 3, "close reason is longer than 123 bytes");
   if (w->curl != NULL && !w->ended &&
-      wslay_event_queue_close(w->ctx, (uint16_t)code, (const uint8_t *)reason, rn) == 0 &&
-      ws_flush(w, deadline) == 1) {
+      wslay_event_queue_close(w->ctx, (uint16_t)code, (const uint8_t *)reason, rn) == 0 && ws_flush(w, deadline) == 1) {
     /* Wait for the server's close frame, so the server ends TCP first. */
     while (!w->ended && !wslay_event_get_close_received(w->ctx) && ws_wait_io(w, deadline)) ws_pump(w);
   }
@@ -403,13 +409,15 @@ static int l_ws_gc(lua_State *L) {
 
 static int l_ws_tostring(lua_State *L) {
   vz_ws *w = (vz_ws *)luaL_checkudata(L, 1, VZ_WS_MT);
-  if (w->curl == NULL) lua_pushliteral(L, "vzaps.WebSocket (closed)");
-  else lua_pushfstring(L, "vzaps.WebSocket (%p)", (void *)w);
+  if (w->curl == NULL)
+    lua_pushliteral(L, "vzaps.WebSocket (closed)");
+  else
+    lua_pushfstring(L, "vzaps.WebSocket (%p)", (void *)w);
   return 1;
 }
 
 static const luaL_Reg ws_methods[] = {
-    {"recv", l_ws_recv}, {"send", l_ws_send}, {"ping", l_ws_ping},
+    {"recv", l_ws_recv},       {"send", l_ws_send},   {"ping", l_ws_ping},
     {"last_rx", l_ws_last_rx}, {"close", l_ws_close}, {NULL, NULL},
 };
 

@@ -29,15 +29,15 @@ typedef struct vz_ws {
   CURL *curl; /* NULL once closed */
   curl_socket_t fd;
   wslay_event_context_ptr ctx;
-  vz_buf pre;       /* bytes read past the handshake head, fed to wslay first */
+  vz_buf pre; /* bytes read past the handshake head, fed to wslay first */
   size_t pre_pos;
   vz_ws_msg *head, *tail;
-  double last_rx;   /* monotonic time of the last bytes received */
-  int eof;          /* the server closed TCP */
-  int oom;          /* a message could not be stored */
-  CURLcode io_err;  /* hard send/recv error, CURLE_OK when none */
-  int ended;        /* the connection is over; the fields above say why */
-  int close_code;   /* close code the server sent, 0 when none */
+  double last_rx;  /* monotonic time of the last bytes received */
+  int eof;         /* the server closed TCP */
+  int oom;         /* a message could not be stored */
+  CURLcode io_err; /* hard send/recv error, CURLE_OK when none */
+  int ended;       /* the connection is over; the fields above say why */
+  int close_code;  /* close code the server sent, 0 when none */
   char close_reason[124];
   char errbuf[CURL_ERROR_SIZE];
 } vz_ws;

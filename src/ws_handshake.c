@@ -36,13 +36,18 @@ static int fail(lua_State *L, const char *kind, const char *message) {
 
 int vz_ws_is_tls_error(CURLcode rc) {
   switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_SSL_CRL_BADFILE:
-    case CURLE_USE_SSL_FAILED: case CURLE_SSL_CLIENTCERT:
-      return 1;
-    default:
-      return 0;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_CLIENTCERT: return 1;
+    default: return 0;
   }
 }
 
@@ -117,18 +122,24 @@ static void accept_of(const char *key, char out[32]) {
   base64(digest, SHA_DIGEST_LENGTH, out);
 }
 
-static int build_request(lua_State *L, vz_buf *b, const char *host, const char *target, int hdr_idx,
-                         const char *key) {
+static int build_request(lua_State *L, vz_buf *b, const char *host, const char *target, int hdr_idx, const char *key) {
   int ok = 1;
 #define ADD(s) ok = ok && vz_buf_append(b, (s), strlen(s)) == 0
-  ADD("GET "); ADD(target); ADD(" HTTP/1.1\r\nHost: "); ADD(host);
+  ADD("GET ");
+  ADD(target);
+  ADD(" HTTP/1.1\r\nHost: ");
+  ADD(host);
   ADD("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ");
-  ADD(key); ADD("\r\n");
+  ADD(key);
+  ADD("\r\n");
   lua_pushnil(L);
   while (lua_next(L, hdr_idx)) {
     const char *v = lua_tostring(L, -1);
     if (v[0] != '\0') {
-      ADD(lua_tostring(L, -2)); ADD(": "); ADD(v); ADD("\r\n");
+      ADD(lua_tostring(L, -2));
+      ADD(": ");
+      ADD(v);
+      ADD("\r\n");
     }
     lua_pop(L, 1);
   }
