@@ -25,6 +25,8 @@ dependencies = {
 -- directory that LuaRocks does not search; CMake's FindCURL finds it.
 external_dependencies = {
   CURL = { library = "curl" },
+  WSLAY = { library = "wslay" },     -- realtime framing (Debian libwslay-dev)
+  OPENSSL = { library = "crypto" },  -- SHA-1 and random bytes for the WebSocket handshake
 }
 build = {
   type = "cmake",
