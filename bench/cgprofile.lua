@@ -88,13 +88,13 @@ for _, r in ipairs(incl_rows) do
   if not incl[fn] then incl[fn] = r.ir end
 end
 if incl.vz_transport_perform and incl.curl_easy_perform then
-  local decode = incl.vz_json_decode or 0
+  local decode = incl.vz_json_decode_hinted or incl.vz_json_decode or 0
   local prep = (incl.vz_xfer_prepare or 0)
   local parts = {
     { "Lua call path (arguments, headers table, token, URL, body encode, GC)", per_call - incl.vz_transport_perform },
     { "C request set-up (header slist from the Lua table, setopts)", prep },
     { "libcurl: curl_easy_perform", incl.curl_easy_perform },
-    { "JSON decode of the answer (vz_json_decode)", decode },
+    { "JSON decode of the answer (vz_json_decode_hinted)", decode },
     { "rest of core.perform", incl.vz_transport_perform - incl.curl_easy_perform - decode - prep },
   }
   print("\ncall path split (inclusive, per call)")
