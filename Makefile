@@ -69,7 +69,7 @@ clean:
 	rm -rf build build-asan build-debug build-lua5.1 build-lua5.2 build-lua5.3 build-luajit docs/ldoc
 
 docs:
-	$(LUA) scripts/gen-api.lua docs/api.md
+	$(LUA) scripts/gen-api.lua docs/api.md README.md
 
 # Reliability (docs/reliability.md): libFuzzer targets (clang) for
 # FUZZ_SECONDS each, and a 100 000-call soak against the emulator that

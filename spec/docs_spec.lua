@@ -42,6 +42,17 @@ describe("API reference", function()
     end
   end)
 
+  it("the README's API index is what scripts/gen-api.lua generates (run `make docs`)", function()
+    local p = assert(io.popen(LUA .. " scripts/gen-api.lua --index"))
+    local block = p:read("*a")
+    p:close()
+    local readme = read("README.md")
+    assert.truthy(readme:find(block:gsub("\n$", ""), 1, true), "README.md's API index is out of date: run `make docs`")
+    for _, row in ipairs(rows) do
+      assert.truthy(block:find("[`" .. row[2] .. "`](docs/api.md#" .. row[1] .. row[2], 1, true), row[1] .. "." .. row[2])
+    end
+  end)
+
   it("lists every method, with its HTTP method and path", function()
     local text = read("docs/api.md")
     for _, row in ipairs(rows) do
