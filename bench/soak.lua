@@ -28,12 +28,6 @@ local function rss_kib()
   return tonumber(text:match("VmRSS:%s*(%d+)"))
 end
 
-local function closed_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
 
 local emu = emulator.start()
 local client = emu:client({ max_retries = 0 })
@@ -43,7 +37,7 @@ local bad_creds = vzaps.new({ client_token = "wrong", client_secret = "wrong", b
 local tls = vzaps.new({ client_token = "t", client_secret = "s", base_url = "https://127.0.0.1:" .. emu.port,
                         max_retries = 0 })
 local refused = vzaps.new({ client_token = "t", client_secret = "s",
-                            base_url = "http://127.0.0.1:" .. closed_port(), max_retries = 0 })
+                            base_url = "http://127.0.0.1:" .. emulator.free_port(), max_retries = 0 })
 local status_path = "/instances/" .. inst.id .. "/session/status"
 local send_path = "/instances/" .. inst.id .. "/chat/send/text"
 

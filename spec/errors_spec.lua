@@ -1,16 +1,8 @@
 -- Error classification (contract §5), retries (lua-api.md "Reliability")
 -- and the guard against sending a POST twice (contract §9, silent resend).
 local emulator = require("spec.support.emulator")
-local socket = require("socket")
 local vzaps = require("vzaps")
 
--- A loopback port with nothing listening on it.
-local function closed_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
 
 describe("errors and retries", function()
   local emu, client, inst
@@ -143,7 +135,7 @@ describe("errors and retries", function()
   end)
 
   it("reports a refused connection as kind network", function()
-    local c = vzaps.new({ client_token = "t", client_secret = "s", base_url = "http://127.0.0.1:" .. closed_port(),
+    local c = vzaps.new({ client_token = "t", client_secret = "s", base_url = "http://127.0.0.1:" .. emulator.free_port(),
                           max_retries = 0 })
     local res, msg, err = c.instances:list()
     assert.is_nil(res)

@@ -57,12 +57,7 @@ M.CLASSES = {
 }
 
 -- A loopback port with nothing listening on it.
-function M.closed_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
+M.closed_port = emulator.free_port
 
 -- ---------------------------------------------------------------------------
 -- Secret scanning

@@ -18,6 +18,15 @@ Emu.__index = Emu
 
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
+-- A loopback port with nothing listening on it (for refused connections,
+-- or for a server a test starts itself).
+function M.free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return port
+end
+
 -- Starts an emulator; extra CLI arguments may be given as a list.
 function M.start(extra_args)
   local port_file = os.tmpname()

@@ -4,6 +4,7 @@
 -- self-signed certificate), loading the LuaJIT build of vzaps.so. The specs
 -- talk to it with LuaSocket.
 local socket = require("socket")
+local emulator = require("spec.support.emulator")
 
 local M = {}
 
@@ -12,12 +13,6 @@ M.MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
 
 local function read(path)
   local f = io.open(path, "rb")
@@ -65,8 +60,8 @@ function M.start(vars)
   values.CPATH = build .. "/?.so"
   local conf = assert(read(ROOT .. "/spec/support/nginx.conf"))
   local self = { prefix = prefix }
-  for _ = 1, 5 do -- a port taken between free_port() and nginx's bind: try again
-    values.PORT, values.TLS_PORT = free_port(), free_port()
+  for _ = 1, 5 do -- a port taken between emulator.free_port() and nginx's bind: try again
+    values.PORT, values.TLS_PORT = emulator.free_port(), emulator.free_port()
     local text = conf:gsub("{{([%w_]+)}}", function(k) return assert(values[k], k) and tostring(values[k]) end)
     local f = assert(io.open(prefix .. "/nginx.conf", "w"))
     f:write(text)
