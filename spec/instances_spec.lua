@@ -3,6 +3,7 @@
 -- decoded result (vzaps-http-contract.md §2, §3, §4.2, §5; lua-api.md).
 local emulator = require("spec.support.emulator")
 local vzaps = require("vzaps")
+local wire = require("spec.support.wire")
 local compat = require("spec.support.compat")
 
 local UA = "VZaps.SDK.Lua/" .. vzaps.VERSION
@@ -64,14 +65,7 @@ describe("instances", function()
     end
   end
 
-  -- A call expected to fail with the failure tuple; returns err.
-  local function assert_failure(ok, msg, err)
-    assert.is_nil(ok)
-    assert.is_string(msg)
-    assert.is_true(vzaps.is_error(err), "third value must be a vzaps error")
-    assert.equals(tostring(err), msg)
-    return err
-  end
+  local assert_failure = wire.tuple -- the failure tuple's shape; returns err
 
   -- fn must raise `<this file>:<line>: bad argument #n to 'name' (...why...)`
   -- and send nothing at all (not even the token exchange).

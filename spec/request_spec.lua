@@ -2,6 +2,7 @@
 -- hatch (vzaps-http-contract.md §2, §3.1, §3.3, §4.13, §5; lua-api.md).
 local emulator = require("spec.support.emulator")
 local vzaps = require("vzaps")
+local wire = require("spec.support.wire")
 local compat = require("spec.support.compat")
 
 local UA = "VZaps.SDK.Lua/" .. vzaps.VERSION
@@ -63,13 +64,7 @@ describe("client:request", function()
     assert.equals(UA, r.headers["user-agent"])
   end
 
-  local function assert_failure(ok, msg, err)
-    assert.is_nil(ok)
-    assert.is_string(msg)
-    assert.is_true(vzaps.is_error(err), "third value must be a vzaps error")
-    assert.equals(tostring(err), msg)
-    return err
-  end
+  local assert_failure = wire.tuple -- the failure tuple's shape; returns err
 
   local function assert_arg_error(fn, n, why)
     emu:clear()

@@ -2,6 +2,7 @@
 -- "Client options"): a Lua function in place of libcurl. A recording fake
 -- transport with canned answers; no emulator.
 local vzaps = require("vzaps")
+local wire = require("spec.support.wire")
 local compat = require("spec.support.compat")
 
 local UA = "VZaps.SDK.Lua/" .. vzaps.VERSION
@@ -64,13 +65,7 @@ local function api_answer(res, errmsg)
   end
 end
 
-local function assert_failure(ok, msg, err)
-  assert.is_nil(ok)
-  assert.is_string(msg)
-  assert.is_true(vzaps.is_error(err), "third value must be a vzaps error")
-  assert.equals(tostring(err), msg)
-  return err
-end
+local assert_failure = wire.tuple -- the failure tuple's shape; returns err
 
 describe("transport option", function()
   -- -------------------------------------------------------------------------

@@ -109,12 +109,18 @@ function Ctx:wire(want)
   return r
 end
 
--- A call expected to fail with the failure tuple; returns err.
-function M.failure(status, ok, msg, err)
+-- The failure tuple's shape (nil, tostring(err), a vzaps error); returns err.
+function M.tuple(ok, msg, err)
   assert.is_nil(ok)
   assert.is_string(msg)
   assert.is_true(vzaps.is_error(err), "third value must be a vzaps error")
   assert.equals(tostring(err), msg)
+  return err
+end
+
+-- A call expected to fail with the failure tuple and this status; returns err.
+function M.failure(status, ok, msg, err)
+  M.tuple(ok, msg, err)
   assert.equals(status, err.status)
   return err
 end
