@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
 
   /* C success path: decode from the buffer, or the text. */
   if (status >= 200 && status < 300)
-    push_success_body(L, &x.res.body, mt);
+    push_success_body(L, &x, mt);
   else
     lua_pushlstring(L, x.res.body.data ? x.res.body.data : "", x.res.body.len);
   lua_pop(L, 1);

@@ -4,6 +4,7 @@
 # on its seed corpus in fuzz/corpus/<target>/ (new inputs go to a scratch
 # copy, so the committed corpus stays small). Crash reproducers are written
 # to fuzz/crashes/. Prints libFuzzer's last stats line per target.
+# FUZZ_TARGETS="fuzz_ws" runs only the targets named (all three by default).
 # Usage: sh fuzz/run.sh [BUILD_DIR]   (BUILD_DIR holds lua_sources.c)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,24 +18,31 @@ cc="${CC_FUZZ:-clang}"
 flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -D_POSIX_C_SOURCE=200809L -I$root/src $(pkg-config --cflags lua5.4 libcurl)"
 libs="$(pkg-config --libs lua5.4 libcurl) -lwslay -lcrypto -lm"
-common="$root/src/core.c $root/src/client.c $root/src/multi.c $root/src/buffer.c $root/src/json_encode.c \
-  $root/src/json_decode.c $root/src/json_number.c $root/src/ws.c $root/src/ws_handshake.c $build/lua_sources.c"
+# fuzz_response includes transport.c, fuzz_ws ws.c and ws_handshake.c (to
+# reach their static functions); each links the rest.
+base="$root/src/core.c $root/src/client.c $root/src/multi.c $root/src/buffer.c $root/src/json_encode.c \
+  $root/src/json_decode.c $root/src/json_number.c $build/lua_sources.c"
+common="$base $root/src/ws.c $root/src/ws_handshake.c"
 
 # shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_json" "$root/fuzz/fuzz_json.c" $root/src/buffer.c $root/src/json_encode.c \
   $root/src/json_decode.c $root/src/json_number.c $libs
 # shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_response" "$root/fuzz/fuzz_response.c" $common $libs
+# shellcheck disable=SC2086
+$cc $flags -o "$out/fuzz_ws" "$root/fuzz/fuzz_ws.c" $base $root/src/transport.c $libs
 
 status=0
-for t in fuzz_json fuzz_response; do
+for t in ${FUZZ_TARGETS:-fuzz_json fuzz_response fuzz_ws}; do
   work="$out/corpus-$t"
+  dict="$root/fuzz/json.dict"
+  [ "$t" = fuzz_ws ] && dict="$root/fuzz/ws.dict"
   mkdir -p "$work"
   echo "== $t: ${seconds}s"
   set +e
   ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1" UBSAN_OPTIONS="print_stacktrace=1" \
     "$out/$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
-    -artifact_prefix="$root/fuzz/crashes/$t-" -dict="$root/fuzz/json.dict" \
+    -artifact_prefix="$root/fuzz/crashes/$t-" -dict="$dict" \
     "$work" "$root/fuzz/corpus/$t" >"$out/$t.log" 2>&1
   rc=$?
   set -e

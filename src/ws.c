@@ -41,6 +41,15 @@ int vz_ws_wait(curl_socket_t fd, short events, double deadline) {
 /* wslay callbacks: bytes in and out, messages into the list                 */
 /* ------------------------------------------------------------------------ */
 
+/* The connection's byte I/O (vz_ws.io_recv / io_send) in the module. */
+static CURLcode io_curl_recv(vz_ws *w, void *buf, size_t len, size_t *got) {
+  return curl_easy_recv(w->curl, buf, len, got);
+}
+
+static CURLcode io_curl_send(vz_ws *w, const void *buf, size_t len, size_t *sent) {
+  return curl_easy_send(w->curl, buf, len, sent);
+}
+
 static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud) {
   vz_ws *w = (vz_ws *)ud;
   size_t got = 0;
@@ -53,7 +62,7 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     w->pre_pos += got;
     return (ssize_t)got;
   }
-  rc = curl_easy_recv(w->curl, buf, len, &got);
+  rc = w->io_recv(w, buf, len, &got);
   if (rc == CURLE_AGAIN) {
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
@@ -73,7 +82,7 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 static ssize_t cb_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *ud) {
   vz_ws *w = (vz_ws *)ud;
   size_t sent = 0;
-  CURLcode rc = curl_easy_send(w->curl, data, len, &sent);
+  CURLcode rc = w->io_send(w, data, len, &sent);
   (void)flags;
   if (rc == CURLE_AGAIN) {
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
@@ -157,6 +166,15 @@ static void ws_pump(vz_ws *w) {
   if (!w->ended && wslay_event_want_write(w->ctx) && wslay_event_send(w->ctx) != 0) w->ended = 1;
   if (!w->ended && !wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx)) w->ended = 1;
   if (w->ended && w->pre.cap > 0) vz_buf_free(&w->pre);
+}
+
+/* After a successful handshake: the wslay client context, with the message
+ * size limit. Returns 0, or -1 out of memory. */
+static int ws_start(vz_ws *w) {
+  if (wslay_event_context_client_init(&w->ctx, &ws_callbacks, w) != 0) return -1;
+  wslay_event_config_set_max_recv_msg_length(w->ctx, VZ_WS_MAX_MSG);
+  w->last_rx = vz_ws_now();
+  return 0;
 }
 
 /* Waits for the socket in the directions wslay wants; 0 when the deadline
@@ -285,6 +303,8 @@ static int l_ws_connect(lua_State *L) {
   memset(w, 0, sizeof *w);
   vz_buf_init(&w->pre);
   w->fd = CURL_SOCKET_BAD;
+  w->io_recv = io_curl_recv;
+  w->io_send = io_curl_send;
   luaL_getmetatable(L, VZ_WS_MT);
   lua_setmetatable(L, ud);
   if ((w->curl = curl_easy_init()) == NULL) return luaL_error(L, "vzaps: cannot create a libcurl handle");
@@ -303,12 +323,10 @@ static int l_ws_connect(lua_State *L) {
     ws_release(w);
     return n;
   }
-  if (wslay_event_context_client_init(&w->ctx, &ws_callbacks, w) != 0) {
+  if (ws_start(w) != 0) {
     ws_release(w);
     return luaL_error(L, "vzaps: out of memory");
   }
-  wslay_event_config_set_max_recv_msg_length(w->ctx, VZ_WS_MAX_MSG);
-  w->last_rx = vz_ws_now();
   lua_pushvalue(L, ud);
   return 1;
 }

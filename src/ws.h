@@ -28,6 +28,12 @@ typedef struct vz_ws_msg {
 typedef struct vz_ws {
   CURL *curl; /* NULL once closed */
   curl_socket_t fd;
+  /* Byte I/O on the connection: curl_easy_recv / curl_easy_send on curl
+   * (set by core.ws_connect). Every read and write of the handshake and of
+   * wslay goes through these two, so that fuzz/fuzz_ws.c can feed server
+   * bytes from a buffer to the same code without a socket. */
+  CURLcode (*io_recv)(struct vz_ws *w, void *buf, size_t len, size_t *got);
+  CURLcode (*io_send)(struct vz_ws *w, const void *buf, size_t len, size_t *sent);
   wslay_event_context_ptr ctx;
   vz_buf pre; /* bytes read past the handshake head, fed to wslay first */
   size_t pre_pos;

@@ -75,7 +75,7 @@ static int fail_curl(lua_State *L, vz_ws *w, CURLcode rc, const char *what) {
 static int send_all(vz_ws *w, const char *p, size_t n, double deadline, CURLcode *rc) {
   while (n > 0) {
     size_t sent = 0;
-    *rc = curl_easy_send(w->curl, p, n, &sent);
+    *rc = w->io_send(w, p, n, &sent);
     if (*rc == CURLE_AGAIN) {
       if (vz_ws_wait(w->fd, POLLOUT, deadline) <= 0) return 1;
       continue;
@@ -93,7 +93,7 @@ static int read_some(vz_ws *w, vz_buf *b, size_t max, double deadline, CURLcode 
   for (;;) {
     size_t got = 0, room = max - b->len;
     if (room == 0) return 4;
-    *rc = curl_easy_recv(w->curl, tmp, room < sizeof tmp ? room : sizeof tmp, &got);
+    *rc = w->io_recv(w, tmp, room < sizeof tmp ? room : sizeof tmp, &got);
     if (*rc == CURLE_AGAIN) {
       if (vz_ws_wait(w->fd, POLLIN, deadline) <= 0) return 1;
       continue;

@@ -2,7 +2,9 @@
 -- scripts/tls.sh for this run, in a temporary directory. Verification is on
 -- by default; an unknown CA or a wrong host name gives kind "tls"; ca_file
 -- makes the test CA trusted; ssl_verify = false turns checks off only when
--- asked.
+-- asked. The same for the realtime client (wss://, "wss" below): socat
+-- relays the bytes after TLS as they are, so the WebSocket Upgrade and the
+-- frames pass through it.
 local support = require("spec.reliability.support")
 local socket = require("socket")
 local vzaps = require("vzaps")
@@ -155,5 +157,129 @@ describe("tls", function()
     assert.is_nil(res)
     assert.is_string(msg)
     assert.is_true(err.kind == "network" or err.kind == "timeout", msg)
+  end)
+
+  -- -------------------------------------------------------------------------
+  -- wss: client.events:subscribe follows the client's TLS settings. REST
+  -- (the token exchange) goes to the emulator in plain http, so a failure
+  -- is the WebSocket connection's own.
+  -- -------------------------------------------------------------------------
+
+  local inst
+
+  local function rt_client(which, opts, host)
+    local o = { base_url = emu.url, realtime_url = "wss://" .. (host or "127.0.0.1") .. ":" .. ports[which],
+                timeout = 20 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return emu:client(o)
+  end
+
+  local function handshakes()
+    local n = 0
+    for _, r in ipairs(emu:requests()) do
+      if r.path == "/events/ws" then n = n + 1 end
+    end
+    return n
+  end
+
+  local function subscribe(c)
+    if not inst then inst = emu:new_instance("wss") end
+    emu:clear()
+    return c.events:subscribe({ instance_id = inst.id, instance_token = inst.token, reconnect = false })
+  end
+
+  local function wss_fails_tls(c)
+    local sub, msg, err = subscribe(c)
+    c:close()
+    assert.is_nil(sub)
+    assert.equal("tls", err.kind, msg)
+    assert.equal("TLS_ERROR", err.code)
+    assert.is_nil(err.status)
+    assert.matches("^vzaps: VZaps realtime TLS error: ", msg)
+    assert.equal(tostring(err), msg)
+    -- the token came over plain http; no handshake got through socat
+    assert.equal(0, handshakes())
+  end
+
+  -- Subscribes, has the emulator emit one event, receives it, acks it.
+  local function wss_works(c)
+    local sub, msg = subscribe(c)
+    assert.is_table(sub, msg)
+    -- the Upgrade went through socat to the emulator's realtime route
+    local hs
+    for _, r in ipairs(emu:requests()) do
+      if r.path == "/events/ws" then hs = r end
+    end
+    assert.is_table(hs)
+    assert.equal("websocket", hs.headers.upgrade:lower())
+    assert.equal(inst.token, hs.headers["x-instance-token"])
+    local code, env = emu:control("POST", "/__emu/instances/" .. inst.id .. "/events",
+      { type = "Message", data = { text = "over wss" } })
+    assert.equal(200, code)
+    local ev
+    local deadline = socket.gettime() + 5
+    repeat
+      ev = sub:poll(0.2)
+    until ev or socket.gettime() > deadline
+    assert.is_table(ev, "no event over wss")
+    assert.equal(env.id, ev.id)
+    assert.equal("Message", ev.type)
+    assert.equal("over wss", ev.data.text)
+    assert.is_nil(sub:poll(0.05)) -- acks it (client -> server frames through socat too)
+    local acked
+    deadline = socket.gettime() + 3
+    repeat
+      local _, res = emu:control("GET", "/__emu/realtime/acks?instance_id=" .. inst.id)
+      for _, a in ipairs(res.acks) do
+        if a.event_id == env.id then acked = true end
+      end
+      if not acked then socket.sleep(0.02) end
+    until acked or socket.gettime() > deadline
+    assert.is_true(acked, "the ack did not reach the emulator")
+    assert.is_true(sub:close())
+    c:close()
+  end
+
+  it("wss: verifies by default: an unknown CA fails subscribe with kind tls", function()
+    wss_fails_tls(rt_client("server"))
+  end)
+
+  it("wss: a self-signed certificate fails with kind tls", function()
+    wss_fails_tls(rt_client("selfsigned"))
+  end)
+
+  it("wss: ca_file = the test CA: an event is received and acked (127.0.0.1 and localhost)", function()
+    wss_works(rt_client("server", { ca_file = dir .. "/ca.pem" }))
+    wss_works(rt_client("server", { ca_file = dir .. "/ca.pem" }, "localhost"))
+  end)
+
+  it("wss: REST and realtime both over TLS with the test CA", function()
+    wss_works(rt_client("server", { ca_file = dir .. "/ca.pem", base_url = "https://127.0.0.1:" .. ports.server }))
+  end)
+
+  it("wss: a host name mismatch fails with kind tls even with the right CA", function()
+    wss_fails_tls(rt_client("wronghost", { ca_file = dir .. "/ca.pem" }))
+    wss_fails_tls(rt_client("wronghost", { ca_file = dir .. "/ca.pem" }, "localhost"))
+  end)
+
+  it("wss: ssl_verify = false passes only when asked", function()
+    wss_fails_tls(rt_client("selfsigned", { ssl_verify = true }))
+    wss_works(rt_client("selfsigned", { ssl_verify = false }))
+    wss_works(rt_client("wronghost", { ssl_verify = false }))
+    wss_fails_tls(rt_client("wronghost"))
+  end)
+
+  it("wss: a ca_file that does not exist gives kind tls", function()
+    wss_fails_tls(rt_client("server", { ca_file = dir .. "/no-such-file.pem" }))
+  end)
+
+  it("wss: ws:// (no TLS) to the TLS port fails with a failure tuple, no crash", function()
+    local c = emu:client({ base_url = emu.url, realtime_url = "ws://127.0.0.1:" .. ports.server, timeout = 3 })
+    local sub, msg, err = subscribe(c)
+    c:close()
+    assert.is_nil(sub)
+    assert.is_string(msg)
+    assert.is_true(err.kind == "network" or err.kind == "timeout", msg)
+    assert.equal(0, handshakes())
   end)
 end)

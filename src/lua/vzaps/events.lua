@@ -81,9 +81,13 @@ local function connect(p)
   }, st.timeout)
   if ws then return ws end
   if status then
+    -- The secrets are taken before a refused token is dropped: the answer
+    -- may echo that token, and it must be redacted too (found by
+    -- fuzz/fuzz_ws.c: a 401 whose reason phrase held the JWT).
+    local s = secrets(p)
     -- A refused token (revoked, expired early) must not be reused next time.
     if status == 401 then st.token = nil end
-    return errors.http(REQ, status, body or "", reason, nil, nil, secrets(p))
+    return errors.http(REQ, status, body or "", reason, nil, nil, s)
   end
   return errors.transport(kind, message, REQ, secrets(p))
 end
