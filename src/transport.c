@@ -205,7 +205,9 @@ oom:
 /* Results                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int is_tls_error(CURLcode rc) {
+/* Whether a libcurl failure is about TLS (certificate, handshake): the
+ * realtime client classifies its connection errors the same way. */
+int vz_curl_is_tls_error(CURLcode rc) {
   switch (rc) {
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -234,7 +236,7 @@ static int push_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     lua_pushliteral(L, "timeout");
     lua_pushliteral(L, "VZaps request timed out");
-  } else if (is_tls_error(rc)) {
+  } else if (vz_curl_is_tls_error(rc)) {
     lua_pushliteral(L, "tls");
     lua_pushfstring(L, "VZaps TLS error: %s (check ca_file, or ssl_verify)", detail);
   } else if (rc == CURLE_WRITE_ERROR && x->res.too_large) {

@@ -85,6 +85,7 @@ void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_m
  * retry_after, request_id or nil, kind, message, sent. Returns the number
  * pushed. */
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc);
+int vz_curl_is_tls_error(CURLcode rc);
 
 /* multi.c: client:parallel's curl multi handle (core.multi_new). */
 void vz_multi_register(lua_State *L);

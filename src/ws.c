@@ -200,7 +200,7 @@ static int push_end(lua_State *L, vz_ws *w) {
     lua_pushliteral(L, "closed");
     lua_pushfstring(L, "VZaps realtime connection closed by the server (code %d)", w->close_code);
   } else if (w->io_err != CURLE_OK) {
-    lua_pushstring(L, vz_ws_is_tls_error(w->io_err) ? "tls" : "network");
+    lua_pushstring(L, vz_curl_is_tls_error(w->io_err) ? "tls" : "network");
     lua_pushfstring(L, "VZaps realtime connection failed: %s", curl_easy_strerror(w->io_err));
   } else if (w->eof) {
     lua_pushliteral(L, "network");

@@ -60,6 +60,5 @@ int vz_ws_wait(curl_socket_t fd, short events, double deadline);
  * on success; on failure pushes nil, kind, message[, status, body, reason]
  * and returns their count. */
 int vz_ws_handshake(lua_State *L, vz_ws *w, const char *host, const char *target, int hdr_idx, double deadline);
-int vz_ws_is_tls_error(CURLcode rc);
 
 #endif

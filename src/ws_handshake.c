@@ -34,30 +34,13 @@ static int fail(lua_State *L, const char *kind, const char *message) {
   return 3;
 }
 
-int vz_ws_is_tls_error(CURLcode rc) {
-  switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_USE_SSL_FAILED:
-    case CURLE_SSL_CLIENTCERT: return 1;
-    default: return 0;
-  }
-}
-
 static int fail_curl(lua_State *L, vz_ws *w, CURLcode rc, const char *what) {
   const char *detail = w->errbuf[0] ? w->errbuf : curl_easy_strerror(rc);
   lua_pushnil(L);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     lua_pushliteral(L, "timeout");
     lua_pushfstring(L, "VZaps realtime %s timed out", what);
-  } else if (vz_ws_is_tls_error(rc)) {
+  } else if (vz_curl_is_tls_error(rc)) {
     lua_pushliteral(L, "tls");
     lua_pushfstring(L, "VZaps realtime TLS error: %s (check ca_file, or ssl_verify)", detail);
   } else {
