@@ -106,7 +106,7 @@ ldoc:
 	@lua5.1 /usr/bin/ldoc . >/dev/null && echo "docs/ldoc/index.html"
 
 # clang-format (.clang-format) on the C core; src/ws* belong to the realtime work.
-FORMAT_FILES = $(wildcard src/*.c src/*.h fuzz/*.c bench/*.c)
+FORMAT_FILES = $(wildcard src/*.c src/*.h fuzz/*.c fuzz/*.h bench/*.c)
 format:
 	@sh scripts/deps.sh format
 	@clang-format -i --style=file $(FORMAT_FILES)

@@ -42,7 +42,8 @@
 
 #include <lualib.h>
 
-int luaopen_vzaps(lua_State *L);
+#include "harness.h"
+
 void vz_ws_register(lua_State *L);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -292,24 +293,12 @@ static const char *LUA_SETUP =
     "  return n\n"
     "end\n";
 
-static int preload_vzaps(lua_State *S) { return luaopen_vzaps(S); }
-
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
   ready_fd = open("/dev/null", O_RDWR);
   if (ready_fd < 0) abort();
   vz_buf_init(&io.sent);
-  L = luaL_newstate();
-  luaL_openlibs(L);
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, preload_vzaps);
-  lua_setfield(L, -2, "vzaps");
-  lua_pop(L, 1);
-  if (luaL_dostring(L, LUA_SETUP) != LUA_OK) {
-    fprintf(stderr, "setup: %s\n", lua_tostring(L, -1));
-    abort();
-  }
-  lua_setfield(L, LUA_REGISTRYINDEX, "fuzz_fn");
+  L = fuzz_new_state(LUA_SETUP);
   return 0;
 }
 
