@@ -7,7 +7,12 @@
  * the same length (object keys may come out in another order: Lua tables
  * have no order, and JSON objects none either). The only value decode
  * accepts that encode may refuse is a number out of the double range (1e999
- * decodes to inf, which JSON cannot carry). */
+ * decodes to inf, which JSON cannot carry).
+ *
+ * Every input is also decoded twice with a string cache that lives across
+ * inputs (vz_json_decode_cached): the results must equal the uncached one,
+ * failures must fail alike, and the stack must stay balanced. Now and then
+ * the cache table is tampered with, which must cost only misses. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +45,62 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   luaL_openlibs(L);
   if (luaL_dostring(L, DEEP_EQUAL) != LUA_OK) abort();
   lua_setfield(L, LUA_REGISTRYINDEX, "fuzz_eq");
+  lua_createtable(L, VZ_JSON_STRCACHE_SLOTS, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "fuzz_cache");
   return 0;
+}
+
+/* Change the cache table behind the decoder's back, in one of the ways it
+ * must survive: a slot or the mirror replaced by another type, or removed. */
+static void tamper(int cache, unsigned long k) {
+  int slot = (int)(k / 5 % (VZ_JSON_STRCACHE_SLOTS + 1));
+  switch (k % 5) {
+    case 0: lua_pushinteger(L, (lua_Integer)k); break;
+    case 1: lua_pushnil(L); break;
+    case 2: lua_pushboolean(L, 1); break;
+    case 3: lua_newuserdata(L, 8); break;
+    default:
+      lua_pushliteral(L, "not a mirror");
+      slot = 0;
+      break;
+  }
+  lua_rawseti(L, cache, slot);
+}
+
+/* The value at v (or the failure err0, when v == 0) must be what decoding
+ * data with the cache gives, twice in a row. */
+static void check_cached(const unsigned char *data, size_t size, int mt, int v, const char *err0) {
+  static unsigned long calls;
+  char err[160];
+  int cache, top, k;
+  lua_getfield(L, LUA_REGISTRYINDEX, "fuzz_cache");
+  cache = lua_gettop(L);
+  if (++calls % 16 == 0) tamper(cache, calls / 16);
+  for (k = 0; k < 2; k++) {
+    top = lua_gettop(L);
+    if (!vz_json_decode_cached(L, (const char *)data, size, mt, NULL, cache, err, sizeof err)) {
+      if (v != 0 || strcmp(err, err0) != 0 || lua_gettop(L) != top) {
+        fprintf(stderr, "cached decode failed differently: %s / %s\n", err, v ? "(ok)" : err0);
+        abort();
+      }
+      continue;
+    }
+    if (v == 0 || lua_gettop(L) != top + 1) {
+      fprintf(stderr, "cached decode succeeded where the plain one failed (%s) or left %d values\n", v ? "" : err0,
+              lua_gettop(L) - top);
+      abort();
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, "fuzz_eq");
+    lua_pushvalue(L, v);
+    lua_pushvalue(L, top + 1);
+    lua_call(L, 2, 1);
+    if (!lua_toboolean(L, -1)) {
+      fprintf(stderr, "cached decode differs (pass %d):\n%.*s\n", k + 1, (int)size, (const char *)data);
+      abort();
+    }
+    lua_settop(L, top);
+  }
+  lua_settop(L, cache - 1);
 }
 
 static int encode_top(vz_buf *b, int mt, char *err, size_t errsz) {
@@ -57,8 +117,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   mt = lua_gettop(L);
   if (!vz_json_decode(L, (const char *)data, size, mt, err, sizeof err)) {
     if (err[0] == '\0') abort(); /* a failure must say why */
+    check_cached(data, size, mt, 0, err);
     return 0;
   }
+  check_cached(data, size, mt, mt + 1, NULL);
   if (!encode_top(&t1, mt, err, sizeof err)) {
     vz_buf_free(&t1);
     if (strstr(err, "NaN or infinity") == NULL) {

@@ -50,4 +50,18 @@ int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt, int list_ke
 int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints, char *err,
                           size_t errsz);
 
+/* As vz_json_decode_hinted, with a string cache: strcache is the absolute
+ * stack index of a table the decoder owns (0 for none), kept by a caller
+ * that decodes answers of the same shape again and again. Object keys and
+ * string values of at most 40 bytes that repeat between answers are then
+ * pushed from it instead of being hashed and interned again. The decoder
+ * keeps up to VZ_JSON_STRCACHE_SLOTS such strings at keys 1..N and a 22 KB
+ * userdata at key 0, so the cache stays under about 72 KB. Create it with
+ * lua_createtable(L, VZ_JSON_STRCACHE_SLOTS, 1), keep one per client, and
+ * store nothing in it. Decoded values are the same with or without it.
+ * LuaJIT ignores it (its interning is cheap enough that it does not pay). */
+#define VZ_JSON_STRCACHE_SLOTS 512
+int vz_json_decode_cached(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints, int strcache,
+                          char *err, size_t errsz);
+
 #endif

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <lualib.h> /* LUA_JITLIBNAME tells LuaJIT */
+
 #include "json_number.h"
 
 #if defined(__SSE2__)
@@ -24,10 +26,45 @@
 #define HINT_DEPTHS VZ_JSON_HINT_DEPTHS
 #define HINT_MAX 64
 
+/* String cache (vz_json_decode_cached). The cache table's integer keys
+ * 1..CACHE_SLOTS hold short strings, in 2-way sets chosen by a hash; a full
+ * userdata at key 0 mirrors each slot's length and bytes, so a lookup is
+ * settled without calling into Lua (only pushing a hit costs a call). Only
+ * strings Lua interns are worth it: a hit replaces lua_pushlstring's
+ * per-byte hash and string-table lookup, and keeps the string alive so the
+ * GC does not free and re-create it answer after answer. */
+#define CACHE_BITS 9
+#define CACHE_SLOTS (1 << CACHE_BITS)
+typedef char vz_cache_slots_match[CACHE_SLOTS == VZ_JSON_STRCACHE_SLOTS ? 1 : -1];
+#define CACHE_MAXLEN 40  /* LUAI_MAXSHORTLEN in 5.2+; longer ones are not interned */
+#define CACHE_EMPTY 0xFF /* a length no cached string has */
+/* Misses in a row after which the rest of the answer skips the cache: a
+ * long run of one-off strings (a list of ids) would pay lookups for nothing. */
+#define CACHE_GIVEUP 256
+/* LuaJIT interns with a sparse hash: measured, the cache only breaks even
+ * there (a few % better on small answers, worse on long lists), so it is
+ * left unused. */
+#ifdef LUA_JITLIBNAME
+#define CACHE_USED 0
+#else
+#define CACHE_USED 1
+#endif
+
+typedef struct str_mirror {
+  unsigned char len[CACHE_SLOTS]; /* CACHE_EMPTY when the slot is unused */
+  unsigned char hot[CACHE_SLOTS]; /* hit since stored or since last aged */
+  uint32_t seen[CACHE_SLOTS / 2]; /* per set: hash of the last string refused */
+  char bytes[CACHE_SLOTS][CACHE_MAXLEN];
+} str_mirror;
+
 typedef struct dec {
   lua_State *L;
   const char *start, *end;
   int array_mt;
+  int cache;        /* absolute index of the cache table, or 0 */
+  str_mirror *sc;   /* its mirror, when cache != 0 */
+  size_t cache_lim; /* strings shorter than this use the cache (0: none) */
+  unsigned misses;  /* cache misses since the last hit */
   int depth;
   char *err;
   size_t errsz;
@@ -229,6 +266,145 @@ static const char *parse_string_escaped(dec *d, const char *s, const char *p) {
   return p + 1;
 }
 
+static inline uint64_t load64(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static inline uint32_t load32(const char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* Hash of s[0..n), n <= CACHE_MAXLEN, from a few overlapping loads instead
+ * of a loop over the bytes: the length, the first, middle and last 8 bytes
+ * (4 + 4, or 3 single bytes, for short ones). Every load stays inside
+ * s[0..n). Its high bits, the best mixed, pick the slot; collisions only
+ * cost a miss. */
+static inline uint64_t cache_hash(const char *s, size_t n) {
+  uint64_t a, b, c = 0;
+  if (n >= 8) {
+    a = load64(s);
+    b = load64(s + n - 8);
+    if (n > 16) c = load64(s + n / 2 - 4);
+  } else if (n >= 4) {
+    a = load32(s);
+    b = load32(s + n - 4);
+  } else if (n > 0) {
+    a = (unsigned char)s[0] | (unsigned)(unsigned char)s[n / 2] << 8 | (unsigned)(unsigned char)s[n - 1] << 16;
+    b = 0;
+  } else {
+    a = b = 0;
+  }
+  a = (a ^ n) * UINT64_C(0x9E3779B97F4A7C15);
+  b = b * UINT64_C(0xC2B2AE3D27D4EB4F) ^ c * UINT64_C(0x165667B19E3779F9);
+  return a ^ b;
+}
+
+/* a[0..n) == b[0..n), n <= CACHE_MAXLEN, reading nothing outside them. */
+static inline int same_bytes(const char *a, const char *b, size_t n) {
+  size_t i;
+  if (n >= 8) {
+    for (i = 0; i + 8 < n; i += 8)
+      if (load64(a + i) != load64(b + i)) return 0;
+    return load64(a + n - 8) == load64(b + n - 8);
+  }
+  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+  return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
+/* Push s[0..n) (n <= CACHE_MAXLEN), a miss of the cache, and store it in
+ * set i when worth it. Storing costs about what a hit saves, so once the
+ * set is full a string gets in only when it comes back (the set remembers
+ * the last one it refused), and only into a slot that has not hit since it
+ * was stored: one-off values (ids, dates of a long list) then cost little
+ * more than without the cache, and the keys, hot, stay. */
+static void push_miss(dec *d, const char *s, size_t n, unsigned i, uint32_t seen) {
+  lua_State *L = d->L;
+  str_mirror *sc = d->sc;
+  unsigned w;
+  lua_pushlstring(L, s, n);
+  if (++d->misses == CACHE_GIVEUP) d->cache_lim = 0;
+  if (sc->len[i] == CACHE_EMPTY)
+    w = i;
+  else if (sc->len[i + 1] == CACHE_EMPTY)
+    w = i + 1;
+  else if (sc->seen[i / 2] != seen) {
+    sc->seen[i / 2] = seen;
+    return;
+  } else if (!sc->hot[i])
+    w = i;
+  else if (!sc->hot[i + 1])
+    w = i + 1;
+  else { /* both hot: age them, so a string that keeps coming gets in */
+    sc->hot[i] = sc->hot[i + 1] = 0;
+    return;
+  }
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, d->cache, (int)w + 1);
+  /* Mirror only once the slot holds the string (rawseti did not raise). */
+  sc->len[w] = (unsigned char)n;
+  sc->hot[w] = 0;
+  memcpy(sc->bytes[w], s, n);
+}
+
+/* Push s[0..n) (n <= CACHE_MAXLEN): the cached string when a slot of its
+ * 2-way set holds the same bytes (compared in full: a hash match proves
+ * nothing), else a new one. Needs 2 free stack slots. */
+static inline void push_cached(dec *d, const char *s, size_t n) {
+  str_mirror *sc = d->sc;
+  uint64_t h = cache_hash(s, n);
+  unsigned i = (unsigned)(h >> (64 - CACHE_BITS)) & ~1u, w = i;
+  if (!(sc->len[w] == n && same_bytes(sc->bytes[w], s, n))) {
+    w = i + 1;
+    if (!(sc->len[w] == n && same_bytes(sc->bytes[w], s, n))) {
+      push_miss(d, s, n, i, (uint32_t)(h >> 32));
+      return;
+    }
+  }
+#if LUA_VERSION_NUM >= 503
+  if (vz_rawgeti(d->L, d->cache, w + 1) == LUA_TSTRING) {
+#else
+  vz_rawgeti(d->L, d->cache, w + 1);
+  if (lua_type(d->L, -1) == LUA_TSTRING) {
+#endif
+    sc->hot[w] = 1;
+    d->misses = 0;
+    return;
+  }
+  /* The table was changed behind the decoder's back: forget the slot. */
+  lua_pop(d->L, 1);
+  sc->len[w] = CACHE_EMPTY;
+  push_miss(d, s, n, i, (uint32_t)(h >> 32));
+}
+
+/* The mirror of the cache table at t (absolute index), made on first use
+ * (or when t[0] is not one). */
+static str_mirror *cache_mirror(lua_State *L, int t) {
+  str_mirror *sc;
+  int i;
+  lua_rawgeti(L, t, 0);
+  sc = (str_mirror *)lua_touserdata(L, -1);
+  if (sc != NULL && lua_type(L, -1) == LUA_TUSERDATA && vz_rawlen(L, -1) == sizeof(str_mirror)) {
+    lua_pop(L, 1); /* t[0] keeps it alive */
+    return sc;
+  }
+  lua_pop(L, 1);
+  /* Slots 1..CACHE_SLOTS as false so they live in the array part. */
+  for (i = 1; i <= CACHE_SLOTS; i++) {
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, t, i);
+  }
+  sc = (str_mirror *)vz_newuserdata(L, sizeof(str_mirror));
+  memset(sc->len, CACHE_EMPTY, sizeof sc->len);
+  memset(sc->hot, 0, sizeof sc->hot);
+  memset(sc->seen, 0, sizeof sc->seen);
+  lua_rawseti(L, t, 0);
+  return sc;
+}
+
 /* p is just after the opening quote. Pushes the string. */
 static const char *parse_string(dec *d, const char *p) {
   const char *s = p, *end = d->end;
@@ -236,7 +412,11 @@ static const char *parse_string(dec *d, const char *p) {
   if (p >= end) return fail_end(d);
   if (*p == '"') {
     /* Common case: no escapes, push straight from the input. */
-    lua_pushlstring(d->L, s, (size_t)(p - s));
+    size_t n = (size_t)(p - s);
+    if (n < d->cache_lim)
+      push_cached(d, s, n);
+    else
+      lua_pushlstring(d->L, s, n);
     return p + 1;
   }
   if (*p == '\\') return parse_string_escaped(d, s, p);
@@ -358,7 +538,8 @@ static const char *parse_object(dec *d, const char *p) {
   const char *open = p - 1;
   int lvl = d->depth, n = 0;
   if (lvl >= VZ_JSON_MAX_DEPTH) return fail(d, open, "nested too deeply");
-  /* The table, a key, a value, and a string buffer's first slot. */
+  /* The table, a key, a value, and a string buffer's first slot or a
+   * cached string's copy. */
   if (!lua_checkstack(L, 4)) return fail(d, open, "nested too deeply");
   d->depth = lvl + 1;
   lua_createtable(L, 0, lvl < HINT_DEPTHS ? d->ohint[lvl] : 0);
@@ -480,11 +661,16 @@ static const char *parse_value(dec *d, const char *p) {
 }
 
 int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt, char *err, size_t errsz) {
-  return vz_json_decode_hinted(L, buf, len, array_mt, NULL, err, errsz);
+  return vz_json_decode_cached(L, buf, len, array_mt, NULL, 0, err, errsz);
 }
 
 int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints, char *err,
                           size_t errsz) {
+  return vz_json_decode_cached(L, buf, len, array_mt, hints, 0, err, errsz);
+}
+
+int vz_json_decode_cached(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints, int strcache,
+                          char *err, size_t errsz) {
   dec d;
   int ok;
   const char *p;
@@ -497,6 +683,10 @@ int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_m
   d.start = buf;
   d.end = buf + len;
   d.array_mt = (array_mt != 0 && lua_istable(L, array_mt)) ? vz_absindex(L, array_mt) : 0;
+  d.cache = (CACHE_USED && strcache != 0 && lua_istable(L, strcache)) ? vz_absindex(L, strcache) : 0;
+  d.sc = NULL;
+  d.cache_lim = 0;
+  d.misses = 0;
   d.depth = 0;
   d.err = err;
   d.errsz = errsz;
@@ -511,7 +701,12 @@ int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_m
 
   p = buf;
   if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* UTF-8 BOM */
+  /* A string value and its copy for the cache. */
   if (!lua_checkstack(L, 2)) p = fail(&d, p, "nested too deeply");
+  if (p != NULL && d.cache != 0) {
+    d.sc = cache_mirror(L, d.cache);
+    d.cache_lim = CACHE_MAXLEN + 1;
+  }
   if (p != NULL) p = parse_value(&d, skip_ws(p, d.end));
   if (p != NULL) {
     p = skip_ws(p, d.end);
