@@ -87,15 +87,18 @@ for _, r in ipairs(incl_rows) do
   fn = fn:gsub("'%d+$", "")
   if not incl[fn] then incl[fn] = r.ir end
 end
-if incl.vz_transport_perform and incl.curl_easy_perform then
-  local decode = incl.vz_json_decode_hinted or incl.vz_json_decode or 0
-  local prep = (incl.vz_xfer_prepare or 0)
+-- The C entry point of the call: core.call (the fast path, src/call.c) or
+-- core.perform (the Lua path's exchange).
+local entry = incl.l_call and "l_call" or "vz_transport_perform"
+if incl[entry] and incl.curl_easy_perform then
+  local decode = incl.vz_json_decode_cached or incl.vz_json_decode_hinted or incl.vz_json_decode or 0
   local parts = {
-    { "Lua call path (arguments, headers table, token, URL, body encode, GC)", per_call - incl.vz_transport_perform },
-    { "C request set-up (header slist from the Lua table, setopts)", prep },
+    { "Lua: the bench loop, the method's wrapper, GC", per_call - incl[entry] },
+    { "request set-up (" .. entry .. " mapping, URL, body, headers, setopts)",
+      incl[entry] - incl.curl_easy_perform - (incl.vz_xfer_finish or decode) },
     { "libcurl: curl_easy_perform", incl.curl_easy_perform },
-    { "JSON decode of the answer (vz_json_decode_hinted)", decode },
-    { "rest of core.perform", incl.vz_transport_perform - incl.curl_easy_perform - decode - prep },
+    { "JSON decode of the answer into Lua tables", decode },
+    { "rest of the result (status, outcome)", (incl.vz_xfer_finish or decode) - decode },
   }
   print("\ncall path split (inclusive, per call)")
   for _, p in ipairs(parts) do

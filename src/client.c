@@ -16,6 +16,16 @@ vz_client *vz_client_check(lua_State *L, int idx) {
   return c;
 }
 
+/* Secrets are wiped before their memory goes back to the allocator. */
+void vz_client_forget_secret(char **s) {
+  if (*s != NULL) {
+    volatile char *p = *s;
+    while (*p) *p++ = '\0';
+    free(*s);
+    *s = NULL;
+  }
+}
+
 /* One function serves close(), __gc and __close, so closing twice is a
  * no-op and nothing is freed twice. */
 static void client_release(vz_client *c) {
@@ -26,7 +36,11 @@ static void client_release(vz_client *c) {
   free(c->ca_file);
   free(c->ca_path);
   free(c->proxy);
-  c->base_url = c->ca_file = c->ca_path = c->proxy = NULL;
+  free(c->user_agent);
+  c->base_url = c->ca_file = c->ca_path = c->proxy = c->user_agent = NULL;
+  vz_client_forget_secret(&c->client_token);
+  vz_client_forget_secret(&c->token);
+  vz_client_forget_secret(&c->auth_line);
 }
 
 /* A copy of the optional string setting `name`, or NULL when absent. Sets
@@ -64,7 +78,8 @@ static long seconds_to_ms(lua_State *L, int idx, const char *name) {
 
 /* ------------------------------------------------------------------------ */
 /* core.new_client(base_url, settings, state)                                */
-/* settings = {timeout, connect_timeout, ssl_verify, ca_file, proxy};        */
+/* settings = {timeout, connect_timeout, ssl_verify, ca_file, ca_path, proxy,*/
+/*             user_agent, client_token, transport};                          */
 /* the Lua layer has validated them already.                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -98,6 +113,8 @@ static int l_new_client(lua_State *L) {
     c->ca_file = string_setting(L, 2, "ca_file", &oom);
     c->ca_path = string_setting(L, 2, "ca_path", &oom);
     c->proxy = string_setting(L, 2, "proxy", &oom);
+    c->user_agent = string_setting(L, 2, "user_agent", &oom);
+    c->client_token = string_setting(L, 2, "client_token", &oom);
     if (oom) {
       client_release(c);
       return luaL_error(L, "vzaps: out of memory");
@@ -108,7 +125,50 @@ static int l_new_client(lua_State *L) {
     return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
   }
   c->curl = c->rest.curl;
+  /* A custom transport runs in Lua; VZAPS_FAST_PATH=0 makes every call take
+   * the Lua path (the test suite runs both ways: docs/design.md, D-fast). */
+  lua_getfield(L, 2, "transport");
+  c->fast_off = !lua_isnil(L, -1) || (getenv("VZAPS_FAST_PATH") && strcmp(getenv("VZAPS_FAST_PATH"), "0") == 0);
+  lua_pop(L, 1);
   return 1;
+}
+
+/* core.set_token(client, jwt|nil, expires_at|nil): the token cache's
+ * current token, mirrored here for the headers (headers.c) and the fast
+ * path (call.c). */
+static int l_client_set_token(lua_State *L) {
+  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
+  size_t n = 0;
+  const char *tok = luaL_optlstring(L, 2, NULL, &n);
+  char *copy = NULL, *line = NULL;
+  lua_Number expires = tok != NULL ? luaL_checknumber(L, 3) : 0;
+  if (tok != NULL) {
+    copy = (char *)malloc(n + 1);
+    line = (char *)malloc(n + 8);
+    if (copy == NULL || line == NULL) {
+      free(copy);
+      free(line);
+      return luaL_error(L, "vzaps: out of memory");
+    }
+    memcpy(copy, tok, n + 1);
+    memcpy(line, "Bearer ", 7);
+    memcpy(line + 7, tok, n + 1);
+  }
+  vz_client_forget_secret(&c->token);
+  vz_client_forget_secret(&c->auth_line);
+  c->token = copy;
+  c->auth_line = line;
+  c->token_expires = expires;
+  c->token_gen++;
+  return 0;
+}
+
+/* core.set_fast(client, on): a parallel run turns the fast path off while
+ * it lasts, so that its requests yield to the scheduler. */
+static int l_client_set_fast(lua_State *L) {
+  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
+  c->fast_off += lua_toboolean(L, 2) ? -1 : 1;
+  return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -195,4 +255,8 @@ void vz_client_register(lua_State *L) {
   lua_setfield(L, core, "state");
   lua_pushcfunction(L, l_client_is_open);
   lua_setfield(L, core, "is_open");
+  lua_pushcfunction(L, l_client_set_token);
+  lua_setfield(L, core, "set_token");
+  lua_pushcfunction(L, l_client_set_fast);
+  lua_setfield(L, core, "set_fast");
 }

@@ -60,23 +60,16 @@ static int l_json_decode(lua_State *L) {
 /* ------------------------------------------------------------------------ */
 
 static int l_escape(lua_State *L) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t n, i;
-  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (i = 0; i < n; i++) {
-    unsigned char ch = s[i];
-    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
-        ch == '_' || ch == '~') {
-      luaL_addchar(&b, (char)ch);
-    } else {
-      luaL_addchar(&b, '%');
-      luaL_addchar(&b, hex[ch >> 4]);
-      luaL_addchar(&b, hex[ch & 15]);
-    }
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  vz_buf b;
+  vz_buf_init(&b);
+  if (vz_url_escape(&b, s, n) != 0) {
+    vz_buf_free(&b);
+    return luaL_error(L, "vzaps: out of memory");
   }
-  luaL_pushresult(&b);
+  lua_pushlstring(L, b.data ? b.data : "", b.len);
+  vz_buf_free(&b);
   return 1;
 }
 
@@ -168,6 +161,7 @@ static const luaL_Reg core_funcs[] = {
     {"sleep", l_sleep},
     {"retry_after", l_retry_after},
     {"perform", vz_transport_perform},
+    {"headers", vz_headers_table},
     {NULL, NULL},
 };
 
@@ -195,9 +189,14 @@ int luaopen_vzaps(lua_State *L) {
   lua_setfield(L, -2, "__name");
   lua_pushvalue(L, -1);
   lua_setfield(L, core, "array_mt");
-  vz_setfuncs(L, core_funcs, 1);
+  /* The decoder's string cache (json.h): one per Lua state, upvalue 2. */
+  lua_createtable(L, VZ_JSON_STRCACHE_SLOTS, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, core, "strcache");
+  vz_setfuncs(L, core_funcs, 2);
 
   vz_client_register(L);
+  vz_call_register(L);
   vz_multi_register(L);
   vz_ws_register(L);
   lua_pushliteral(L, VZ_VERSION);

@@ -46,6 +46,11 @@ int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt, char
  * returns 0, leaving out with partial content. Never raises. */
 int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, char *err, size_t errsz);
 
+/* As vz_json_encode, leaving out the keys skip[0..nskip) of the root object
+ * (a request table whose path fields are not part of the body). */
+int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
+                          int nskip, char *err, size_t errsz);
+
 /* As vz_json_decode, starting from and updating *hints (may be NULL). */
 int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints, char *err,
                           size_t errsz);
@@ -57,8 +62,8 @@ int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_m
  * pushed from it instead of being hashed and interned again. The decoder
  * keeps up to VZ_JSON_STRCACHE_SLOTS such strings at keys 1..N and a 22 KB
  * userdata at key 0, so the cache stays under about 72 KB. Create it with
- * lua_createtable(L, VZ_JSON_STRCACHE_SLOTS, 1), keep one per client, and
- * store nothing in it. Decoded values are the same with or without it.
+ * lua_createtable(L, VZ_JSON_STRCACHE_SLOTS, 1), keep it (the module keeps
+ * one per Lua state: upvalue VZ_STRCACHE), and store nothing in it. Decoded values are the same with or without it.
  * LuaJIT ignores it (its interning is cheap enough that it does not pay). */
 #define VZ_JSON_STRCACHE_SLOTS 512
 int vz_json_decode_cached(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints, int strcache,

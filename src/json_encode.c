@@ -27,7 +27,9 @@ typedef struct enc {
   int array_mt, list_keys;
   char *err;
   size_t errsz;
-  int depth;                             /* tables on the current path */
+  int depth;               /* tables on the current path */
+  const char *const *skip; /* root object keys left out (or NULL) */
+  int nskip;
   const void *tables[VZ_JSON_MAX_DEPTH]; /* for cycle detection */
   seg path[VZ_JSON_MAX_DEPTH];           /* path[i]: key inside tables[i] */
 } enc;
@@ -251,6 +253,13 @@ static int fail_key(enc *e, int idx, int marked) {
   return fail(e, msg);
 }
 
+static int skipped(const enc *e, const char *key) {
+  int i;
+  for (i = 0; i < e->nskip; i++)
+    if (strcmp(e->skip[i], key) == 0) return 1;
+  return 0;
+}
+
 /* Object whose traversal has started: the first key/value pair is on top
  * (the first key is a string). */
 static int put_object(enc *e, int t) {
@@ -270,11 +279,15 @@ static int put_object(enc *e, int t) {
       lua_pop(L, 2);
       return ok;
     }
-    if (!first) PUTC(e, ',');
-    first = 0;
     /* Only ever called on a real string key: lua_tolstring would convert a
      * number key in place and break lua_next. */
     s->key = lua_tolstring(L, top - 1, &s->klen);
+    if (e->depth == 1 && skipped(e, s->key)) {
+      lua_pop(L, 1);
+      continue;
+    }
+    if (!first) PUTC(e, ',');
+    first = 0;
     if (!put_string(e, s->key, s->klen)) {
       lua_pop(L, 2);
       return 0;
@@ -411,6 +424,11 @@ static int put_value(enc *e, int idx, int keyidx) {
 }
 
 int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, char *err, size_t errsz) {
+  return vz_json_encode_except(L, idx, out, array_mt, list_keys, NULL, 0, err, errsz);
+}
+
+int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
+                          int nskip, char *err, size_t errsz) {
   enc e; /* path arrays are written before they are read: no need to clear */
   int top = lua_gettop(L), ok;
   e.L = L;
@@ -420,6 +438,8 @@ int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt, int list_ke
   e.err = err;
   e.errsz = errsz;
   e.depth = 0;
+  e.skip = skip;
+  e.nskip = nskip;
   if (err != NULL && errsz > 0) err[0] = '\0';
   ok = put_value(&e, vz_absindex(L, idx), 0);
   if (out->data != NULL) out->data[out->len] = '\0';

@@ -68,15 +68,17 @@ static int l_multi_new(lua_State *L) {
   return 1;
 }
 
-/* m:add(slot, method, url, headers, body|nil, timeout|nil, headers_id|nil) */
+/* m:add(slot, client, method, url, body|nil, timeout|nil, auth,
+ *       instance_token|nil, headers|nil) */
 static int l_multi_add(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Integer slot = luaL_checkinteger(L, 2);
+  vz_client *c = vz_client_check(L, 3);
   vz_xfer *x;
   luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
   luaL_argcheck(L, !m->busy[slot - 1], 2, "slot is busy");
   x = &m->slots[slot - 1];
-  vz_xfer_prepare(L, x, 3, m->timeout_ms);
+  vz_xfer_prepare(L, x, c, 4, m->timeout_ms);
   if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK)
     return luaL_error(L, "vzaps: cannot start a parallel transfer");
   m->busy[slot - 1] = 1;
@@ -155,7 +157,7 @@ static const luaL_Reg multi_methods[] = {
 };
 
 /* Registers the metatable and core.multi_new on the core table on top of
- * the stack; the array metatable is upvalue 1 of the methods (results are
+ * the stack; the array metatable and the string cache are upvalues 1 and 2 of the methods (results are
  * decoded like core.perform's). */
 void vz_multi_register(lua_State *L) {
   int core = lua_gettop(L);
@@ -164,7 +166,8 @@ void vz_multi_register(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_newtable(L);
   lua_getfield(L, core, "array_mt");
-  vz_setfuncs(L, multi_methods, 1);
+  lua_getfield(L, core, "strcache");
+  vz_setfuncs(L, multi_methods, 2);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_multi_new);

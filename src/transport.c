@@ -9,8 +9,6 @@
 
 #include "json.h"
 
-/* Longest "Name: value" line accepted; longer ones raise before sending. */
-#define VZ_MAX_HEADER_LINE 8192
 #include "vzaps.h"
 
 /* ------------------------------------------------------------------------ */
@@ -107,6 +105,7 @@ void vz_xfer_close(vz_xfer *x) {
   x->curl = NULL;
   curl_slist_free_all(x->headers);
   x->headers = NULL;
+  vz_header_key_free(&x->hkey);
   free(x->url);
   x->url = NULL;
   vz_buf_free(&x->res.body);
@@ -126,7 +125,15 @@ static int safe_to_resend(const char *m) {
          method_is(m, "OPTIONS");
 }
 
-static void set_method(CURL *h, const char *m, const char *body, size_t bodylen) {
+static void set_method(vz_xfer *x, const char *m, const char *body, size_t bodylen) {
+  CURL *h = x->curl;
+  /* The same method and body buffer as last time: nothing to set again
+   * (libcurl reads the body from the buffer at perform time). */
+  if (x->method_set && strcmp(x->method, m) == 0 && x->body_set == body && x->bodylen_set == bodylen) return;
+  x->method_set = strlen(m) < sizeof x->method;
+  if (x->method_set) memcpy(x->method, m, strlen(m) + 1);
+  x->body_set = body;
+  x->bodylen_set = bodylen;
   curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
   if (method_is(m, "HEAD")) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -142,63 +149,6 @@ static void set_method(CURL *h, const char *m, const char *body, size_t bodylen)
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method_is(m, "GET") ? NULL : m);
   }
-}
-
-static int has_line_break(lua_State *L, int idx) {
-  size_t n;
-  const char *s = lua_tolstring(L, idx, &n);
-  return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL || memchr(s, '\0', n) != NULL;
-}
-
-/* Validates the headers table (string names and values) before anything is
- * allocated, so building the list below cannot raise half-way. */
-static void check_headers(lua_State *L, int idx) {
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "vzaps: header names and values must be strings");
-    if (vz_rawlen(L, -2) + vz_rawlen(L, -1) + 3 > VZ_MAX_HEADER_LINE)
-      luaL_error(L, "vzaps: header '%s' is too long", lua_tostring(L, -2));
-    /* The Lua layer checks caller values; this is the last line of defence
-     * against header injection whatever the caller. */
-    if (has_line_break(L, -2) || has_line_break(L, -1))
-      luaL_error(L, "vzaps: header names and values must not contain CR, LF or NUL");
-    lua_pop(L, 1);
-  }
-}
-
-/* Builds the header list: the Lua layer's headers, then libcurl defaults
- * switched off (Expect: 100-continue round trip, form Content-Type). */
-static struct curl_slist *build_headers(lua_State *L, int idx, int post_mode, int *ok) {
-  struct curl_slist *list = NULL, *next;
-  int has_ctype = 0;
-  char line[VZ_MAX_HEADER_LINE];
-  *ok = 1;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    size_t kn, vn;
-    const char *k = lua_tolstring(L, -2, &kn), *v = lua_tolstring(L, -1, &vn);
-    lua_pop(L, 1);
-    if (vn == 0) continue; /* empty values are skipped (contract D18) */
-    if (kn == 12 && strncasecmp(k, "content-type", 12) == 0) has_ctype = 1;
-    memcpy(line, k, kn);
-    memcpy(line + kn, ": ", 2);
-    memcpy(line + kn + 2, v, vn + 1);
-    if ((next = curl_slist_append(list, line)) == NULL) goto oom;
-    list = next;
-  }
-  if ((next = curl_slist_append(list, "Expect:")) == NULL) goto oom;
-  list = next;
-  if (post_mode && !has_ctype) {
-    if ((next = curl_slist_append(list, "Content-Type:")) == NULL) goto oom;
-    list = next;
-  }
-  return list;
-oom:
-  curl_slist_free_all(list);
-  *ok = 0;
-  return NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -284,7 +234,8 @@ static void push_success_body(lua_State *L, vz_xfer *x, int array_mt) {
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
   if (p == end)
     lua_pushboolean(L, 1);
-  else if (!vz_json_decode_hinted(L, b->data, b->len, array_mt, &x->hints, err, sizeof err))
+  else if (!vz_json_decode_cached(L, b->data, b->len, array_mt, &x->hints, vz_absindex(L, VZ_STRCACHE), err,
+                                  sizeof err))
     lua_pushlstring(L, b->data, b->len);
 }
 
@@ -292,61 +243,62 @@ static void push_success_body(lua_State *L, vz_xfer *x, int array_mt) {
 /* A transfer's life: prepare, (perform), finish                             */
 /* ------------------------------------------------------------------------ */
 
-void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_ms) {
-  const char *method = luaL_checkstring(L, first);
-  const char *url = luaL_checkstring(L, first + 1);
-  size_t bodylen = 0;
-  const char *body = luaL_optlstring(L, first + 3, NULL, &bodylen);
-  long timeout_ms = default_timeout_ms;
-  lua_Integer headers_id = (lua_Integer)luaL_optnumber(L, first + 5, 0);
-  int ok, post_mode;
+static int post_mode_of(const char *method, int has_body) {
+  return !method_is(method, "HEAD") &&
+         (has_body || method_is(method, "POST") || method_is(method, "PUT") || method_is(method, "PATCH"));
+}
 
-  luaL_checktype(L, first + 2, LUA_TTABLE);
-  if (!lua_isnoneornil(L, first + 4)) {
-    lua_Number s = luaL_checknumber(L, first + 4);
-    luaL_argcheck(L, s > 0 && s < 86400.0 * 365, first + 4, "timeout must be a positive number of seconds");
-    timeout_ms = (long)(s * 1000.0 + 0.5) > 0 ? (long)(s * 1000.0 + 0.5) : 1;
-  }
-
+int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *method, const char *url, int has_body,
+                  long timeout_ms, const vz_call_headers *h) {
   vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
-  vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
   x->res.too_large = x->res.headers_done = 0;
   x->res.reason[0] = x->res.retry_after[0] = x->res.request_id[0] = '\0';
   x->errbuf[0] = '\0';
   x->prereq_calls = 0;
   x->guard_resend = !safe_to_resend(method);
-  /* The body is copied: a parallel transfer outlives the Lua call that
-   * queued it, and libcurl may read the body again (a safe resend). */
-  if (body != NULL && vz_buf_append(&x->req_body, body, bodylen) != 0) luaL_error(L, "vzaps: out of memory");
-
-  post_mode = !method_is(method, "HEAD") &&
-              (body != NULL || method_is(method, "POST") || method_is(method, "PUT") || method_is(method, "PATCH"));
-  if (headers_id <= 0 || headers_id != x->headers_id || post_mode != x->headers_post || x->headers == NULL) {
-    check_headers(L, first + 2);
-    curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(x->headers);
-    x->headers_id = 0;
-    x->headers = build_headers(L, first + 2, post_mode, &ok);
-    if (!ok) luaL_error(L, "vzaps: out of memory");
-    x->headers_id = headers_id > 0 ? headers_id : 0;
-    x->headers_post = post_mode;
-    curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
-  }
-
+  if (!vz_call_headers_apply(L, x, c, h, post_mode_of(method, has_body))) return 0;
   /* libcurl copies the URL on every set: skip it when it is the same. */
   if (x->url == NULL || strcmp(x->url, url) != 0) {
     size_t n = strlen(url) + 1;
     char *copy = (char *)realloc(x->url, n);
-    if (copy == NULL) luaL_error(L, "vzaps: out of memory");
+    if (copy == NULL) return 0;
     memcpy(copy, url, n);
     x->url = copy;
     curl_easy_setopt(x->curl, CURLOPT_URL, url);
   }
-  set_method(x->curl, method, body != NULL ? (x->req_body.data ? x->req_body.data : "") : NULL, bodylen);
+  set_method(x, method, has_body ? (x->req_body.data ? x->req_body.data : "") : NULL, x->req_body.len);
   if (timeout_ms != x->timeout_ms) {
     x->timeout_ms = timeout_ms;
     curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   }
+  return 1;
+}
+
+void vz_xfer_prepare(lua_State *L, vz_xfer *x, const vz_client *c, int first, long default_timeout_ms) {
+  const char *method = luaL_checkstring(L, first);
+  const char *url = luaL_checkstring(L, first + 1);
+  size_t bodylen = 0;
+  const char *body = luaL_optlstring(L, first + 2, NULL, &bodylen);
+  long timeout_ms = default_timeout_ms;
+  vz_call_headers h;
+
+  if (!lua_isnoneornil(L, first + 3)) {
+    lua_Number s = luaL_checknumber(L, first + 3);
+    luaL_argcheck(L, s > 0 && s < 86400.0 * 365, first + 3, "timeout must be a positive number of seconds");
+    timeout_ms = (long)(s * 1000.0 + 0.5) > 0 ? (long)(s * 1000.0 + 0.5) : 1;
+  }
+  h.auth = lua_toboolean(L, first + 4);
+  h.has_body = body != NULL;
+  h.instance_token = lua_isnoneornil(L, first + 5) ? NULL : luaL_checklstring(L, first + 5, &h.instance_token_len);
+  if (h.instance_token == NULL) h.instance_token_len = 0;
+  h.extra = lua_isnoneornil(L, first + 6) ? 0 : vz_absindex(L, first + 6);
+  vz_call_headers_check(L, &h);
+
+  /* The body is copied: a parallel transfer outlives the Lua call that
+   * queued it, and libcurl may read the body again (a safe resend). */
+  vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+  if (body != NULL && vz_buf_append(&x->req_body, body, bodylen) != 0) luaL_error(L, "vzaps: out of memory");
+  if (!vz_xfer_setup(L, x, c, method, url, body != NULL, timeout_ms, &h)) luaL_error(L, "vzaps: out of memory");
 }
 
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
@@ -376,7 +328,8 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* core.perform(client, method, url, headers, body|nil, timeout|nil, hid|nil)  */
+/* core.perform(client, method, url, body|nil, timeout|nil, auth,           */
+/*               instance_token|nil, headers|nil)                            */
 /*   -> status, body, reason|nil, retry_after|nil, request_id|nil            */
 /*   -> nil, kind, message, sent                                             */
 /* body: the decoded 2xx value (see push_success_body), else the raw text.   */
@@ -384,6 +337,6 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
 
 int vz_transport_perform(lua_State *L) {
   vz_client *c = vz_client_check(L, 1);
-  vz_xfer_prepare(L, &c->rest, 2, c->timeout_ms);
+  vz_xfer_prepare(L, &c->rest, c, 2, c->timeout_ms);
   return vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
 }

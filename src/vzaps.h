@@ -34,6 +34,15 @@ typedef struct vz_response {
   int headers_done;     /* the blank line that ends the headers arrived */
 } vz_response;
 
+/* What the header list on a transfer slot was built from (headers.c). */
+typedef struct vz_header_key {
+  int valid;
+  unsigned long token_gen;
+  int auth, has_body, post_mode;
+  char *itoken; /* instance token, or NULL */
+  size_t itoken_len;
+} vz_header_key;
+
 /* One transfer slot: an easy handle and what it keeps of one exchange. The
  * client has one for its sequential calls; client:parallel has a pool. */
 typedef struct vz_xfer {
@@ -41,13 +50,16 @@ typedef struct vz_xfer {
   vz_response res;
   vz_buf req_body;            /* the request body, owned while in flight */
   struct curl_slist *headers; /* the header list set on the handle */
-  long headers_id;            /* which Lua headers table it was built from (0: none) */
-  int headers_post;           /* ... and for which POST mode */
+  vz_header_key hkey;         /* ... and what it was built from */
   vz_json_hints hints;        /* table sizes of the last answer, for the next decode */
   char *url;                  /* the URL set on the handle (set again only when it changes) */
   long timeout_ms;            /* the timeout set on the handle */
-  int prereq_calls;           /* times libcurl was about to send the current request */
-  int guard_resend;           /* the current request must not be sent twice */
+  char method[16];            /* the method set on the handle ... */
+  int method_set;             /* ... when this is non-zero */
+  const char *body_set;       /* the body pointer and length set on it */
+  size_t bodylen_set;
+  int prereq_calls; /* times libcurl was about to send the current request */
+  int guard_resend; /* the current request must not be sent twice */
   char errbuf[CURL_ERROR_SIZE];
 } vz_xfer;
 
@@ -61,31 +73,69 @@ typedef struct vz_client {
   long connect_timeout_ms;
   int ssl_verify;
   char *ca_file, *ca_path, *proxy; /* NULL when not set */
+  char *user_agent, *client_token;
+  /* The cached JWT (set by the Lua layer's token cache, core.set_token):
+   * "Bearer <jwt>", its expiry on core.now's clock, and a generation that
+   * changes with it so header lists built from an old token are dropped. */
+  char *token, *auth_line;
+  double token_expires;
+  unsigned long token_gen;
+  int fast_off; /* calls take the Lua path only (custom transport, parallel run, VZAPS_FAST_PATH=0) */
 } vz_client;
+
+/* The headers of one call (headers.c): the module's own, then the caller's
+ * (a Lua table at stack index extra, or 0). */
+typedef struct vz_call_headers {
+  int auth;                   /* send Authorization and X-Client-Token */
+  int has_body;               /* send Content-Type: application/json */
+  const char *instance_token; /* or NULL */
+  size_t instance_token_len;
+  int extra;
+} vz_call_headers;
 
 /* client.c */
 vz_client *vz_client_check(lua_State *L, int idx);
+/* Wipes and frees *s (a token or secret), then sets it to NULL. */
+void vz_client_forget_secret(char **s);
 void vz_client_register(lua_State *L);
 /* Applies the client's TLS, proxy and connect-timeout settings to an easy
  * handle, so every connection of a client (REST and realtime) uses them. */
 void vz_client_apply_settings(const vz_client *c, CURL *h);
+
+/* headers.c */
+/* Raises on caller headers that could not go on the wire. */
+void vz_call_headers_check(lua_State *L, const vz_call_headers *r);
+/* Puts the call's header list on x's handle (reusing the current one when
+ * it was built from the same headers). 0 when out of memory. */
+int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz_call_headers *r, int post_mode);
+void vz_header_key_free(vz_header_key *k);
+int vz_headers_table(lua_State *L); /* core.headers */
 
 /* transport.c: one exchange on a transfer slot. */
 int vz_transport_perform(lua_State *L); /* core.perform */
 /* Creates x's easy handle with the client's settings. 0, or -1 on OOM. */
 int vz_xfer_open(vz_xfer *x, const vz_client *c);
 void vz_xfer_close(vz_xfer *x);
-/* Sets up x for the request whose method, url, headers, body|nil,
- * timeout|nil and headers_id|nil are at stack indices first..first+5.
- * headers_id names an unchanged headers table the Lua layer reuses: the
- * header list built for it last time is reused too. Raises only before
- * anything is allocated. */
-void vz_xfer_prepare(lua_State *L, vz_xfer *x, int first, long default_timeout_ms);
+/* Sets up x for the request whose method, url, body|nil, timeout|nil,
+ * auth, instance_token|nil and caller headers|nil are at stack indices
+ * first..first+6; c gives the client's headers and token. Raises only
+ * before anything is allocated. */
+void vz_xfer_prepare(lua_State *L, vz_xfer *x, const vz_client *c, int first, long default_timeout_ms);
+/* The C side of prepare: the request body (len bytes, or NULL) is already
+ * in x->req_body. Returns 0 when out of memory. */
+int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *method, const char *url, int has_body,
+                  long timeout_ms, const vz_call_headers *h);
 /* After the transfer ended with rc: pushes status, body, reason,
  * retry_after, request_id or nil, kind, message, sent. Returns the number
  * pushed. */
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc);
 int vz_curl_is_tls_error(CURLcode rc);
+
+/* call.c: the fast path of endpoint calls (core.route, core.caller). */
+void vz_call_register(lua_State *L);
+/* Appends s[0..n) to b as a path segment (RFC 3986 unreserved bytes kept,
+ * the rest %XX). 0, or -1 when out of memory. */
+int vz_url_escape(vz_buf *b, const char *s, size_t n);
 
 /* multi.c: client:parallel's curl multi handle (core.multi_new). */
 void vz_multi_register(lua_State *L);
@@ -97,7 +147,8 @@ void vz_ws_register(lua_State *L);
 void vz_core_register(lua_State *L);
 
 /* Stack index of the JSON array metatable: every core function carries it as
- * upvalue 1. */
+ * upvalue 1, and the decoder's string cache as upvalue 2. */
 #define VZ_ARRAY_MT lua_upvalueindex(1)
+#define VZ_STRCACHE lua_upvalueindex(2)
 
 #endif

@@ -5,6 +5,7 @@
 -- client's connection and JWT (one /token for client and handles).
 local emulator = require("spec.support.emulator")
 local wire = require("spec.support.wire")
+local paths = require("spec.support.paths")
 
 local ROWS = assert(loadfile("src/lua/vzaps/endpoints.lua"))()
 
@@ -142,8 +143,16 @@ describe("client:instance", function()
     it("scoped " .. name, function()
       local resource, method = name:match("^(%w+)%.([%w_]+)$")
       local args = case[1]
-      local res, msg, err = h[resource][method](h[resource], table.unpack(args, 1, math.max(#args, 1)))
+      local lines, res, msg, err = paths.module_lines(function()
+        return h[resource][method](h[resource], table.unpack(args, 1, math.max(#args, 1)))
+      end)
       assert(res ~= nil or (err and err.status), "expected a result or an HTTP failure, got " .. tostring(msg))
+      -- A success on a row the fast path covers never ran the Lua path.
+      for _, row in ipairs(ROWS) do
+        if row[1] == resource and row[2] == method and res ~= nil then
+          if paths.row_is_fast(row) then paths.assert_fast(lines, name) else paths.assert_lua(lines, name) end
+        end
+      end
       local r = ctx.emu:api_requests()[1]
       ctx:wire({
         method = case[2], path = "~" .. case[3], query = case[4] or "",

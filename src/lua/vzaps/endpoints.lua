@@ -14,6 +14,7 @@
 --   lists = {...}         fields sent as [] when empty
 --   optional = true       the request table may be omitted
 --   raw = "name"          a path field inserted unescaped (Messages.send)
+--   body_args = {...}     body fields taken from arguments: {id = "instance_id"}
 --   prepare = fn(body, f) returns the body to send (D2 for instances.list)
 -- Paths under /instances/{instance_id} require an instance token (D16).
 
@@ -46,7 +47,7 @@ return {
   { "instances", "list", "POST", "/instances/list", optional = true, prepare = instances_list,
     doc = "Lists the account's instances a page at a time (default page 1, 20 a page); search matches name or id." },
   { "instances", "get", "POST", "/instances/get", args = { "instance_id" },
-    prepare = function(_, f) return { id = f.instance_id } end,
+    body_args = { id = "instance_id" },
     doc = "Reads one instance by id (no instance token needed)." },
   { "instances", "update", "PATCH", I, args = { "instance_id", "body", "opts" }, lists = { "events_subscribe" },
     doc = "Changes an instance (name, webhook, events_subscribe, ...); returns the updated instance." },

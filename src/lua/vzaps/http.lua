@@ -78,67 +78,20 @@ local function custom_exchange(st, method, url, headers, body, timeout)
   return status, rbody, res.reason, lower["retry-after"], lower["x-request-id"]
 end
 
-local function exchange(st, req, headers, headers_id)
+-- The call's headers (contract §2.3) are built in C (src/headers.c) from
+-- the client's strings and current token: as libcurl's header list, or as
+-- a fresh table for a custom transport, which may change it.
+local function exchange(st, req)
+  local itoken = req.instance_token
+  if itoken == "" then itoken = nil end
   if st.transport then
+    local headers = core.headers(st.ud, req.auth, req.body ~= nil, itoken, req.headers)
     return custom_exchange(st, req.method, req.url, headers, req.body, req.timeout)
   end
   if in_parallel(st) then
-    return yield(PAR, "xfer", req.method, req.url, headers, req.body, req.timeout, headers_id)
+    return yield(PAR, "xfer", req.method, req.url, req.body, req.timeout, req.auth, itoken, req.headers)
   end
-  return perform(st.ud, req.method, req.url, headers, req.body, req.timeout, headers_id)
-end
-
--- ---------------------------------------------------------------------------
--- Headers (contract §2.3)
--- ---------------------------------------------------------------------------
-
-local function fresh_headers(st, req, token)
-  local h = { Accept = "application/json", ["User-Agent"] = st.user_agent }
-  if req.body then h["Content-Type"] = "application/json" end
-  if token then
-    h.Authorization = "Bearer " .. token
-    h["X-Client-Token"] = st.client_token
-  end
-  if req.instance_token and req.instance_token ~= "" then h["X-Instance-Token"] = req.instance_token end
-  local extra = req.headers
-  if extra then
-    -- Caller headers come last and replace same-named ones (D18).
-    for name, value in pairs(extra) do
-      local lname = name:lower()
-      for k in pairs(h) do if k:lower() == lname then h[k] = nil end end
-      h[name] = value
-    end
-  end
-  return h
-end
-
--- The headers of a call, and an id naming them. Calls without caller
--- headers repeat the same few header sets (token x instance token x body or
--- not): those tables are kept per client and never modified, so the C side
--- can also keep the header list it built for an id (core.perform's
--- headers_id). A custom transport gets a fresh table it may change.
-local MAX_CACHED = 64
-local function headers_for(st, req, token)
-  if req.headers or st.transport then return fresh_headers(st, req, token), nil end
-  local cache = st.headers_cache
-  if not cache then
-    cache = { n = 0, [true] = {}, [false] = {} }
-    st.headers_cache = cache
-  end
-  local bucket = cache[req.body ~= nil]
-  local key = req.instance_token or ""
-  local e = bucket[key]
-  if e and e.token == token then return e.h, e.id end
-  if cache.n >= MAX_CACHED then
-    cache.n, cache[true], cache[false] = 0, {}, {}
-    bucket = cache[req.body ~= nil]
-  end
-  local id = (st.headers_seq or 0) + 1
-  st.headers_seq = id
-  e = { token = token, h = fresh_headers(st, req, token), id = id }
-  bucket[key] = e
-  cache.n = cache.n + 1
-  return e.h, id
+  return perform(st.ud, req.method, req.url, req.body, req.timeout, req.auth, itoken, req.headers)
 end
 
 -- ---------------------------------------------------------------------------
@@ -147,16 +100,22 @@ end
 
 -- req = {method, path, url, body = string|nil, auth = bool, instance_token,
 --        headers = caller headers|nil, timeout = seconds|nil}
-function M.send(st, req)
+-- first: the outcome of a first attempt already made by the C fast path
+-- (core.call), as a packed list of core.perform's results, or nil.
+function M.send(st, req, first)
   local attempt, replayed = 0, false
   while true do
-    local token
-    if req.auth then
-      local msg, err
-      token, msg, err = M.token(st)
-      if not token then return nil, msg, err end
+    local status, body, reason, retry_after, request_id
+    if first then
+      status, body, reason, retry_after, request_id = first[1], first[2], first[3], first[4], first[5]
+      first = nil
+    else
+      if req.auth then
+        local token, msg, err = M.token(st)
+        if not token then return nil, msg, err end
+      end
+      status, body, reason, retry_after, request_id = exchange(st, req)
     end
-    local status, body, reason, retry_after, request_id = exchange(st, req, headers_for(st, req, token))
     if status == nil then
       if body == "message" then
         return errors.from_transport_message(reason, req, errors.secrets(st, req.instance_token), retry_after)
@@ -173,7 +132,7 @@ function M.send(st, req)
       -- The token was refused (revoked, or expired early): fetch a new one
       -- and replay once; a 401 means nothing was executed (D14).
       replayed = true
-      st.token = nil
+      M.set_token(st, nil)
     else
       local wait = retry_after and core.retry_after(retry_after)
       if attempt < st.max_retries and (wait or 0) <= M.MAX_RETRY_AFTER
@@ -233,8 +192,15 @@ function M.fetch_token(st)
     if type(tok) == "string" and #tok >= 4 then table.insert(secrets, 1, tok) end
     return errors.bad_token(req, type(res) == "table" and res or nil, secrets)
   end
-  st.token, st.expires_at = tok, now() + ttl - st.token_skew
+  M.set_token(st, tok, now() + ttl - st.token_skew)
   return tok
+end
+
+-- The token cache's one writer: the Lua state and the C mirror (headers,
+-- fast path) change together.
+function M.set_token(st, tok, expires_at)
+  st.token, st.expires_at = tok, expires_at
+  core.set_token(st.ud, tok, expires_at)
 end
 
 return M

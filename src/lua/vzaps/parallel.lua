@@ -77,7 +77,7 @@ local function schedule(st, fns, multi)
     end
     local what = r[3]
     if what == "xfer" then
-      pending[#pending + 1] = { i, r[4], r[5], r[6], r[7], r[8], r[9] }
+      pending[#pending + 1] = { i, r[4], r[5], r[6], r[7], r[8], r[9], r[10] }
     elseif what == "sleep" then
       sleepers[#sleepers + 1] = { i, now() + r[4] }
     else -- "wait": another coroutine is fetching the token
@@ -97,7 +97,7 @@ local function schedule(st, fns, multi)
     while #free > 0 and #pending > 0 do
       local p = table.remove(pending, 1)
       local slot = table.remove(free)
-      local ok, err = pcall(multi.add, multi, slot, p[2], p[3], p[4], p[5], p[6], p[7])
+      local ok, err = pcall(multi.add, multi, slot, st.ud, p[2], p[3], p[4], p[5], p[6], p[7], p[8])
       if ok then
         owner[slot] = p[1]
       else
@@ -171,7 +171,10 @@ function M.run(st, fns, opts)
   if #fns == 0 then return {} end
   if st.transport then return sequential(fns) end
   local multi = pool(st, concurrency)
+  -- The C fast path cannot yield to the scheduler: off while the run lasts.
+  core.set_fast(st.ud, false)
   local ok, res = pcall(schedule, st, fns, multi)
+  core.set_fast(st.ud, true)
   st.par, st.fetching = nil, nil
   if not ok then error(res, 0) end
   return res

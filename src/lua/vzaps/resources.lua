@@ -153,7 +153,8 @@ local function compile(row)
   local ep = {
     resource = row[1], name = row[2], method = row[3], template = row[4],
     args = row.args, query = row.query, required = row.required, optional = row.optional,
-    raw = row.raw, prepare = row.prepare, no_body = row.body == false or row[3] == "GET",
+    raw = row.raw, prepare = row.prepare, body_args = row.body_args,
+    no_body = row.body == false or row[3] == "GET",
   }
   ep.pieces, ep.path_names = compile_path(row[4])
   ep.scoped = row[4]:find("^/instances/{instance_id}") ~= nil
@@ -296,7 +297,8 @@ end
 -- The generic call
 -- ---------------------------------------------------------------------------
 
-local function invoke(self, ep, ...)
+-- first: the outcome of the fast path's attempt (core.call), or nil.
+local function invoke(self, ep, first, ...)
   local ud = self[UD]
   check_open(ud)
   local st = state_of(ud)[PRIV]
@@ -328,6 +330,10 @@ local function invoke(self, ep, ...)
   end
   local path = build_path(ep, f)
 
+  if ep.body_args then
+    body = {}
+    for k, name in pairs(ep.body_args) do body[k] = f[name] end
+  end
   if ep.required then
     for _, k in ipairs(ep.required) do
       if body == nil or body[k] == nil then field_error(ep, f, k, "is required") end
@@ -371,7 +377,57 @@ local function invoke(self, ep, ...)
   return http.send(st, {
     method = ep.method, path = path, url = full, body = text,
     auth = true, instance_token = f.instance_token, headers = f.headers, timeout = f.timeout,
-  })
+  }, first)
+end
+
+-- ---------------------------------------------------------------------------
+-- The fast path (src/call.c): the C form of a row, for the rows whose
+-- mapping is plain (no query string, prepare function, alternative path or
+-- raw segment). The Lua path above stays the reference for every rule.
+-- ---------------------------------------------------------------------------
+
+local MARK = {}
+local fast_call = core.caller(UD, SCOPE, MARK)
+
+local function route_of(ep)
+  if ep.query or ep.prepare or ep.without_field or ep.raw then return nil end
+  local pieces = {}
+  for i, p in ipairs(ep.pieces) do pieces[i] = type(p) == "string" and p or p.name end
+  local body_args
+  if ep.body_args then
+    local keys = {}
+    for k in pairs(ep.body_args) do keys[#keys + 1] = k end
+    table.sort(keys)
+    body_args = {}
+    for _, k in ipairs(keys) do
+      body_args[#body_args + 1] = k
+      body_args[#body_args + 1] = ep.body_args[k]
+    end
+  end
+  return core.route{
+    method = ep.method, pieces = pieces, args = ep.arg_names, args_scoped = ep.arg_names_scoped,
+    required = ep.required, body_args = body_args, lists = ep.list_keys, optional = ep.optional,
+    scoped = ep.scoped, needs_instance_id = ep.needs_instance_id, no_body = ep.no_body,
+  }
+end
+
+-- The method of a row. Not tail calls: the method's frame stays, so that
+-- argument errors point at the caller's line.
+local function method_of(ep)
+  local route = route_of(ep)
+  if not route then
+    return function(self, ...)
+      local a, b, c = invoke(self, ep, nil, ...)
+      return a, b, c
+    end
+  end
+  return function(self, ...)
+    local a, first = fast_call(self, route, ...)
+    if a ~= MARK then return a end
+    local b, c
+    a, b, c = invoke(self, ep, first, ...)
+    return a, b, c
+  end
 end
 
 -- ---------------------------------------------------------------------------
@@ -387,12 +443,7 @@ for _, row in ipairs(endpoints) do
     methods = {}
     by_resource[ep.resource] = methods
   end
-  -- Not a tail call: keeps the method's frame so argument errors point at
-  -- the caller's line.
-  methods[ep.name] = function(self, ...)
-    local a, b, c = invoke(self, ep, ...)
-    return a, b, c
-  end
+  methods[ep.name] = method_of(ep)
 end
 M.endpoints = compiled
 

@@ -1,0 +1,212 @@
+/* headers.c: the headers of an API call (contract §2.3), in one place for
+ * both of their forms: libcurl's header list (the module's transport) and a
+ * Lua table (a custom transport). The client's strings and token are held
+ * in C (vz_client), so the common case builds nothing per call: the list
+ * made for one (token, instance token, body or not) is kept on the transfer
+ * slot until one of them changes. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "vzaps.h"
+
+/* Longest "Name: value" line accepted; longer caller headers raise. */
+#define VZ_MAX_HEADER_LINE 8192
+
+typedef int (*emit_fn)(void *ctx, lua_State *L, const char *name, size_t nlen, const char *value, size_t vlen);
+
+/* Whether the caller's headers (table at extra, or 0) name `name`, in any
+ * case: a caller header replaces the module's header of that name (D18). */
+static int overridden(lua_State *L, int extra, const char *name) {
+  size_t n = strlen(name);
+  int found = 0;
+  if (extra == 0) return 0;
+  lua_pushnil(L);
+  while (!found && lua_next(L, extra)) {
+    size_t kn;
+    const char *k = lua_tolstring(L, -2, &kn);
+    found = kn == n && strncasecmp(k, name, n) == 0;
+    lua_pop(L, 1);
+  }
+  if (found) lua_pop(L, 1); /* the key lua_next left */
+  return found;
+}
+
+static int std_header(void *ctx, emit_fn emit, lua_State *L, int extra, const char *name, const char *value,
+                      size_t vlen) {
+  if (value == NULL || vlen == 0 || overridden(L, extra, name)) return 1; /* empty values are skipped (D18) */
+  return emit(ctx, L, name, strlen(name), value, vlen);
+}
+
+/* Emits the headers of r in order: the module's, then the caller's. */
+static int emit_all(lua_State *L, const vz_client *c, const vz_call_headers *r, emit_fn emit, void *ctx) {
+  int extra = r->extra;
+  if (!std_header(ctx, emit, L, extra, "Accept", "application/json", 16)) return 0;
+  if (!std_header(ctx, emit, L, extra, "User-Agent", c->user_agent, c->user_agent ? strlen(c->user_agent) : 0))
+    return 0;
+  if (r->has_body && !std_header(ctx, emit, L, extra, "Content-Type", "application/json", 16)) return 0;
+  if (r->auth && c->token != NULL) {
+    if (!std_header(ctx, emit, L, extra, "Authorization", c->auth_line, strlen(c->auth_line))) return 0;
+    if (!std_header(ctx, emit, L, extra, "X-Client-Token", c->client_token,
+                    c->client_token ? strlen(c->client_token) : 0))
+      return 0;
+  }
+  if (!std_header(ctx, emit, L, extra, "X-Instance-Token", r->instance_token, r->instance_token_len)) return 0;
+  if (extra != 0) {
+    lua_pushnil(L);
+    while (lua_next(L, extra)) {
+      size_t kn, vn;
+      const char *k = lua_tolstring(L, -2, &kn), *v = lua_tolstring(L, -1, &vn);
+      if (vn > 0 && !emit(ctx, L, k, kn, v, vn)) {
+        lua_pop(L, 2);
+        return 0;
+      }
+      lua_pop(L, 1);
+    }
+  }
+  return 1;
+}
+
+/* ---- libcurl's list ----------------------------------------------------- */
+
+typedef struct list_ctx {
+  struct curl_slist *list;
+  int has_ctype;
+} list_ctx;
+
+static int emit_line(void *ud, lua_State *L, const char *name, size_t nlen, const char *value, size_t vlen) {
+  list_ctx *ctx = (list_ctx *)ud;
+  char line[VZ_MAX_HEADER_LINE];
+  struct curl_slist *next;
+  (void)L;
+  if (nlen + vlen + 3 > sizeof line) return 0; /* checked before building (caller headers) */
+  if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0) ctx->has_ctype = 1;
+  memcpy(line, name, nlen);
+  memcpy(line + nlen, ": ", 2);
+  memcpy(line + nlen + 2, value, vlen);
+  line[nlen + 2 + vlen] = '\0';
+  if ((next = curl_slist_append(ctx->list, line)) == NULL) return 0;
+  ctx->list = next;
+  return 1;
+}
+
+static int has_line_break(const char *s, size_t n) {
+  return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL || memchr(s, '\0', n) != NULL;
+}
+
+/* Validates the caller's headers (string names and values, no line breaks,
+ * a bounded length) before anything is allocated, so that building the list
+ * cannot fail half-way except for memory. The Lua layer checks them too:
+ * this is the last line of defence against header injection. */
+static void check_extra(lua_State *L, int idx) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    size_t kn, vn;
+    const char *k, *v;
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "vzaps: header names and values must be strings");
+    k = lua_tolstring(L, -2, &kn);
+    v = lua_tolstring(L, -1, &vn);
+    if (kn + vn + 3 > VZ_MAX_HEADER_LINE) luaL_error(L, "vzaps: header '%s' is too long", k);
+    if (has_line_break(k, kn) || has_line_break(v, vn))
+      luaL_error(L, "vzaps: header names and values must not contain CR, LF or NUL");
+    lua_pop(L, 1);
+  }
+}
+
+void vz_call_headers_check(lua_State *L, const vz_call_headers *r) {
+  if (r->extra != 0) check_extra(L, r->extra);
+  if (r->instance_token != NULL &&
+      (r->instance_token_len + 20 > VZ_MAX_HEADER_LINE || has_line_break(r->instance_token, r->instance_token_len)))
+    luaL_error(L, "vzaps: the instance token must be a single line");
+}
+
+/* A list from the same headers is kept: same token (generation), instance
+ * token, auth, body and POST mode, and no caller headers. */
+static int list_is_current(const vz_xfer *x, const vz_client *c, const vz_call_headers *r, int post_mode) {
+  const vz_header_key *k = &x->hkey;
+  if (x->headers == NULL || !k->valid || r->extra != 0) return 0;
+  if (k->token_gen != c->token_gen || k->auth != r->auth || k->has_body != r->has_body || k->post_mode != post_mode)
+    return 0;
+  if (r->instance_token == NULL) return k->itoken == NULL;
+  return k->itoken != NULL && k->itoken_len == r->instance_token_len &&
+         memcmp(k->itoken, r->instance_token, r->instance_token_len) == 0;
+}
+
+int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz_call_headers *r, int post_mode) {
+  list_ctx ctx = {NULL, 0};
+  struct curl_slist *next;
+  vz_header_key *k = &x->hkey;
+  if (list_is_current(x, c, r, post_mode)) return 1;
+  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(x->headers);
+  x->headers = NULL;
+  k->valid = 0;
+  if (!emit_all(L, c, r, emit_line, &ctx)) goto oom;
+  /* libcurl defaults switched off: the Expect: 100-continue round trip, and
+   * a form Content-Type on a POST without a body. */
+  if ((next = curl_slist_append(ctx.list, "Expect:")) == NULL) goto oom;
+  ctx.list = next;
+  if (post_mode && !ctx.has_ctype) {
+    if ((next = curl_slist_append(ctx.list, "Content-Type:")) == NULL) goto oom;
+    ctx.list = next;
+  }
+  x->headers = ctx.list;
+  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
+  if (r->extra == 0) {
+    char *copy = NULL;
+    if (r->instance_token != NULL) {
+      if ((copy = (char *)malloc(r->instance_token_len + 1)) == NULL) return 1; /* just not kept */
+      memcpy(copy, r->instance_token, r->instance_token_len);
+      copy[r->instance_token_len] = '\0';
+    }
+    free(k->itoken);
+    k->itoken = copy;
+    k->itoken_len = r->instance_token_len;
+    k->token_gen = c->token_gen;
+    k->auth = r->auth;
+    k->has_body = r->has_body;
+    k->post_mode = post_mode;
+    k->valid = 1;
+  }
+  return 1;
+oom:
+  curl_slist_free_all(ctx.list);
+  return 0;
+}
+
+void vz_header_key_free(vz_header_key *k) {
+  free(k->itoken);
+  k->itoken = NULL;
+  k->valid = 0;
+}
+
+/* ---- a Lua table (custom transports) ------------------------------------ */
+
+static int emit_field(void *ud, lua_State *L, const char *name, size_t nlen, const char *value, size_t vlen) {
+  int t = *(int *)ud;
+  lua_pushlstring(L, name, nlen);
+  lua_pushlstring(L, value, vlen);
+  lua_rawset(L, t);
+  return 1;
+}
+
+/* core.headers(client, auth, has_body, instance_token|nil, extra|nil)
+ *   -> a fresh table of the call's headers */
+int vz_headers_table(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_call_headers r;
+  int t;
+  r.auth = lua_toboolean(L, 2);
+  r.has_body = lua_toboolean(L, 3);
+  r.instance_token = lua_isnoneornil(L, 4) ? NULL : luaL_checklstring(L, 4, &r.instance_token_len);
+  if (r.instance_token == NULL) r.instance_token_len = 0;
+  r.extra = lua_isnoneornil(L, 5) ? 0 : 5;
+  lua_settop(L, 5);
+  vz_call_headers_check(L, &r);
+  lua_newtable(L);
+  t = lua_gettop(L);
+  emit_all(L, c, &r, emit_field, &t);
+  return 1;
+}
