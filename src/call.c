@@ -445,18 +445,25 @@ static int map_call(lua_State *L, const vz_route *r, int scope, frame *f) {
 }
 
 /* core.call(resource, route, ...) -> the 2xx value | MARK[, outcome]
- * Upvalues: array_mt, strcache, UD, SCOPE, MARK, the client metatable. */
+ * Upvalues: array_mt, strcache, UD, SCOPE, MARK, the client and route
+ * metatables. */
 #define UP_UD lua_upvalueindex(3)
 #define UP_SCOPE lua_upvalueindex(4)
 #define UP_MARK lua_upvalueindex(5)
 #define UP_CLIENT_MT lua_upvalueindex(6)
+#define UP_ROUTE_MT lua_upvalueindex(7)
 static int l_call(lua_State *L) {
-  vz_route *r = (vz_route *)lua_touserdata(L, 2);
+  vz_route *r = NULL;
   vz_client *c;
   vz_xfer *x;
   frame f;
   int scope, list_keys, n;
   vz_call_headers h;
+  /* A route: its metatable is the one kept as upvalue 7. */
+  if (lua_getmetatable(L, 2)) {
+    if (lua_rawequal(L, -1, UP_ROUTE_MT)) r = (vz_route *)lua_touserdata(L, 2);
+    lua_pop(L, 1);
+  }
   if (r == NULL || !lua_istable(L, 1)) goto decline;
   /* Missing arguments become nils, so what is pushed below never sits
    * where an argument is looked for. */
@@ -526,7 +533,8 @@ static int l_caller(lua_State *L) {
   lua_pushvalue(L, VZ_STRCACHE);
   lua_insert(L, 2);
   luaL_getmetatable(L, VZ_CLIENT_MT);
-  lua_pushcclosure(L, l_call, 6);
+  luaL_getmetatable(L, VZ_ROUTE_MT);
+  lua_pushcclosure(L, l_call, 7);
   return 1;
 }
 
