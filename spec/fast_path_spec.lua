@@ -115,6 +115,20 @@ describe("fast path", function()
       c:close()
     end)
 
+    it("a token past its expiry (the Lua path fetches a new one), then the fast path", function()
+      emu:config({ token_ttl = 0.3 })
+      finally(function() emu:config({ token_ttl = 3600 }) end) -- the emulator's default
+      local c = emu:client({ token_skew = 0 })
+      on_lua_path(function() return c.instances:get(id) end)
+      on_fast_path(function() return c.instances:get(id) end)
+      require("socket").sleep(0.4)
+      emu:clear()
+      on_lua_path(function() return c.instances:get(id) end)
+      assert.equals(1, emu:count("POST", "/token"))
+      on_fast_path(function() return c.instances:get(id) end)
+      c:close()
+    end)
+
     it("a custom transport", function()
       local seen = 0
       local c = vzaps.new({
