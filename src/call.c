@@ -15,7 +15,6 @@
  * (VZAPS_FAST_PATH=0), so both put the same request on the wire. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "vzaps.h"
 
@@ -408,12 +407,6 @@ static int encode_body(lua_State *L, const vz_route *r, const frame *f, int list
   return vz_json_encode(L, t, b, VZ_ARRAY_MT, list_keys, err, sizeof err);
 }
 
-static double monotonic_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Maps the call's arguments onto f, url and x->req_body; 0 to decline. */
 static int map_call(lua_State *L, const vz_route *r, int scope, frame *f) {
   int i;
@@ -477,7 +470,7 @@ static int l_call(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  if (c == NULL || c->curl == NULL || c->fast_off > 0 || c->token == NULL || !(monotonic_now() < c->token_expires))
+  if (c == NULL || c->curl == NULL || c->fast_off > 0 || c->token == NULL || !(vz_now() < c->token_expires))
     goto decline;
   lua_pushvalue(L, UP_SCOPE);
   lua_rawget(L, 1);

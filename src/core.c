@@ -77,11 +77,15 @@ static int l_escape(lua_State *L) {
 /* Clocks                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* core.now(): monotonic seconds, immune to wall-clock changes (token expiry). */
-static int l_now(lua_State *L) {
+double vz_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* core.now(): vz_now for the Lua layer (token expiry, backoffs). */
+static int l_now(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)vz_now());
   return 1;
 }
 

@@ -5,7 +5,6 @@
  * a free slot with m:add and collects finished ones with m:next. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "vzaps.h"
 
@@ -121,12 +120,10 @@ static int l_multi_next(lua_State *L) {
      * it for its own timers, so a stuck transfer still times out). */
     {
       long slice = wait_ms > 100 ? 100 : wait_ms;
-      struct timespec t0, t1;
-      clock_gettime(CLOCK_MONOTONIC, &t0);
+      double t0 = vz_now();
       if (curl_multi_poll(m->multi, NULL, 0, (int)slice, NULL) != CURLM_OK)
         return luaL_error(L, "vzaps: parallel transfer failure");
-      clock_gettime(CLOCK_MONOTONIC, &t1);
-      wait_ms -= (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+      wait_ms -= (long)((vz_now() - t0) * 1000);
       if (wait_ms <= 0) wait_ms = 0;
     }
   }

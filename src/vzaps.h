@@ -144,6 +144,9 @@ void vz_multi_register(lua_State *L);
 void vz_ws_register(lua_State *L);
 
 /* core.c: shared helpers registered on the core table. */
+/* Monotonic seconds, immune to wall-clock changes: the one clock of token
+ * expiry (core.now in Lua, the fast path in C), timeouts and deadlines. */
+double vz_now(void);
 void vz_core_register(lua_State *L);
 
 /* Stack index of the JSON array metatable: every core function carries it as

@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -18,16 +17,10 @@
 /* Time and waiting                                                          */
 /* ------------------------------------------------------------------------ */
 
-double vz_ws_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int vz_ws_wait(curl_socket_t fd, short events, double deadline) {
   for (;;) {
     struct pollfd p;
-    double left = deadline - vz_ws_now();
+    double left = deadline - vz_now();
     int r;
     if (left <= 0) return 0;
     p.fd = fd, p.events = events, p.revents = 0;
@@ -75,7 +68,7 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
-  w->last_rx = vz_ws_now();
+  w->last_rx = vz_now();
   return (ssize_t)got;
 }
 
@@ -173,7 +166,7 @@ static void ws_pump(vz_ws *w) {
 static int ws_start(vz_ws *w) {
   if (wslay_event_context_client_init(&w->ctx, &ws_callbacks, w) != 0) return -1;
   wslay_event_config_set_max_recv_msg_length(w->ctx, VZ_WS_MAX_MSG);
-  w->last_rx = vz_ws_now();
+  w->last_rx = vz_now();
   return 0;
 }
 
@@ -318,7 +311,7 @@ static int l_ws_connect(lua_State *L) {
   curl_easy_setopt(w->curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0) + 1);
   vz_client_apply_settings(c, w->curl);
 
-  n = vz_ws_handshake(L, w, lua_tostring(L, 5), lua_tostring(L, 6), 3, vz_ws_now() + timeout);
+  n = vz_ws_handshake(L, w, lua_tostring(L, 5), lua_tostring(L, 6), 3, vz_now() + timeout);
   if (n > 0) {
     ws_release(w);
     return n;
@@ -334,7 +327,7 @@ static int l_ws_connect(lua_State *L) {
 /* ws:recv(timeout) -> text | nil, "timeout" | nil, kind, message[, code, reason] */
 static int l_ws_recv(lua_State *L) {
   vz_ws *w = ws_check(L);
-  double deadline = vz_ws_now() + check_seconds(L, 2, 0);
+  double deadline = vz_now() + check_seconds(L, 2, 0);
   for (;;) {
     vz_ws_msg *m = w->head;
     if (m != NULL) {
@@ -367,7 +360,7 @@ static int queue_and_flush(lua_State *L, vz_ws *w, uint8_t opcode, const char *p
     lua_pushliteral(L, "VZaps realtime connection is closing");
     return 3;
   }
-  r = ws_flush(w, vz_ws_now() + timeout);
+  r = ws_flush(w, vz_now() + timeout);
   if (r < 0) return push_end(L, w);
   if (r == 0) {
     lua_pushnil(L);
@@ -407,7 +400,7 @@ static int l_ws_close(lua_State *L) {
   lua_Integer code = luaL_optinteger(L, 2, 1000);
   size_t rn = 0;
   const char *reason = luaL_optlstring(L, 3, "", &rn);
-  double deadline = vz_ws_now() + check_seconds(L, 4, 1);
+  double deadline = vz_now() + check_seconds(L, 4, 1);
   luaL_argcheck(L, code >= 1000 && code <= 4999, 2, "close code must be 1000..4999");
   luaL_argcheck(L, rn <= 123, 3, "close reason is longer than 123 bytes");
   if (w->curl != NULL && !w->ended &&

@@ -49,7 +49,6 @@ typedef struct vz_ws {
 } vz_ws;
 
 /* ws.c */
-double vz_ws_now(void);
 /* Waits until fd is ready for events or deadline (monotonic seconds) passes.
  * Returns 1 ready, 0 timed out, -1 poll failed. */
 int vz_ws_wait(curl_socket_t fd, short events, double deadline);

@@ -178,7 +178,7 @@ static int fail_status(lua_State *L, vz_ws *w, vz_buf *b, size_t head_len, int s
   char cl[32];
   size_t want = VZ_WS_MAX_ERRBODY;
   CURLcode rc;
-  double soon = vz_ws_now() + 2.0; /* an error body is not worth a long wait */
+  double soon = vz_now() + 2.0; /* an error body is not worth a long wait */
   if (soon < deadline) deadline = soon;
   if (header_value(b->data, "content-length", cl, sizeof cl)) {
     unsigned long n = strtoul(cl, NULL, 10);
