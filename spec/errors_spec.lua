@@ -6,17 +6,11 @@ local vzaps = require("vzaps")
 
 describe("errors and retries", function()
   local emu, client, inst
-  setup(function()
-    emu = emulator.start()
-    client = emu:client({ max_retries = 0 })
+  emulator.fixture({ max_retries = 0 }, function(e, c)
+    emu, client = e, c
     inst = emu:new_instance("errors")
     assert(client.auth:get_access_token())
   end)
-  teardown(function()
-    client:close()
-    emu:stop()
-  end)
-  before_each(function() emu:clear() end)
 
 
   it("returns nil, message, err for a 404 envelope", function()

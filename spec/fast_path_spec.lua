@@ -36,19 +36,11 @@ end
 describe("fast path", function()
   local emu, client, id, tok
 
-  setup(function()
-    emu = emulator.start()
-    client = emu:client({ max_retries = 1, retry_backoff = 0.01 })
+  emulator.fixture({ max_retries = 1, retry_backoff = 0.01 }, function(e, c)
+    emu, client = e, c
     local inst = assert(client.instances:create({ name = "fast path" }))
     id, tok = inst.id, inst.token
   end)
-
-  teardown(function()
-    client:close()
-    emu:stop()
-  end)
-
-  before_each(function() emu:clear() end)
 
   describe("is taken by the common call shapes", function()
     it("positional id (instances:get, a body from an argument)", function()

@@ -10,20 +10,7 @@ local UA = "VZaps.SDK.Lua/" .. vzaps.VERSION
 
 describe("instances", function()
   local emu, client
-
-  setup(function()
-    emu = emulator.start()
-    client = emu:client()
-  end)
-
-  teardown(function()
-    client:close()
-    emu:stop()
-  end)
-
-  before_each(function()
-    emu:clear()
-  end)
+  emulator.fixture(nil, function(e, c) emu, client = e, c end)
 
   -- -------------------------------------------------------------------------
   -- helpers

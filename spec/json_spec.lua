@@ -140,16 +140,10 @@ end)
 
 describe("JSON on the wire", function()
   local emu, client, inst
-  setup(function()
-    emu = emulator.start()
-    client = emu:client()
+  emulator.fixture(nil, function(e, c)
+    emu, client = e, c
     inst = emu:new_instance("wire")
   end)
-  teardown(function()
-    client:close()
-    emu:stop()
-  end)
-  before_each(function() emu:clear() end)
 
   it("sends integers without .0", function()
     assert(client:request("POST", "/instances/search", { body = { page = 1, big = 9007199254740992, f = 2.5 } }))

@@ -5,16 +5,10 @@ local vzaps = require("vzaps")
 
 describe("client:parallel", function()
   local emu, client, inst
-  setup(function()
-    emu = emulator.start()
-    client = emu:client({ max_retries = 2 })
+  emulator.fixture({ max_retries = 2 }, function(e, c)
+    emu, client = e, c
     inst = emu:new_instance("parallel")
   end)
-  teardown(function()
-    client:close()
-    emu:stop()
-  end)
-  before_each(function() emu:clear() end)
 
   local function send(i)
     return function()

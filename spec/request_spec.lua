@@ -26,20 +26,7 @@ end
 
 describe("client:request", function()
   local emu, client
-
-  setup(function()
-    emu = emulator.start()
-    client = emu:client()
-  end)
-
-  teardown(function()
-    client:close()
-    emu:stop()
-  end)
-
-  before_each(function()
-    emu:clear()
-  end)
+  emulator.fixture(nil, function(e, c) emu, client = e, c end)
 
   -- -------------------------------------------------------------------------
   -- helpers

@@ -55,21 +55,15 @@ end
 describe("bad input", function()
   local emu, client, inst, collector
 
-  setup(function()
-    emu = support.start()
+  support.fixture({ max_retries = 0 }, function(e, c)
+    emu, client = e, c
     collector = support.collector()
     collector:secret(support.CLIENT_TOKEN)
     collector:secret(support.CLIENT_SECRET)
-    client = emu:client({ max_retries = 0 })
     inst = emu:new_instance("bad-input")
     collector:secret(inst.token)
     collector:secret(assert(client.auth:get_access_token()))
   end)
-  teardown(function()
-    client:close()
-    emu:stop()
-  end)
-  before_each(function() emu:clear() end)
 
   -- The call raised with a clear message (pattern) and nothing was sent.
   local function raises(fn, pattern, where)

@@ -8,22 +8,16 @@ local vzaps = require("vzaps")
 describe("secrets", function()
   local emu, client, inst, jwt, collector
 
-  setup(function()
-    emu = support.start()
+  support.fixture({ max_retries = 0 }, function(e, c)
+    emu, client = e, c
     collector = support.collector()
     collector:secret(support.CLIENT_TOKEN)
     collector:secret(support.CLIENT_SECRET)
-    client = emu:client({ max_retries = 0 })
     inst = emu:new_instance("secrets")
     collector:secret(inst.token)
     jwt = assert(client.auth:get_access_token())
     collector:secret(jwt)
   end)
-  teardown(function()
-    client:close()
-    emu:stop()
-  end)
-  before_each(function() emu:clear() end)
 
   local function all() return { support.CLIENT_TOKEN, support.CLIENT_SECRET, jwt, inst.token } end
 

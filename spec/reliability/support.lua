@@ -66,6 +66,9 @@ M.closed_port = emulator.free_port
 local Collector = {}
 Collector.__index = Collector
 
+-- emulator.fixture with this file's emulator.
+function M.fixture(client_opts, ready) return emulator.fixture(client_opts, ready, M.start) end
+
 function M.collector()
   return setmetatable({ strings = {}, secrets = {}, n = 0 }, Collector)
 end

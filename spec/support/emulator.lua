@@ -55,6 +55,25 @@ function M.start(extra_args)
   return setmetatable({ pid = pid, port = port, url = "http://127.0.0.1:" .. port }, Emu)
 end
 
+-- The fixture most spec blocks share, registered in the calling describe
+-- block: an emulator (start(), default M.start) and a client (client_opts)
+-- before the block's tests, then ready(emu, client) to keep them and set up
+-- more; both stopped after the tests; the request log cleared before each.
+function M.fixture(client_opts, ready, start)
+  local busted = require("busted") -- its block functions are not globals here
+  local emu, client
+  busted.setup(function()
+    emu = (start or M.start)()
+    client = emu:client(client_opts)
+    if ready then ready(emu, client) end
+  end)
+  busted.teardown(function()
+    if client then client:close() end
+    if emu then emu:stop() end
+  end)
+  busted.before_each(function() emu:clear() end)
+end
+
 function Emu:stop()
   if self.pid then
     os.execute("kill " .. self.pid .. " 2>/dev/null")
