@@ -3,12 +3,7 @@
 -- docs/api.md is exactly what scripts/gen-api.lua writes now (`make docs`).
 local LUA = require("spec.support.compat").interpreter
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = require("spec.support.files").must_read
 
 describe("API reference", function()
   local rows = assert(loadfile("src/lua/vzaps/endpoints.lua"))()

@@ -3,12 +3,7 @@
 local vzaps = require("vzaps")
 local compat = require("spec.support.compat")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = require("spec.support.files").must_read
 
 describe("version", function()
   local v = read("src/vzaps.h"):match('#define%s+VZ_VERSION%s+"([^"]+)"')

@@ -14,13 +14,7 @@ M.MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = require("spec.support.files").read
 
 local function sh(cmd)
   local ok = os.execute(cmd)
