@@ -1,0 +1,29 @@
+-- option_table.lua: every option of vzaps.new, in the one place that
+-- defines them. options.lua checks against it; scripts/gen-api.lua writes
+-- the option reference of docs/api.md and README.md from it, so the docs
+-- cannot list an option the module does not take, or miss one it does.
+--
+-- { name, type, default (text for the docs), doc }
+--   type: "string", "secret" (a credential: required, one line), "url",
+--         "seconds", "integer", "boolean", "function"
+return {
+  { "client_token", "secret", "required", "account client token (sent as `X-Client-Token`)" },
+  { "client_secret", "secret", "required", "account client secret (only sent to `POST /token`)" },
+  { "base_url", "url", "`https://api.vzaps.com`", "REST endpoint; a trailing `/` is ignored" },
+  { "realtime_url", "url", "`wss://realtime.vzaps.com`", "realtime endpoint (`ws://` for local use)" },
+  { "timeout", "seconds", "`30`", "whole-request budget (connect + send + receive), at most one year" },
+  { "connect_timeout", "seconds", "`10`", "TCP + TLS connect budget" },
+  { "token_skew", "seconds", "`60`", "refresh the JWT this long before it expires" },
+  { "user_agent", "string", "`VZaps.SDK.Lua/<VERSION>`", "`User-Agent` header" },
+  { "max_retries", "integer", "`2`", "see Reliability; `0` turns retries off (0 to 100)" },
+  { "ssl_verify", "boolean", "`true`", "verify the server certificate and host name" },
+  { "ca_file", "string", "system store", "CA bundle file" },
+  { "ca_path", "string", "system store", "CA certificate directory" },
+  { "proxy", "string", "libcurl's env rules", "proxy URL; `\"\"` turns every proxy off, those from the environment too" },
+  { "transport", "function", "libcurl",
+    "`function(req) -> res` or `nil, errmsg[, kind]`, for custom runtimes and tests; `vzaps.ngx_transport()` in OpenResty" },
+  { "retry_backoff", "seconds", "`0.5`",
+    "first delay of the exponential retry backoff (doubles per retry, capped at 8 s, with jitter); `0` allowed" },
+  { "sleep", "function", "blocking sleep",
+    "`function(seconds)` used for retry backoffs; pass `ngx.sleep` in OpenResty so a backoff does not block the worker" },
+}
