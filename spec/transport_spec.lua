@@ -315,8 +315,8 @@ describe("transport option", function()
     { "error first", '{"error":"E","message":"M","detail":"D"}', "E" },
     { "then message", '{"error":null,"message":"M","detail":"D"}', "M" },
     { "then detail", '{"error":"","detail":"D"}', "D" },
-    { "then the fallback", '{"code":"X"}', "VZaps request failed with HTTP 418" },
-    { "non-JSON body", "teapot", "VZaps request failed with HTTP 418" },
+    { "then the fallback", '{"code":"X"}', "request failed with HTTP 418" },
+    { "non-JSON body", "teapot", "request failed with HTTP 418" },
   }
   for _, case in ipairs(message_cases) do
     it("answer: error message from the body, " .. case[1], function()

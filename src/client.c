@@ -1,10 +1,12 @@
-/* client.c: the vzaps.Client userdata. C owns the libcurl handle and its
+/* client.c: the vzaps.client userdata. C owns the libcurl handle and its
  * buffers; the Lua layer keeps everything else (options, token cache,
  * resources) in the userdata's user value table. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "vzaps.h"
+
+#define VZ_DIRECT_OFF "vzaps.direct_off"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -31,6 +33,7 @@ void vz_client_forget_secret(char **s) {
 static void client_release(vz_client *c) {
   vz_xfer_close(&c->rest);
   vz_buf_free(&c->enc);
+  vz_buf_free(&c->url);
   c->curl = NULL;
   free(c->base_url);
   free(c->ca_file);
@@ -72,8 +75,8 @@ void vz_client_apply_settings(const vz_client *c, CURL *h) {
 
 static long seconds_to_ms(lua_State *L, int idx, const char *name) {
   lua_Number s = luaL_checknumber(L, idx);
-  if (!(s > 0) || s > 86400.0 * 365) luaL_error(L, "vzaps: %s must be a positive number of seconds", name);
-  return (long)(s * 1000.0 + 0.5) > 0 ? (long)(s * 1000.0 + 0.5) : 1;
+  if (!vz_seconds_ok((double)s, 0)) luaL_error(L, "vzaps: %s must be a positive number of seconds", name);
+  return vz_seconds_to_ms((double)s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -125,11 +128,13 @@ static int l_new_client(lua_State *L) {
     return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
   }
   c->curl = c->rest.curl;
-  /* A custom transport runs in Lua; VZAPS_FAST_PATH=0 makes every call take
-   * the Lua path (the test suite runs both ways: docs/design.md, D-fast). */
+  /* A custom transport is called from Lua, so its calls are sent by the Lua
+   * layer; so are all calls of the clients made while the test switch
+   * (core.set_direct(false)) is off. */
   lua_getfield(L, 2, "transport");
-  c->fast_off = !lua_isnil(L, -1) || (getenv("VZAPS_FAST_PATH") && strcmp(getenv("VZAPS_FAST_PATH"), "0") == 0);
-  lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, VZ_DIRECT_OFF);
+  c->fast_off = !lua_isnil(L, -2) || lua_toboolean(L, -1);
+  lua_pop(L, 2);
   return 1;
 }
 
@@ -163,6 +168,16 @@ static int l_client_set_token(lua_State *L) {
   return 0;
 }
 
+/* core.set_direct(on): the test switch. Off, the clients made afterwards
+ * send every call through the Lua layer (http.send), so that the test
+ * suite holds both ways of sending to the same specs. Kept in the registry:
+ * it outlives a second require of the module in the same state. */
+static int l_set_direct(lua_State *L) {
+  lua_pushboolean(L, !lua_toboolean(L, 1));
+  lua_setfield(L, LUA_REGISTRYINDEX, VZ_DIRECT_OFF);
+  return 0;
+}
+
 /* core.set_fast(client, on): a parallel run turns the fast path off while
  * it lasts, so that its requests yield to the scheduler. */
 static int l_client_set_fast(lua_State *L) {
@@ -189,12 +204,12 @@ static int l_client_tostring(lua_State *L) {
   return 1;
 }
 
-/* client.x: a method (shared methods table, upvalue 2), else a member of the
+/* client.x: a method (shared methods table, upvalue 1), else a member of the
  * client's own table (its resources). Private Lua state sits in that table
  * under a key only the Lua layer holds. */
 static int l_client_index(lua_State *L) {
   lua_pushvalue(L, 2);
-  lua_rawget(L, lua_upvalueindex(2));
+  lua_rawget(L, lua_upvalueindex(1));
   if (!lua_isnil(L, -1)) return 1;
   lua_pop(L, 1);
   vz_getuservalue(L, 1);
@@ -221,7 +236,7 @@ static int l_client_is_open(lua_State *L) {
   return 1;
 }
 
-/* Registers the vzaps.Client metatable and puts new_client, state, is_open
+/* Registers the vzaps.client metatable and puts new_client, state, is_open
  * and client_methods (the table the Lua layer fills) on the core table at
  * the top of the stack. */
 void vz_client_register(lua_State *L) {
@@ -243,9 +258,8 @@ void vz_client_register(lua_State *L) {
   lua_setfield(L, -2, "__newindex");
   lua_pushliteral(L, VZ_CLIENT_MT);
   lua_setfield(L, -2, "__name");
-  lua_pushnil(L);       /* upvalue 1 unused: keeps index at 2 */
-  lua_pushvalue(L, -3); /* methods */
-  lua_pushcclosure(L, l_client_index, 2);
+  lua_pushvalue(L, -2); /* methods */
+  lua_pushcclosure(L, l_client_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 2);
 
@@ -257,6 +271,8 @@ void vz_client_register(lua_State *L) {
   lua_setfield(L, core, "is_open");
   lua_pushcfunction(L, l_client_set_token);
   lua_setfield(L, core, "set_token");
+  lua_pushcfunction(L, l_set_direct);
+  lua_setfield(L, core, "set_direct");
   lua_pushcfunction(L, l_client_set_fast);
   lua_setfield(L, core, "set_fast");
 }

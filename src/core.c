@@ -1,5 +1,5 @@
 /* core.c: luaopen_vzaps and the small C helpers the Lua layer calls
- * (JSON, escaping, clocks). The public surface itself is Lua, compiled into
+ * (JSON, clocks, the embedded Lua). The public surface itself is Lua, compiled into
  * this library (see src/lua/ and docs/design.md). */
 #include <errno.h>
 #include <math.h>
@@ -55,25 +55,6 @@ static int l_json_decode(lua_State *L) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Escaping (contract §3.2 and §3.3: RFC 3986 unreserved bytes are kept,     */
-/* every other byte becomes %XX with uppercase hex)                          */
-/* ------------------------------------------------------------------------ */
-
-static int l_escape(lua_State *L) {
-  size_t n;
-  const char *s = luaL_checklstring(L, 1, &n);
-  vz_buf b;
-  vz_buf_init(&b);
-  if (vz_url_escape(&b, s, n) != 0) {
-    vz_buf_free(&b);
-    return luaL_error(L, "vzaps: out of memory");
-  }
-  lua_pushlstring(L, b.data ? b.data : "", b.len);
-  vz_buf_free(&b);
-  return 1;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Clocks                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -112,12 +93,16 @@ static int l_retry_after(lua_State *L) {
   secs = strtod(s, &end);
   if (end != s && *end == '\0') {
     if (!(secs >= 0) || secs != secs) return 0;
-    lua_pushnumber(L, secs);
+    /* whole seconds (what the header carries) as an integer */
+    if (secs == floor(secs) && secs < 9007199254740992.0)
+      lua_pushinteger(L, (lua_Integer)secs);
+    else
+      lua_pushnumber(L, secs);
     return 1;
   } else {
     time_t at = curl_getdate(s, NULL), now = time(NULL);
     if (at == (time_t)-1) return 0;
-    lua_pushnumber(L, at > now ? (lua_Number)(at - now) : 0);
+    lua_pushinteger(L, at > now ? (lua_Integer)(at - now) : 0);
     return 1;
   }
 }
@@ -160,12 +145,12 @@ static int l_import(lua_State *L) {
 static const luaL_Reg core_funcs[] = {
     {"json_encode", l_json_encode},
     {"json_decode", l_json_decode},
-    {"escape", l_escape},
     {"now", l_now},
     {"sleep", l_sleep},
     {"retry_after", l_retry_after},
     {"perform", vz_transport_perform},
     {"headers", vz_headers_table},
+    {"success_body", vz_success_body},
     {NULL, NULL},
 };
 
@@ -200,7 +185,10 @@ int luaopen_vzaps(lua_State *L) {
   vz_setfuncs(L, core_funcs, 2);
 
   vz_client_register(L);
-  vz_call_register(L);
+  vz_policy_register(L);
+  vz_url_register(L);
+  vz_args_register(L);
+  vz_direct_register(L);
   vz_multi_register(L);
   vz_ws_register(L);
   lua_pushliteral(L, VZ_VERSION);

@@ -10,9 +10,6 @@
 
 #include "vzaps.h"
 
-/* Longest "Name: value" line accepted; longer caller headers raise. */
-#define VZ_MAX_HEADER_LINE 8192
-
 typedef int (*emit_fn)(void *ctx, lua_State *L, const char *name, size_t nlen, const char *value, size_t vlen);
 
 /* Whether the caller's headers (table at extra, or 0) name `name`, in any
@@ -90,14 +87,10 @@ static int emit_line(void *ud, lua_State *L, const char *name, size_t nlen, cons
   return 1;
 }
 
-static int has_line_break(const char *s, size_t n) {
-  return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL || memchr(s, '\0', n) != NULL;
-}
-
-/* Validates the caller's headers (string names and values, no line breaks,
- * a bounded length) before anything is allocated, so that building the list
- * cannot fail half-way except for memory. The Lua layer checks them too:
- * this is the last line of defence against header injection. */
+/* Validates the caller's headers with the one rule (policy.c) before
+ * anything is allocated, so that building the list cannot fail half-way
+ * except for memory. The mapper has checked them already, with argument
+ * errors; this guards core.perform and core.headers themselves. */
 static void check_extra(lua_State *L, int idx) {
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_pushnil(L);
@@ -108,9 +101,9 @@ static void check_extra(lua_State *L, int idx) {
       luaL_error(L, "vzaps: header names and values must be strings");
     k = lua_tolstring(L, -2, &kn);
     v = lua_tolstring(L, -1, &vn);
-    if (kn + vn + 3 > VZ_MAX_HEADER_LINE) luaL_error(L, "vzaps: header '%s' is too long", k);
-    if (has_line_break(k, kn) || has_line_break(v, vn))
-      luaL_error(L, "vzaps: header names and values must not contain CR, LF or NUL");
+    if (kn + vn + 3 > VZ_MAX_HEADER_LINE) luaL_error(L, "vzaps: a header is too long");
+    if (!vz_header_name_ok(k, kn) || !vz_header_value_ok(v, vn))
+      luaL_error(L, "vzaps: invalid header name, or a control character in a header value");
     lua_pop(L, 1);
   }
 }
@@ -118,7 +111,7 @@ static void check_extra(lua_State *L, int idx) {
 void vz_call_headers_check(lua_State *L, const vz_call_headers *r) {
   if (r->extra != 0) check_extra(L, r->extra);
   if (r->instance_token != NULL &&
-      (r->instance_token_len + 20 > VZ_MAX_HEADER_LINE || has_line_break(r->instance_token, r->instance_token_len)))
+      (r->instance_token_len + 20 > VZ_MAX_HEADER_LINE || !vz_token_ok(r->instance_token, r->instance_token_len)))
     luaL_error(L, "vzaps: the instance token must be a single line");
 }
 

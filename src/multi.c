@@ -87,7 +87,7 @@ static int l_multi_add(lua_State *L) {
 /* Pops one finished transfer, if any: pushes slot and its results. */
 static int pop_done(lua_State *L, vz_multi *m) {
   CURLMsg *msg;
-  int left;
+  int left, n;
   while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
     vz_xfer *x = NULL;
     CURLcode rc = msg->data.result;
@@ -97,7 +97,9 @@ static int pop_done(lua_State *L, vz_multi *m) {
     if (x == NULL) continue;
     m->busy[x - m->slots] = 0;
     lua_pushinteger(L, (lua_Integer)(x - m->slots) + 1);
-    return 1 + vz_xfer_finish(L, x, rc);
+    n = vz_xfer_finish(L, x, rc);
+    vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+    return 1 + n;
   }
   return 0;
 }

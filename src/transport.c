@@ -116,15 +116,6 @@ void vz_xfer_close(vz_xfer *x) {
 /* Request set-up                                                            */
 /* ------------------------------------------------------------------------ */
 
-static int method_is(const char *m, const char *name) { return strcmp(m, name) == 0; }
-
-/* GET, HEAD, PUT, DELETE and OPTIONS are safe to send again (lua-api.md,
- * Reliability); everything else, POST and PATCH above all, is guarded. */
-static int safe_to_resend(const char *m) {
-  return method_is(m, "GET") || method_is(m, "HEAD") || method_is(m, "PUT") || method_is(m, "DELETE") ||
-         method_is(m, "OPTIONS");
-}
-
 static void set_method(vz_xfer *x, const char *m, const char *body, size_t bodylen) {
   CURL *h = x->curl;
   /* The same method and body buffer as last time: nothing to set again
@@ -135,19 +126,18 @@ static void set_method(vz_xfer *x, const char *m, const char *body, size_t bodyl
   x->body_set = body;
   x->bodylen_set = bodylen;
   curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
-  if (method_is(m, "HEAD")) {
+  if (strcmp(m, "HEAD") == 0) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-  } else if (body != NULL || method_is(m, "POST") || method_is(m, "PUT") || method_is(m, "PATCH")) {
-    /* POST mode carries a body (or Content-Length: 0); the verb is swapped
-     * in for PUT/PATCH/DELETE with a body. */
+  } else if (vz_method_post_mode(m, body != NULL)) {
+    /* The verb is swapped in for PUT/PATCH/DELETE with a body. */
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body != NULL ? bodylen : 0));
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method_is(m, "POST") ? NULL : m);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(m, "POST") == 0 ? NULL : m);
   } else {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method_is(m, "GET") ? NULL : m);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(m, "GET") == 0 ? NULL : m);
   }
 }
 
@@ -185,21 +175,21 @@ static int push_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
   lua_pushnil(L);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     lua_pushliteral(L, "timeout");
-    lua_pushliteral(L, "VZaps request timed out");
+    lua_pushliteral(L, "request timed out");
   } else if (vz_curl_is_tls_error(rc)) {
     lua_pushliteral(L, "tls");
-    lua_pushfstring(L, "VZaps TLS error: %s (check ca_file, or ssl_verify)", detail);
+    lua_pushfstring(L, "TLS error: %s (check ca_file, or ssl_verify)", detail);
   } else if (rc == CURLE_WRITE_ERROR && x->res.too_large) {
     lua_pushliteral(L, "network");
-    lua_pushliteral(L, "VZaps response body exceeds the 64 MiB limit");
+    lua_pushliteral(L, "response body exceeds the 64 MiB limit");
   } else if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereq_calls > 1) {
     lua_pushliteral(L, "network");
     lua_pushliteral(L,
-                    "VZaps request failed: the connection closed after the request was sent; "
+                    "request failed: the connection closed after the request was sent; "
                     "it may have been received, so it was not sent again");
   } else {
     lua_pushliteral(L, "network");
-    lua_pushfstring(L, "VZaps request failed: %s", detail);
+    lua_pushfstring(L, "request failed: %s", detail);
   }
   lua_pushboolean(L, sent);
   return 4;
@@ -208,7 +198,7 @@ static int push_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
 static int push_cut_headers(lua_State *L, vz_xfer *x) {
   lua_pushnil(L);
   lua_pushliteral(L, "network");
-  lua_pushliteral(L, "VZaps request failed: the connection closed inside the response headers");
+  lua_pushliteral(L, "request failed: the connection closed inside the response headers");
   lua_pushboolean(L, x->prereq_calls > 0);
   return 4;
 }
@@ -220,33 +210,34 @@ static void push_opt_string(lua_State *L, const char *s) {
     lua_pushnil(L);
 }
 
-/* Pushes the success value of a 2xx body: true when empty, the decoded JSON,
- * or the text itself when it is not JSON (the action did happen). */
-static void push_success_body(lua_State *L, vz_xfer *x, int array_mt) {
-  const vz_buf *b = &x->res.body;
-  const char *p = b->data, *end;
+/* The success value of a 2xx body, the one rule for every transport:
+ * true when empty (or only white space), the decoded JSON, or the text
+ * itself when it is not JSON (the action did happen). */
+void vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache) {
+  const char *p = data, *end = data + len;
   char err[128];
-  if (p == NULL) { /* nothing was ever received into this buffer */
+  if (data == NULL) { /* nothing was ever received into this buffer */
     lua_pushboolean(L, 1);
     return;
   }
-  end = p + b->len;
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
   if (p == end)
     lua_pushboolean(L, 1);
-  else if (!vz_json_decode_cached(L, b->data, b->len, array_mt, &x->hints, vz_absindex(L, VZ_STRCACHE), err,
-                                  sizeof err))
-    lua_pushlstring(L, b->data, b->len);
+  else if (!vz_json_decode_cached(L, data, len, array_mt, hints, strcache, err, sizeof err))
+    lua_pushlstring(L, data, len);
+}
+
+/* core.success_body(text): the same rule for a custom transport's body. */
+int vz_success_body(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  vz_push_success_body(L, s, n, vz_absindex(L, VZ_ARRAY_MT), NULL, 0);
+  return 1;
 }
 
 /* ------------------------------------------------------------------------ */
 /* A transfer's life: prepare, (perform), finish                             */
 /* ------------------------------------------------------------------------ */
-
-static int post_mode_of(const char *method, int has_body) {
-  return !method_is(method, "HEAD") &&
-         (has_body || method_is(method, "POST") || method_is(method, "PUT") || method_is(method, "PATCH"));
-}
 
 int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *method, const char *url, int has_body,
                   long timeout_ms, const vz_call_headers *h) {
@@ -255,8 +246,8 @@ int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *meth
   x->res.reason[0] = x->res.retry_after[0] = x->res.request_id[0] = '\0';
   x->errbuf[0] = '\0';
   x->prereq_calls = 0;
-  x->guard_resend = !safe_to_resend(method);
-  if (!vz_call_headers_apply(L, x, c, h, post_mode_of(method, has_body))) return 0;
+  x->guard_resend = !vz_method_is_safe(method);
+  if (!vz_call_headers_apply(L, x, c, h, vz_method_post_mode(method, has_body))) return 0;
   /* libcurl copies the URL on every set: skip it when it is the same. */
   if (x->url == NULL || strcmp(x->url, url) != 0) {
     size_t n = strlen(url) + 1;
@@ -284,8 +275,8 @@ void vz_xfer_prepare(lua_State *L, vz_xfer *x, const vz_client *c, int first, lo
 
   if (!lua_isnoneornil(L, first + 3)) {
     lua_Number s = luaL_checknumber(L, first + 3);
-    luaL_argcheck(L, s > 0 && s < 86400.0 * 365, first + 3, "timeout must be a positive number of seconds");
-    timeout_ms = (long)(s * 1000.0 + 0.5) > 0 ? (long)(s * 1000.0 + 0.5) : 1;
+    luaL_argcheck(L, vz_seconds_ok((double)s, 0), first + 3, "timeout must be a positive number of seconds");
+    timeout_ms = vz_seconds_to_ms((double)s);
   }
   h.auth = lua_toboolean(L, first + 4);
   h.has_body = body != NULL;
@@ -314,7 +305,8 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
     lua_pushinteger(L, (lua_Integer)status);
     if (status >= 200 && status < 300)
-      push_success_body(L, x, vz_absindex(L, VZ_ARRAY_MT));
+      vz_push_success_body(L, x->res.body.data, x->res.body.len, vz_absindex(L, VZ_ARRAY_MT), &x->hints,
+                           vz_absindex(L, VZ_STRCACHE));
     else
       lua_pushlstring(L, x->res.body.data ? x->res.body.data : "", x->res.body.len);
     push_opt_string(L, x->res.reason);
@@ -322,8 +314,9 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
     push_opt_string(L, x->res.request_id);
     n = 5;
   }
+  /* The request body stays until the caller is done with it (the direct
+   * path hands it to Lua after a non-2xx answer). */
   vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
-  vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
   return n;
 }
 
@@ -337,6 +330,9 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
 
 int vz_transport_perform(lua_State *L) {
   vz_client *c = vz_client_check(L, 1);
+  int n;
   vz_xfer_prepare(L, &c->rest, c, 2, c->timeout_ms);
-  return vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
+  n = vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
+  vz_buf_reset(&c->rest.req_body, VZ_KEEP_BUFFER);
+  return n;
 }

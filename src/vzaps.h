@@ -9,13 +9,19 @@
 #include "json.h"
 
 #define VZ_VERSION "0.1.0"
-#define VZ_CLIENT_MT "vzaps.Client"
+#define VZ_CLIENT_MT "vzaps.client"
 
 #if defined(_WIN32)
 #define VZ_EXPORT __declspec(dllexport)
 #else
 #define VZ_EXPORT __attribute__((visibility("default")))
 #endif
+
+/* The longest time in seconds any option or argument may give: one year.
+ * policy.c applies it; the Lua layer reads it as core.MAX_SECONDS. */
+#define VZ_MAX_SECONDS 31536000.0
+/* Longest "Name: value" header line accepted. */
+#define VZ_MAX_HEADER_LINE 8192
 
 /* Response bodies larger than this are refused (lua-api.md, Reliability). */
 #define VZ_MAX_BODY ((size_t)64 * 1024 * 1024)
@@ -67,7 +73,8 @@ typedef struct vz_xfer {
 typedef struct vz_client {
   CURL *curl; /* the sequential transfer's handle (== rest.curl); NULL once closed */
   vz_xfer rest;
-  vz_buf enc; /* request bodies are encoded here, reused across calls */
+  vz_buf enc; /* core.json_encode's buffer, reused across calls */
+  vz_buf url; /* the URL the mapper built for the current call */
   char *base_url;
   long timeout_ms;
   long connect_timeout_ms;
@@ -80,8 +87,23 @@ typedef struct vz_client {
   char *token, *auth_line;
   double token_expires;
   unsigned long token_gen;
-  int fast_off; /* calls take the Lua path only (custom transport, parallel run, VZAPS_FAST_PATH=0) */
+  int fast_off; /* calls are sent by the Lua layer (custom transport, parallel run, vzaps._direct = false) */
 } vz_client;
+
+/* One call's request, as the mapper (request.c) built it from the
+ * arguments: sent from C (direct_call.c) or handed to the Lua layer as a
+ * table (http.send). Stack indices are of the mapping C function. */
+typedef struct vz_request {
+  const char *method;
+  char method_buf[16];
+  size_t path_at, path_len; /* the path inside c->url, without base or query (errors name it) */
+  int has_body;             /* the JSON or caller body is in c->rest.req_body */
+  int auth;                 /* a JWT is needed (not for no_auth requests) */
+  int itoken;               /* stack index of the instance token string, or 0 */
+  int headers;              /* stack index of the checked caller headers, or 0 */
+  int timeout;              /* stack index of the timeout in seconds, or 0 */
+  const char *resource, *name; /* the operation, e.g. "messages", "send_text" */
+} vz_request;
 
 /* The headers of one call (headers.c): the module's own, then the caller's
  * (a Lua table at stack index extra, or 0). */
@@ -127,15 +149,52 @@ int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *meth
                   long timeout_ms, const vz_call_headers *h);
 /* After the transfer ended with rc: pushes status, body, reason,
  * retry_after, request_id or nil, kind, message, sent. Returns the number
- * pushed. */
+ * pushed. The request body is left in x->req_body for the caller to reset. */
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc);
 int vz_curl_is_tls_error(CURLcode rc);
+/* The success value of a 2xx body (true, the decoded JSON, or the text). */
+void vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache);
+int vz_success_body(lua_State *L); /* core.success_body */
 
-/* call.c: the fast path of endpoint calls (core.route, core.caller). */
-void vz_call_register(lua_State *L);
-/* Appends s[0..n) to b as a path segment (RFC 3986 unreserved bytes kept,
- * the rest %XX). 0, or -1 when out of memory. */
+/* policy.c: each rule that several parts apply, once. */
+int vz_seconds_ok(double s, int zero_ok); /* (0 or more | more than 0), at most VZ_MAX_SECONDS */
+long vz_seconds_to_ms(double s);
+int vz_method_is_safe(const char *m);                  /* may be sent again */
+int vz_method_post_mode(const char *m, int has_body); /* goes in libcurl's POST mode */
+int vz_header_name_ok(const char *s, size_t n);
+int vz_header_value_ok(const char *s, size_t n);
+int vz_token_ok(const char *s, size_t n); /* one line, not blank */
+void vz_policy_register(lua_State *L);
+
+/* url.c: escaping, number text, query strings (contract §3). */
+/* Appends s[0..n) to b escaped (RFC 3986 unreserved bytes kept, the rest
+ * %XX). 0, or -1 when out of memory. */
 int vz_url_escape(vz_buf *b, const char *s, size_t n);
+/* As vz_url_escape, and "." / ".." as a whole segment become %2E / %2E%2E. */
+int vz_url_segment(vz_buf *b, const char *s, size_t n);
+int vz_number_text(lua_State *L, int idx, char *out, size_t outsz);
+const char *vz_segment_text(lua_State *L, int idx, size_t *n, char *num, size_t numsz);
+const char *vz_query_append(lua_State *L, const char *const *keys, const size_t *klens, const int *vals, int n,
+                            vz_buf *out, int *bad);
+int vz_query_table(lua_State *L, int t, vz_buf *out, const char **why);
+void vz_url_register(lua_State *L);
+
+/* args.c: argument errors with the user's line in front. */
+void vz_push_caller_position(lua_State *L);
+int vz_raise(lua_State *L, const char *fmt, ...);
+int vz_argerror(lua_State *L, int n, const char *name, const char *fmt, ...);
+void vz_args_register(lua_State *L);
+
+/* request.c: the mapper, arguments -> vz_request; raises on bad arguments,
+ * before anything is sent. */
+struct vz_route;
+void vz_map_endpoint(lua_State *L, vz_client *c, const struct vz_route *r, int scope, int first, vz_request *q);
+void vz_map_generic(lua_State *L, vz_client *c, int first, vz_request *q);
+/* Pushes q as the Lua layer's request table (http.send). */
+void vz_push_request(lua_State *L, vz_client *c, const vz_request *q);
+
+/* direct_call.c: core.caller; route.c: core.route. */
+void vz_direct_register(lua_State *L);
 
 /* multi.c: client:parallel's curl multi handle (core.multi_new). */
 void vz_multi_register(lua_State *L);

@@ -184,26 +184,26 @@ static int push_end(lua_State *L, vz_ws *w) {
   lua_pushnil(L);
   if (w->oom) {
     lua_pushliteral(L, "network");
-    lua_pushliteral(L, "VZaps realtime: out of memory for a received message");
+    lua_pushliteral(L, "realtime: out of memory for a received message");
   } else if (w->ctx != NULL && wslay_event_get_status_code_sent(w->ctx) == WSLAY_CODE_MESSAGE_TOO_BIG) {
     /* wslay refused a message over the limit set at connect (close 1009) */
     lua_pushliteral(L, "network");
-    lua_pushliteral(L, "VZaps realtime message exceeds the 16 MiB limit");
+    lua_pushliteral(L, "realtime message exceeds the 16 MiB limit");
   } else if (w->close_code) {
     lua_pushliteral(L, "closed");
-    lua_pushfstring(L, "VZaps realtime connection closed by the server (code %d)", w->close_code);
+    lua_pushfstring(L, "realtime connection closed by the server (code %d)", w->close_code);
   } else if (w->io_err != CURLE_OK) {
     lua_pushstring(L, vz_curl_is_tls_error(w->io_err) ? "tls" : "network");
-    lua_pushfstring(L, "VZaps realtime connection failed: %s", curl_easy_strerror(w->io_err));
+    lua_pushfstring(L, "realtime connection failed: %s", curl_easy_strerror(w->io_err));
   } else if (w->eof) {
     lua_pushliteral(L, "network");
-    lua_pushliteral(L, "VZaps realtime connection closed by the server without a close frame");
+    lua_pushliteral(L, "realtime connection closed by the server without a close frame");
   } else if (w->ctx != NULL && !wslay_event_get_read_enabled(w->ctx)) {
     lua_pushliteral(L, "network");
-    lua_pushliteral(L, "VZaps realtime protocol error: invalid frame from the server");
+    lua_pushliteral(L, "realtime protocol error: invalid frame from the server");
   } else {
     lua_pushliteral(L, "closed");
-    lua_pushliteral(L, "VZaps realtime connection is closed");
+    lua_pushliteral(L, "realtime connection is closed");
   }
   if (w->close_code) {
     lua_pushinteger(L, w->close_code);
@@ -239,23 +239,23 @@ static vz_ws *ws_check(lua_State *L) {
 
 static double check_seconds(lua_State *L, int idx, double def) {
   lua_Number s = luaL_optnumber(L, idx, def);
-  luaL_argcheck(L, s >= 0 && s < 86400.0 * 365, idx, "timeout must be zero or more seconds");
+  luaL_argcheck(L, vz_seconds_ok((double)s, 1), idx, "timeout must be zero or more seconds, at most one year");
   return (double)s;
 }
 
-/* Header names are HTTP tokens and values single lines (no injection). */
+/* The handshake's headers follow the same rule as every request's
+ * (policy.c): names are HTTP tokens, values have no control bytes. */
 static void check_headers(lua_State *L, int idx) {
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
+    size_t kn, vn;
     const char *k, *v;
     if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
       luaL_argerror(L, idx, "header names and values must be strings");
-    k = lua_tostring(L, -2), v = lua_tostring(L, -1);
-    if (k[0] == '\0' || strcspn(k, " \t\r\n:") != strlen(k) || strlen(k) != vz_rawlen(L, -2))
-      luaL_argerror(L, idx, "invalid header name");
-    if (strcspn(v, "\r\n") != strlen(v) || strlen(v) != vz_rawlen(L, -1))
-      luaL_argerror(L, idx, "header values must not contain CR, LF or NUL");
+    k = lua_tolstring(L, -2, &kn), v = lua_tolstring(L, -1, &vn);
+    if (!vz_header_name_ok(k, kn)) luaL_argerror(L, idx, "invalid header name");
+    if (!vz_header_value_ok(v, vn)) luaL_argerror(L, idx, "header value contains a control character");
     lua_pop(L, 1);
   }
 }
@@ -357,7 +357,7 @@ static int queue_and_flush(lua_State *L, vz_ws *w, uint8_t opcode, const char *p
   if (wslay_event_queue_msg(w->ctx, &msg) != 0) {
     lua_pushnil(L);
     lua_pushliteral(L, "closed");
-    lua_pushliteral(L, "VZaps realtime connection is closing");
+    lua_pushliteral(L, "realtime connection is closing");
     return 3;
   }
   r = ws_flush(w, vz_now() + timeout);
@@ -365,7 +365,7 @@ static int queue_and_flush(lua_State *L, vz_ws *w, uint8_t opcode, const char *p
   if (r == 0) {
     lua_pushnil(L);
     lua_pushliteral(L, "timeout");
-    lua_pushliteral(L, "VZaps realtime send timed out");
+    lua_pushliteral(L, "realtime send timed out");
     return 3;
   }
   lua_pushboolean(L, 1);

@@ -39,13 +39,13 @@ static int fail_curl(lua_State *L, vz_ws *w, CURLcode rc, const char *what) {
   lua_pushnil(L);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     lua_pushliteral(L, "timeout");
-    lua_pushfstring(L, "VZaps realtime %s timed out", what);
+    lua_pushfstring(L, "realtime %s timed out", what);
   } else if (vz_curl_is_tls_error(rc)) {
     lua_pushliteral(L, "tls");
-    lua_pushfstring(L, "VZaps realtime TLS error: %s (check ca_file, or ssl_verify)", detail);
+    lua_pushfstring(L, "realtime TLS error: %s (check ca_file, or ssl_verify)", detail);
   } else {
     lua_pushliteral(L, "network");
-    lua_pushfstring(L, "VZaps realtime %s failed: %s", what, detail);
+    lua_pushfstring(L, "realtime %s failed: %s", what, detail);
   }
   return 3;
 }
@@ -190,7 +190,7 @@ static int fail_status(lua_State *L, vz_ws *w, vz_buf *b, size_t head_len, int s
   }
   lua_pushnil(L);
   lua_pushliteral(L, "http");
-  lua_pushfstring(L, "VZaps realtime handshake refused with HTTP %d", status);
+  lua_pushfstring(L, "realtime handshake refused with HTTP %d", status);
   lua_pushinteger(L, status);
   lua_pushlstring(L, b->data + head_len, b->len - head_len < want ? b->len - head_len : want);
   lua_pushstring(L, reason);
@@ -207,14 +207,14 @@ static int read_response(lua_State *L, vz_ws *w, const char *key, double deadlin
   size_t head_len;
   while ((end = b->data ? strstr(b->data, "\r\n\r\n") : NULL) == NULL) {
     r = read_some(w, b, VZ_WS_MAX_HEAD, deadline, &rc);
-    if (r == 1) return fail(L, "timeout", "VZaps realtime handshake timed out");
+    if (r == 1) return fail(L, "timeout", "realtime handshake timed out");
     if (r == 2) return fail_curl(L, w, rc, "handshake");
-    if (r == 3) return fail(L, "network", "VZaps realtime handshake failed: the server closed the connection");
-    if (r == 4) return fail(L, "network", "VZaps realtime handshake failed: response head too large");
+    if (r == 3) return fail(L, "network", "realtime handshake failed: the server closed the connection");
+    if (r == 4) return fail(L, "network", "realtime handshake failed: response head too large");
   }
   head_len = (size_t)(end - b->data) + 4;
   if (sscanf(b->data, "HTTP/1.%*1[01] %3d", &status) != 1)
-    return fail(L, "network", "VZaps realtime handshake failed: the answer is not HTTP");
+    return fail(L, "network", "realtime handshake failed: the answer is not HTTP");
   {
     const char *sp = strchr(b->data, ' '), *eol = strstr(b->data, "\r\n");
     if (sp != NULL && sp + 5 < eol) {
@@ -227,10 +227,10 @@ static int read_response(lua_State *L, vz_ws *w, const char *key, double deadlin
   if (status != 101) return fail_status(L, w, b, head_len, status, reason, deadline);
   if (!header_value(b->data, "upgrade", value, sizeof value) || strcasecmp(value, "websocket") != 0 ||
       !header_value(b->data, "connection", value, sizeof value) || !has_token(value, "upgrade"))
-    return fail(L, "network", "VZaps realtime handshake failed: the server did not upgrade to WebSocket");
+    return fail(L, "network", "realtime handshake failed: the server did not upgrade to WebSocket");
   accept_of(key, expect);
   if (!header_value(b->data, "sec-websocket-accept", value, sizeof value) || strcmp(value, expect) != 0)
-    return fail(L, "network", "VZaps realtime handshake failed: wrong Sec-WebSocket-Accept");
+    return fail(L, "network", "realtime handshake failed: wrong Sec-WebSocket-Accept");
   w->pre_pos = head_len; /* frames that arrived with the head */
   return 0;
 }
@@ -250,19 +250,19 @@ int vz_ws_handshake(lua_State *L, vz_ws *w, const char *host, const char *target
   rc = curl_easy_perform(w->curl);
   if (rc != CURLE_OK) return fail_curl(L, w, rc, "connection");
   if (curl_easy_getinfo(w->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
-    return fail(L, "network", "VZaps realtime connection failed: no socket");
+    return fail(L, "network", "realtime connection failed: no socket");
   w->fd = fd;
 
-  if (RAND_bytes(raw, sizeof raw) != 1) return fail(L, "network", "VZaps realtime: no random bytes for the key");
+  if (RAND_bytes(raw, sizeof raw) != 1) return fail(L, "network", "realtime: no random bytes for the key");
   base64(raw, sizeof raw, key);
   vz_buf_init(&req);
   if (!build_request(L, &req, host, target, hdr_idx, key)) {
     vz_buf_free(&req);
-    return fail(L, "network", "VZaps realtime: out of memory");
+    return fail(L, "network", "realtime: out of memory");
   }
   r = send_all(w, req.data, req.len, deadline, &rc);
   vz_buf_free(&req);
-  if (r == 1) return fail(L, "timeout", "VZaps realtime handshake timed out");
+  if (r == 1) return fail(L, "timeout", "realtime handshake timed out");
   if (r == 2) return fail_curl(L, w, rc, "handshake");
   return read_response(L, w, key, deadline);
 }

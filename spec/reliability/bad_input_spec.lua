@@ -118,7 +118,7 @@ describe("bad input", function()
       ssl_verify = { "yes", 1, 0, {} },
       ca_file = { 42, "", "ca\0" },
       ca_path = { 42, "", "dir\0" },
-      proxy = { 42, "", "http://a b", "http://p\r\n" },
+      proxy = { 42, "http://a b", "http://p\r\n", "\thttp://p" },
       transport = { 42, "f", {}, true },
     }
     for name, values in pairs(BAD) do
@@ -130,6 +130,14 @@ describe("bad input", function()
         end)
       end
     end
+
+    it("proxy = \"\" is accepted: libcurl's \"no proxy\", environment ones included", function()
+      local c = vzaps.new(opts({ proxy = "" }))
+      c:close()
+      local ok, e = pcall(vzaps.new, opts({ proxy = "http://a b" }))
+      assert.is_false(ok)
+      assert.matches("contains a space or control character", e, 1, true)
+    end)
 
     it("a missing credential raises", function()
       raises(function() return vzaps.new({ client_secret = "s" }) end, "client_token is required")

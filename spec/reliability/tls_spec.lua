@@ -81,7 +81,7 @@ describe("tls", function()
     assert.equal("tls", err.kind, msg)
     assert.equal("TLS_ERROR", err.code)
     assert.is_nil(err.status)
-    assert.matches("^vzaps: VZaps TLS error: ", msg)
+    assert.matches("^vzaps: TLS error: ", msg)
     -- nothing got through to the emulator, and a TLS failure is not retried
     assert.equal(0, #emu:requests())
     return err
@@ -195,7 +195,7 @@ describe("tls", function()
     assert.equal("tls", err.kind, msg)
     assert.equal("TLS_ERROR", err.code)
     assert.is_nil(err.status)
-    assert.matches("^vzaps: VZaps realtime TLS error: ", msg)
+    assert.matches("^vzaps: realtime TLS error: ", msg)
     assert.equal(tostring(err), msg)
     -- the token came over plain http; no handshake got through socat
     assert.equal(0, handshakes())

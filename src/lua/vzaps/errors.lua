@@ -121,7 +121,7 @@ function M.http(req, status, raw, reason, retry_after, request_id, secrets)
     if type(c) == "string" and c ~= "" then code = c end
   end
   if not message and reason and reason ~= "" then message = reason end
-  message = message or ("VZaps request failed with HTTP " .. status)
+  message = message or ("request failed with HTTP " .. status)
   local kind = (status == 401 or status == 403) and "auth" or status == 429 and "rate_limit" or "http"
   return fail({
     kind = kind, status = status, code = code or DEFAULT_CODE[kind] or ("HTTP_" .. status),
@@ -148,9 +148,10 @@ function M.from_transport_message(msg, req, secrets, kind)
   if not TRANSPORT_KINDS[kind] then
     kind = (msg:find("timeout", 1, true) or msg:find("timed out", 1, true)) and "timeout" or "network"
   end
-  local message = kind == "timeout" and "VZaps request timed out"
-    or kind == "tls" and ("VZaps TLS error: " .. msg)
-    or ("VZaps request failed: " .. msg)
+  -- The same wording as src/transport.c's failures.
+  local message = kind == "timeout" and "request timed out"
+    or kind == "tls" and ("TLS error: " .. msg)
+    or ("request failed: " .. msg)
   return M.transport(kind, message, req, secrets)
 end
 

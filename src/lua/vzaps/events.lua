@@ -5,7 +5,7 @@
 local import, core = ...
 local http = import("http")
 local errors = import("errors")
-local url = import("url")
+
 local resources = import("resources")
 
 local type, pairs, ipairs, pcall, error, tostring, setmetatable, getmetatable =
@@ -63,7 +63,7 @@ local function handshake_url(p, token)
   local st = p.st
   local cursor = p.sub.last_event_id
   if cursor == "" then cursor = nil end
-  local query = url.query({
+  local query = core.query({
     instance_id = p.instance_id, events = p.events, access_token = token,
     client_token = st.client_token, instance_token = p.instance_token, last_event_id = cursor,
   })
@@ -154,7 +154,7 @@ local function keepalive(p)
   local last = ws:last_rx()
   local idle = now() - last
   if idle >= 2 * pi then
-    ended(p, "timeout", "VZaps realtime connection stalled: nothing received for " .. floor(idle) .. " s")
+    ended(p, "timeout", "realtime connection stalled: nothing received for " .. floor(idle) .. " s")
   elseif idle >= pi and (p.pinged_at or -huge) < last then
     p.pinged_at = now()
     ws:ping(pi) -- a failure shows up at the next recv
@@ -174,7 +174,7 @@ local function step(p, deadline)
     if p.state == "failed" then return "failed", p.fail_msg, p.fail_err end
     if not is_open(p.st.ud) then
       if p.ws then p.ws:close(1000, CLOSE_REASON, 0); p.ws = nil; fire(p, p.on_close, 1000, CLOSE_REASON) end
-      local _, msg, err = new_error(p, "network", "CLIENT_CLOSED", "VZaps client is closed")
+      local _, msg, err = new_error(p, "network", "CLIENT_CLOSED", "client is closed")
       fail(p, msg, err)
     elseif p.ws then
       local slice = MAX_SLICE

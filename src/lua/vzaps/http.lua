@@ -6,7 +6,7 @@ local import, core = ...
 local errors = import("errors")
 
 local type, pairs, pcall, tonumber = type, pairs, pcall, tonumber
-local perform, now, json_decode = core.perform, core.now, core.json_decode
+local perform, now, success_body = core.perform, core.now, core.success_body
 local random, min = math.random, math.min
 local running, yield = coroutine.running, coroutine.yield
 
@@ -31,9 +31,10 @@ local function sleep(st, seconds)
   st.sleep(seconds)
 end
 
--- 502/503/504 are retried only for methods safe to repeat; a POST or PATCH
+-- 502/503/504 are retried only for methods safe to repeat (the set of
+-- src/policy.c, which libcurl's resend guard uses too); a POST or PATCH
 -- that may have reached the server is never sent twice.
-local RETRY_METHOD = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true }
+local RETRY_METHOD = core.SAFE_METHODS
 local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
 local BACKOFF_CAP = 8
 -- A Retry-After longer than this is returned to the caller, not slept on.
@@ -48,13 +49,6 @@ end
 -- Transports: both answer status, body, reason, retry_after, request_id or
 -- nil, kind, message, sent (see core.perform in src/transport.c).
 -- ---------------------------------------------------------------------------
-
-local function success_body(text)
-  if not text:find("%S") then return true end
-  local v = json_decode(text)
-  if v == nil then return text end
-  return v
-end
 
 -- A custom transport answers res, or nil, errmsg[, kind] where kind may be
 -- "timeout", "tls" or "network". It is called from Lua through pcall (which
@@ -98,10 +92,11 @@ end
 -- The exchange loop
 -- ---------------------------------------------------------------------------
 
--- req = {method, path, url, body = string|nil, auth = bool, instance_token,
---        headers = caller headers|nil, timeout = seconds|nil}
--- first: the outcome of a first attempt already made by the C fast path
--- (core.call), as a packed list of core.perform's results, or nil.
+-- req: the request the mapper built (src/request.c, vz_push_request):
+--   {method, path, url, body = string|nil, auth = bool, instance_token,
+--    headers = caller headers|nil, timeout = seconds|nil, op}
+-- first: the outcome of a first attempt already made from C
+-- (direct_call.c), as a packed list of core.perform's results, or nil.
 function M.send(st, req, first)
   local attempt, replayed = 0, false
   while true do

@@ -22,18 +22,23 @@ local errors = import("errors")
 local options = import("options")
 local resources = import("resources")
 local http = import("http")
-local url = import("url")
 local events = import("events")
+local state = import("state")
+local args = import("args")
 
-local type, pairs, setmetatable, getmetatable, tostring =
-  type, pairs, setmetatable, getmetatable, tostring
-local argerror = resources.argerror
+local type, setmetatable, getmetatable = type, setmetatable, getmetatable
+local argerror = args.argerror
 
 --- Tells whether `v` is an error object of this module (a `vzaps.Error`).
 -- @function vzaps.is_error
 -- @param v any value
 -- @treturn boolean
 local vzaps = {
+  -- Test switch, not API: _set_direct(false) makes the clients made
+  -- afterwards send every call through the Lua layer (http.send), so that
+  -- the test suite holds both ways of sending to the same wire
+  -- (spec/support/helper.lua).
+  _set_direct = core.set_direct,
   VERSION = core.VERSION,
   _VERSION = core.VERSION,
   null = core.null,
@@ -102,11 +107,10 @@ end
 -- ---------------------------------------------------------------------------
 
 -- The client's private state lives in its user value table under a key
--- only the module holds (resources.PRIV), so scripts cannot reach the
+-- only the module holds (state.PRIV), so scripts cannot reach the
 -- credentials through the client or its resources.
-local PRIV = resources.PRIV
-local state = resources.state
-local check_open = resources.check_open
+local PRIV, UD = state.PRIV, state.UD
+local check_open = args.check_open
 
 local auth_methods = {}
 
@@ -118,8 +122,8 @@ local auth_methods = {}
 -- @treturn[2] vzaps.Error err
 -- @usage local jwt = assert(client.auth:get_access_token())
 function auth_methods.get_access_token(self)
-  check_open(self[resources.UD])
-  return http.token(resources.state_of(self))
+  check_open(self[UD])
+  return http.token(state.of(self))
 end
 local AUTH_MT = { __index = auth_methods, __name = "vzaps.auth" }
 
@@ -139,16 +143,12 @@ function vzaps.new(opts)
   st.ud = client
   resources.build(st, nil, members)
   members.events = events.resource(st, nil)
-  members.auth = setmetatable({ [resources.UD] = client }, AUTH_MT)
+  members.auth = setmetatable({ [UD] = client }, AUTH_MT)
   members[PRIV] = st
   return client
 end
 
 local methods = core.client_methods
-
-local REQUEST_OPTS = {
-  query = true, body = true, headers = true, instance_token = true, no_auth = true, timeout = true,
-}
 
 --- A client, made by `vzaps.new`. Its resources (`client.instances`,
 -- `client.messages`, ...) are tables of endpoint methods ([docs/api.md](../api.md)).
@@ -174,51 +174,8 @@ local REQUEST_OPTS = {
 -- @usage local page = assert(client:request("POST", "/instances/list", {body = {page = 1}}))
 
 -- client:request(method, path, opts): any call, for operations the
--- resources do not wrap (contract §4.13). Same results and errors.
-function methods.request(self, method, path, opts)
-  check_open(self)
-  local st = state(self)
-  if type(method) ~= "string" or not method:find("^%a+$") then
-    argerror(1, "request", "method must be an HTTP verb such as \"GET\"")
-  end
-  method = method:upper()
-  if type(path) ~= "string" or path == "" then argerror(2, "request", "path must be a non-empty string") end
-  if path:find("[%c ]") then argerror(2, "request", "path contains spaces or control characters") end
-  if opts == nil then opts = {} end
-  if type(opts) ~= "table" then argerror(3, "request", "options table expected, got " .. type(opts)) end
-  for k in pairs(opts) do
-    if not REQUEST_OPTS[k] then argerror(3, "request", "unknown option '" .. tostring(k) .. "'") end
-  end
-
-  local body, b = nil, opts.body
-  if b ~= nil then
-    if method == "GET" then argerror(3, "request", "a GET request carries no body") end
-    if type(b) == "string" then
-      body = b
-    else
-      local err
-      body, err = core.json_encode(b)
-      if not body then argerror(3, "request", "body: " .. err) end
-    end
-  end
-  local query = ""
-  if opts.query ~= nil then
-    if type(opts.query) ~= "table" then argerror(3, "request", "query must be a table") end
-    local key, why
-    query, key, why = url.query(opts.query)
-    if not query then argerror(3, "request", "query field '" .. key .. "' cannot be sent: " .. why) end
-  end
-  local tok = opts.instance_token
-  if tok ~= nil then resources.check_token(tok, 3, "request", "instance_token") end
-  if opts.no_auth ~= nil and type(opts.no_auth) ~= "boolean" then argerror(3, "request", "no_auth must be a boolean") end
-  local bare = path:gsub("^/+", "")
-  return http.send(st, {
-    method = method, path = "/" .. (bare:gsub("%?.*$", "")), url = url.join(st.base_url, bare, query),
-    body = body, auth = not opts.no_auth, instance_token = tok,
-    headers = resources.check_headers(opts.headers, 3, "request"),
-    timeout = resources.check_timeout(opts.timeout, 3, "request"),
-  })
-end
+-- resources do not wrap (contract §4.13), mapped and sent like them.
+methods.request = resources.request
 
 --- Runs each function of `fns` as a coroutine; the requests they make
 -- through this client run at the same time over one pool of connections
@@ -234,7 +191,7 @@ end
 -- })
 function methods.parallel(self, fns, opts)
   check_open(self)
-  return import("parallel").run(state(self), fns, opts)
+  return import("parallel").run(state.of_client(self), fns, opts)
 end
 
 local INSTANCE_MT = {
@@ -258,10 +215,11 @@ function methods.instance(self, instance_id, instance_token)
   if type(instance_id) ~= "string" or not instance_id:find("%S") then
     argerror(1, "instance", "instance_id must be a non-empty string")
   end
-  resources.check_token(instance_token, 2, "instance", "instance_token")
+  args.check_token(instance_token, 2, "instance", "instance_token")
   local scope = { instance_id = instance_id, instance_token = instance_token }
-  local handle = resources.build(state(self), scope)
-  handle.events = events.resource(state(self), scope)
+  local st = state.of_client(self)
+  local handle = resources.build(st, scope)
+  handle.events = events.resource(st, scope)
   handle.instance_id = instance_id
   return setmetatable(handle, INSTANCE_MT)
 end

@@ -330,7 +330,7 @@ function M.transport(opts)
       end
     end
     if not res then
-      if kind == "timeout" then return nil, "VZaps request timed out", "timeout" end
+      if kind == "timeout" then return nil, "request timed out", "timeout" end
       return nil, err, kind or "network"
     end
     return { status = res.status, reason = res.reason, headers = res.headers, body = res.body }

@@ -1,13 +1,14 @@
 -- options.lua: checks the options of vzaps.new (lua-api.md, "Client
 -- options"). Every mistake raises `bad argument #1 to 'new' (...)`.
 local import, core = ...
-local resources = import("resources")
+local args = import("args")
+local option_table = import("option_table")
 
-local type, pairs, tostring = type, pairs, tostring
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 
 local M = {}
 
-local function bad(why) resources.argerror(1, "new", why) end
+local function bad(why) args.argerror(1, "new", why) end
 
 local function string_opt(opts, name, pattern, what)
   local v = opts[name]
@@ -18,22 +19,19 @@ local function string_opt(opts, name, pattern, what)
   return v
 end
 
-local function number_opt(opts, name, default, min_exclusive, min_inclusive)
+-- Seconds: more than zero (or zero too, with zero_ok), at most one year
+-- (core.MAX_SECONDS: the one limit of src/policy.c).
+local function seconds_opt(opts, name, default, zero_ok)
   local v = opts[name]
   if v == nil then return default end
   if type(v) ~= "number" or v ~= v or v == math.huge then bad(name .. " must be a number of seconds") end
-  if (min_exclusive and not (v > min_exclusive)) or (min_inclusive and not (v >= min_inclusive)) then
-    bad(name .. " must be " .. (min_exclusive and "positive" or "zero or more"))
-  end
-  if v > 31536000 then bad(name .. " is too large") end
+  if not (zero_ok and v >= 0 or v > 0) then bad(name .. " must be " .. (zero_ok and "zero or more" or "positive")) end
+  if not core.check_seconds(v, zero_ok) then bad(name .. " is too large (one year at most)") end
   return v
 end
 
-local KNOWN = {
-  client_token = true, client_secret = true, base_url = true, realtime_url = true, timeout = true,
-  connect_timeout = true, token_skew = true, user_agent = true, max_retries = true, ssl_verify = true,
-  ca_file = true, ca_path = true, proxy = true, transport = true, sleep = true, retry_backoff = true,
-}
+local KNOWN = {}
+for _, o in ipairs(option_table) do KNOWN[o[1]] = true end
 
 M.DEFAULT_BASE_URL = "https://api.vzaps.com"
 M.DEFAULT_REALTIME_URL = "wss://realtime.vzaps.com"
@@ -61,9 +59,9 @@ function M.check(opts)
   local rt = string_opt(opts, "realtime_url", "^wss?://[^%s]+$", "a ws:// or wss:// URL without spaces")
     or M.DEFAULT_REALTIME_URL
   s.realtime_url = (rt:gsub("/+$", ""))
-  s.timeout = number_opt(opts, "timeout", 30, 0)
-  s.connect_timeout = number_opt(opts, "connect_timeout", 10, 0)
-  s.token_skew = number_opt(opts, "token_skew", 60, nil, 0)
+  s.timeout = seconds_opt(opts, "timeout", 30)
+  s.connect_timeout = seconds_opt(opts, "connect_timeout", 10)
+  s.token_skew = seconds_opt(opts, "token_skew", 60, true)
   local ua = string_opt(opts, "user_agent", "^[^%c]+$", "a non-empty single line")
   if ua and #ua > 1024 then bad("user_agent is too long (1024 bytes at most)") end
   s.user_agent = ua or ("VZaps.SDK.Lua/" .. core.VERSION)
@@ -79,7 +77,13 @@ function M.check(opts)
   s.ssl_verify = v ~= false
   s.ca_file = string_opt(opts, "ca_file", ".", "a file path")
   s.ca_path = string_opt(opts, "ca_path", ".", "a directory path")
-  s.proxy = string_opt(opts, "proxy", "^[^%s]+$", "a proxy URL without spaces")
+  -- "" is libcurl's "no proxy at all", environment variables included.
+  local proxy = string_opt(opts, "proxy")
+  if proxy and proxy:find("[%s%c]") then
+    bad("proxy must be a URL such as \"http://host:3128\" (it contains a space or control character), "
+      .. "or \"\" to turn proxies off")
+  end
+  s.proxy = proxy
   local t = opts.transport
   if t ~= nil and type(t) ~= "function" then bad("transport must be a function, got " .. type(t)) end
   s.transport = t
@@ -90,7 +94,7 @@ function M.check(opts)
   s.sleep = sl or core.sleep
   -- First delay of the exponential retry backoff (doubles each retry, capped
   -- at 8 s, with jitter); tests and latency-bound callers lower it.
-  s.retry_backoff = number_opt(opts, "retry_backoff", 0.5, nil, 0)
+  s.retry_backoff = seconds_opt(opts, "retry_backoff", 0.5, true)
   return s
 end
 

@@ -1,10 +1,11 @@
--- spec/fast_path_spec.lua: the C fast path of endpoint calls (src/call.c,
--- docs/design.md "The fast path"): which calls take it and which take the
--- Lua path, that both put the same request on the wire, and that an answer
--- other than a 2xx success is handed to the Lua path (retries, the 401
--- replay, errors) without the request being sent again.
--- CI also runs the whole suite with VZAPS_FAST_PATH=0 (every call on the
--- Lua path); the first block checks that the switch works both ways.
+-- spec/direct_call_spec.lua: how a call is sent (src/direct_call.c,
+-- docs/design.md "One request builder"). Every call is mapped once, in C;
+-- it is then sent from C when nothing needs the Lua layer, or handed, as
+-- the request the mapper built, to http.lua (token fetch, retries, custom
+-- transports, parallel runs). Both put the same request on the wire, and an
+-- answer other than a 2xx success is handed to http.lua without the request
+-- being sent again. CI also runs the whole suite with VZAPS_FAST_PATH=0
+-- (every call sent by http.lua: spec/support/helper.lua).
 local emulator = require("spec.support.emulator")
 local vzaps = require("vzaps")
 
@@ -24,16 +25,27 @@ local function on_lua_path(fn)
   return a, b, c
 end
 
+-- A client whose calls are all sent by http.lua (the test switch).
+local function lua_client(emu, opts)
+  vzaps._set_direct(false)
+  local ok, c = pcall(emu.client, emu, opts)
+  vzaps._set_direct(os.getenv("VZAPS_FAST_PATH") ~= "0")
+  assert(ok, c)
+  return c
+end
+
 -- What a request looked like on the wire, for comparing two of them.
 local function shape(r)
   local h = {}
   for k, v in pairs(r.headers) do
     if k ~= "content-length" or r.body ~= "" then h[k] = v end
   end
+  -- two clients, two JWTs: the header's form is what must agree
+  if h.authorization then h.authorization = h.authorization:gsub("^Bearer .+$", "Bearer <jwt>") end
   return { method = r.method, path = r.path, query = r.query or "", headers = h, json = r.json, body = r.json and "" or r.body }
 end
 
-describe("fast path", function()
+describe("direct calls", function()
   local emu, client, id, tok
 
   emulator.fixture({ max_retries = 1, retry_backoff = 0.01 }, function(e, c)
@@ -78,26 +90,38 @@ describe("fast path", function()
     end)
   end)
 
-  describe("leaves to the Lua path", function()
-    it("calls with caller headers or a timeout", function()
-      on_lua_path(function() return client.sessions:status(id, { instance_token = tok, headers = { ["X-Trace"] = "1" } }) end)
-      on_lua_path(function() return client.sessions:status(id, { instance_token = tok, timeout = 5 }) end)
+  describe("sends from C every row and option", function()
+    it("caller headers and a timeout", function()
+      on_fast_path(function() return client.sessions:status(id, { instance_token = tok, headers = { ["X-Trace"] = "1" } }) end)
+      assert.equals("1", emu:api_requests()[1].headers["x-trace"])
+      on_fast_path(function() return client.sessions:status(id, { instance_token = tok, timeout = 5 }) end)
     end)
 
     it("rows with a query string or a prepare step", function()
-      on_lua_path(function() return client.groups:list({ instance_id = id, instance_token = tok, page = 1 }) end)
-      on_lua_path(function() return client.instances:list({ page = 1 }) end)
+      on_fast_path(function() return client.groups:list({ instance_id = id, instance_token = tok, page = 1 }) end)
+      assert.equals("page=1", emu:api_requests()[1].query)
+      emu:clear()
+      on_fast_path(function() return client.instances:list({ page = 1 }) end)
+      assert.same({ page = 1, size = 20, filter = {} }, emu:api_requests()[1].json)
     end)
 
-    it("request tables with a metatable, and bad arguments (which raise there)", function()
+    it("request tables with a metatable, and client:request", function()
       local t = setmetatable({ instance_id = id, instance_token = tok, phone = "1", message = "m" }, {})
-      on_lua_path(function() return client.messages:send_text(t) end)
+      on_fast_path(function() return client.messages:send_text(t) end)
+      on_fast_path(function() return client:request("POST", "/instances/get", { body = { id = id } }) end)
+    end)
+  end)
+
+  describe("hands to the Lua layer", function()
+    it("nothing at all for bad arguments: they raise before anything is sent", function()
+      emu:clear()
       local n, ok, err = module_lines(function()
         return pcall(client.messages.send_text, client.messages, { instance_id = id, instance_token = tok })
       end)
       assert.is_false(ok)
       assert.matches("phone' is required", err, 1, true)
-      assert(n >= LUA_MIN)
+      assert.equals(0, n)
+      assert.equals(0, #emu:api_requests())
     end)
 
     it("the first call of a client (no token yet), then the fast path", function()
@@ -155,44 +179,54 @@ describe("fast path", function()
     end)
   end)
 
-  describe("puts the same request on the wire as the Lua path", function()
-    -- Each case: the call as the fast path takes it, and the same call made
-    -- to take the Lua path (an empty caller-headers table, or a request
-    -- table behind a metatable); both requests must be identical.
+  describe("puts the same request on the wire from C and from http.lua", function()
+    -- Each case: the call made with a client that sends from C, then with
+    -- one whose calls are all sent by http.lua; both requests must be
+    -- identical.
     local P = "+5511999990000"
-    -- A request table, and the options of a positional call; lua = true
-    -- makes them take the Lua path.
-    local function req(lua, t)
+    local lc
+    before_each(function()
+      lc = lc or lua_client(emu)
+    end)
+    local function req(_, t)
       t.instance_id, t.instance_token = id, tok
-      return lua and setmetatable(t, {}) or t
+      return t
     end
-    local function opts(lua) return { instance_token = tok, headers = lua and {} or nil } end
+    local function opts() return { instance_token = tok } end
+    local function client_for(lua) return lua and lc or client end
     local CASES = {
       { "instances:get (against client:request)", function(lua)
-        if lua then return client:request("POST", "/instances/get", { body = { id = id } }) end
+        if lua then return lc:request("POST", "/instances/get", { body = { id = id } }) end
         return client.instances:get(id)
       end },
-      { "instances:restart", function(lua) return client.instances:restart(id, opts(lua)) end },
-      { "instances:update", function(lua)
-        return client.instances:update(id, { name = "n", events_subscribe = {}, paused = false }, opts(lua))
+      { "groups:list (a query string)", function(lua)
+        return client_for(lua).groups:list(req(lua, { page = 2, page_size = 10 }))
       end },
-      { "sessions:pair_code", function(lua) return client.sessions:pair_code(id, P, opts(lua)) end },
-      { "sessions:status (GET, no body)", function(lua) return client.sessions:status(id, opts(lua)) end },
+      { "instances:list (a prepare step)", function(lua)
+        return client_for(lua).instances:list({ search = " x ", page_size = 5 })
+      end },
+      { "instances:restart", function(lua) return client_for(lua).instances:restart(id, opts(lua)) end },
+      { "instances:update", function(lua)
+        return client_for(lua).instances:update(id, { name = "n", events_subscribe = {}, paused = false }, opts(lua))
+      end },
+      { "sessions:pair_code", function(lua) return client_for(lua).sessions:pair_code(id, P, opts(lua)) end },
+      { "sessions:status (GET, no body)", function(lua) return client_for(lua).sessions:status(id, opts(lua)) end },
       { "messages:send_text", function(lua)
-        return client.messages:send_text(req(lua, { phone = P, message = "a\"b" }))
+        return client_for(lua).messages:send_text(req(lua, { phone = P, message = "a\"b" }))
       end },
       { "messages:edit (a path field from the request table)", function(lua)
-        return client.messages:edit(req(lua, { message_id = "3EB0/..", message = "m" }))
+        return client_for(lua).messages:edit(req(lua, { message_id = "3EB0/..", message = "m" }))
       end },
       { "messages:remove_reaction (DELETE with a body)", function(lua)
-        return client.messages:remove_reaction(req(lua, { phone = P, message_id = "X" }))
+        return client_for(lua).messages:remove_reaction(req(lua, { phone = P, message_id = "X" }))
       end },
       { "messages:download_image (POST, no body)", function(lua)
-        return client.messages:download_image(req(lua, {}))
+        return client_for(lua).messages:download_image(req(lua, {}))
       end },
     }
     for _, case in ipairs(CASES) do
       it(case[1], function()
+        case[2](true) -- its token first
         emu:clear()
         case[2](false)
         case[2](true)
@@ -203,7 +237,7 @@ describe("fast path", function()
     end
   end)
 
-  describe("hands other answers to the Lua path without sending again", function()
+  describe("hands other answers to http.lua without sending again", function()
     it("a 503 on a POST: one request, the error", function()
       emu:script({ path = "/instances/" .. id .. "/chat/send/text", status = 503, json = { error = "busy" } })
       local res, msg, err = client.messages:send_text({ instance_id = id, instance_token = tok, phone = "1", message = "m" })

@@ -1,0 +1,152 @@
+/* direct_call.c: how a call is sent (docs/design.md, "One request
+ * builder"). Every endpoint method and client:request come here: the
+ * mapper (request.c) builds the request, raising on bad arguments, and then
+ *   - the request is sent right here on the client's own easy handle when
+ *     nothing needs the Lua layer (a valid cached JWT, no custom transport,
+ *     no parallel run): a 2xx answer is decoded and returned, and any other
+ *     outcome is handed to Lua together with the request that was sent;
+ *   - otherwise the request is handed to the Lua layer (http.send) as it
+ *     is, for the token fetch, retries, custom transports and parallel runs.
+ * Either way Lua never maps a call again, and the request that reached the
+ * wire is the one the mapper built. */
+#include <string.h>
+
+#include "route.h"
+
+/* Upvalues of core.call and core.request. */
+#define UP_UD lua_upvalueindex(3)
+#define UP_SCOPE lua_upvalueindex(4)
+#define UP_MARK lua_upvalueindex(5)
+#define UP_PRIV lua_upvalueindex(6)
+#define UP_CLIENT_MT lua_upvalueindex(7)
+#define UP_ROUTE_MT lua_upvalueindex(8)
+
+static vz_client *client_of(lua_State *L, int idx) {
+  vz_client *c = NULL;
+  idx = vz_absindex(L, idx);
+  if (lua_getmetatable(L, idx)) {
+    if (lua_rawequal(L, -1, UP_CLIENT_MT)) c = (vz_client *)lua_touserdata(L, idx);
+    lua_pop(L, 1);
+  }
+  return c;
+}
+
+/* Returns: the 2xx value | MARK, state, request[, outcome of the first
+ * attempt]. The state is the client's Lua state (http.send's st). */
+static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
+  vz_xfer *x = &c->rest;
+  int outcome = 0, n;
+  if (c->fast_off == 0 && (!q->auth || (c->token != NULL && vz_now() < c->token_expires))) {
+    vz_call_headers h;
+    long timeout_ms = q->timeout ? vz_seconds_to_ms((double)lua_tonumber(L, q->timeout)) : c->timeout_ms;
+    h.auth = q->auth;
+    h.has_body = q->has_body;
+    h.instance_token = q->itoken ? lua_tolstring(L, q->itoken, &h.instance_token_len) : NULL;
+    if (h.instance_token == NULL) h.instance_token_len = 0;
+    h.extra = q->headers;
+    if (!vz_xfer_setup(L, x, c, q->method, c->url.data, q->has_body, timeout_ms, &h))
+      return luaL_error(L, "vzaps: out of memory");
+    n = vz_xfer_finish(L, x, curl_easy_perform(x->curl));
+    if (n == 5 && lua_tointeger(L, -5) >= 200 && lua_tointeger(L, -5) < 300) {
+      vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+      lua_pushvalue(L, -4);
+      return 1;
+    }
+    /* Not a success: Lua decides on retries, the 401 replay and the error. */
+    {
+      int first = lua_gettop(L) - n + 1, k;
+      lua_createtable(L, n, 1);
+      for (k = 1; k <= n; k++) {
+        lua_pushvalue(L, first + k - 1);
+        lua_rawseti(L, -2, k);
+      }
+      lua_pushinteger(L, n);
+      lua_setfield(L, -2, "n");
+      outcome = lua_gettop(L);
+    }
+  }
+  lua_pushvalue(L, UP_MARK);
+  vz_getuservalue(L, ud);
+  lua_pushvalue(L, UP_PRIV);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  vz_push_request(L, c, q);
+  vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+  if (outcome == 0) return 3;
+  lua_pushvalue(L, outcome);
+  return 4;
+}
+
+/* core.call(resource, route, ...): an endpoint method's call. */
+static int l_call(lua_State *L) {
+  vz_route *r = NULL;
+  vz_client *c = NULL;
+  vz_request q;
+  int ud, scope;
+  if (lua_getmetatable(L, 2)) {
+    if (lua_rawequal(L, -1, UP_ROUTE_MT)) r = (vz_route *)lua_touserdata(L, 2);
+    lua_pop(L, 1);
+  }
+  if (r == NULL) return luaL_error(L, "vzaps: core.call needs a route");
+  if (lua_gettop(L) < 2 + VZ_MAX_ARGS) lua_settop(L, 2 + VZ_MAX_ARGS);
+  if (!lua_checkstack(L, VZ_MAX_SLOTS + 40)) return luaL_error(L, "vzaps: stack overflow");
+  if (lua_istable(L, 1)) {
+    lua_pushvalue(L, UP_UD);
+    lua_rawget(L, 1);
+    c = client_of(L, -1);
+  } else {
+    lua_pushnil(L);
+  }
+  ud = lua_gettop(L);
+  if (c == NULL)
+    return vz_raise(L, "vzaps: %s.%s is a method: call it with ':' (client.%s:%s%s)", r->resource, r->name, r->resource,
+                    r->name, r->table_form ? "{...}" : "(...)");
+  if (c->curl == NULL) return vz_raise(L, "vzaps: client is closed");
+  lua_pushvalue(L, UP_SCOPE);
+  lua_rawget(L, 1);
+  scope = lua_isnil(L, -1) ? 0 : lua_gettop(L);
+  vz_map_endpoint(L, c, r, scope, 3, &q);
+  return dispatch(L, c, ud, &q);
+}
+
+/* core.request(client, method, path, opts): client:request. */
+static int l_request(lua_State *L) {
+  vz_client *c;
+  vz_request q;
+  lua_settop(L, 4);
+  if (!lua_checkstack(L, 40)) return luaL_error(L, "vzaps: stack overflow");
+  c = client_of(L, 1);
+  if (c == NULL) return vz_raise(L, "vzaps: request is a method: call it with ':' (client:request(method, path, opts))");
+  if (c->curl == NULL) return vz_raise(L, "vzaps: client is closed");
+  vz_map_generic(L, c, 2, &q);
+  return dispatch(L, c, 1, &q);
+}
+
+/* core.caller(UD, SCOPE, MARK, PRIV) -> call, request: bound to the keys
+ * the Lua layer keeps its objects under. */
+static int l_caller(lua_State *L) {
+  int i;
+  lua_settop(L, 4);
+  lua_pushvalue(L, VZ_ARRAY_MT);
+  lua_pushvalue(L, VZ_STRCACHE);
+  for (i = 1; i <= 4; i++) lua_pushvalue(L, i);
+  luaL_getmetatable(L, VZ_CLIENT_MT);
+  luaL_getmetatable(L, VZ_ROUTE_MT);
+  lua_pushcclosure(L, l_call, 8);
+  lua_pushvalue(L, VZ_ARRAY_MT);
+  lua_pushvalue(L, VZ_STRCACHE);
+  for (i = 1; i <= 4; i++) lua_pushvalue(L, i);
+  luaL_getmetatable(L, VZ_CLIENT_MT);
+  luaL_getmetatable(L, VZ_ROUTE_MT);
+  lua_pushcclosure(L, l_request, 8);
+  return 2;
+}
+
+void vz_direct_register(lua_State *L) {
+  int core = lua_gettop(L);
+  vz_route_register(L);
+  lua_getfield(L, core, "array_mt");
+  lua_getfield(L, core, "strcache");
+  lua_pushcclosure(L, l_caller, 2);
+  lua_setfield(L, core, "caller");
+}

@@ -1,0 +1,40 @@
+-- args.lua: argument errors and the checks that several modules share.
+-- The wording and the user's-line position come from the C core
+-- (core.argerror, src/args.c), the one place that raises them; the rules
+-- for tokens and times from src/policy.c.
+local _, core = ...
+
+local type = type
+local is_open, raise, argerror = core.is_open, core.raise, core.argerror
+local check_seconds = core.check_seconds
+
+local M = {}
+
+-- `bad argument #n to 'name' (why)`, at the user's line.
+M.argerror = argerror
+-- A message at the user's line (no `bad argument` wording).
+M.raise = raise
+
+-- Any call on a closed client raises (lua-api.md, "Client").
+function M.check_open(client)
+  if not is_open(client) then raise("vzaps: client is closed") end
+end
+
+-- A token that goes in a header: non-blank, single line.
+function M.check_token(v, n, name, field)
+  if type(v) ~= "string" or not v:find("%S") then argerror(n, name, field .. " is required") end
+  if v:find("%c") then argerror(n, name, field .. " contains control characters") end
+  return v
+end
+
+-- A number of seconds in the module's range (src/policy.c): more than zero
+-- (or zero too, with zero_ok), at most one year.
+function M.check_seconds(v, n, name, field, zero_ok)
+  if not check_seconds(v, zero_ok) then
+    argerror(n, name, field .. " must be " .. (zero_ok and "zero or more" or "a positive number of")
+      .. " seconds, at most one year")
+  end
+  return v
+end
+
+return M

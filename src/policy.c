@@ -1,0 +1,116 @@
+/* policy.c: the rules that more than one part of the module applies, each
+ * written once (docs/design.md, "One home for each rule"): the range of a
+ * time in seconds, which HTTP methods are safe to send again, which of them
+ * go in libcurl's POST mode, and what may go in a header. The Lua layer
+ * reads the same rules from the core table (core.MAX_SECONDS,
+ * core.SAFE_METHODS, core.check_seconds) instead of restating them. */
+#include <math.h>
+#include <string.h>
+
+#include "vzaps.h"
+
+int vz_seconds_ok(double s, int zero_ok) {
+  if (s != s) return 0; /* NaN */
+  if (zero_ok ? !(s >= 0) : !(s > 0)) return 0;
+  return s <= VZ_MAX_SECONDS;
+}
+
+long vz_seconds_to_ms(double s) {
+  long ms = (long)(s * 1000.0 + 0.5);
+  return ms > 0 ? ms : (s > 0 ? 1 : 0);
+}
+
+/* GET, HEAD, PUT, DELETE and OPTIONS may be sent again (lua-api.md,
+ * Reliability): the module's retries and libcurl's silent resend both ask
+ * here. Everything else, POST and PATCH above all, is sent once. */
+static const char *const SAFE_METHODS[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", NULL};
+
+int vz_method_is_safe(const char *m) {
+  int i;
+  for (i = 0; SAFE_METHODS[i] != NULL; i++)
+    if (strcmp(m, SAFE_METHODS[i]) == 0) return 1;
+  return 0;
+}
+
+/* libcurl's POST mode carries a body (or Content-Length: 0): any request
+ * with a body, and POST/PUT/PATCH without one; never HEAD. */
+int vz_method_post_mode(const char *m, int has_body) {
+  if (strcmp(m, "HEAD") == 0) return 0;
+  return has_body || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+}
+
+/* A header name is an HTTP token (RFC 9110 §5.6.2). */
+int vz_header_name_ok(const char *s, size_t n) {
+  size_t i;
+  if (n == 0) return 0;
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) continue;
+    if (ch == 0 || strchr("!#$%&'*+-.^_`|~", ch) == NULL) return 0;
+  }
+  return 1;
+}
+
+/* A header value has no control byte but HTAB (RFC 9110 §5.5): CR, LF and
+ * NUL would split or cut the header (injection), the rest are invalid. */
+int vz_header_value_ok(const char *s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if ((ch < 0x20 && ch != '\t') || ch == 0x7f) return 0;
+  }
+  return 1;
+}
+
+/* A token that goes in a header (instance token, credentials): a single
+ * line that is not blank; no control byte at all. */
+int vz_token_ok(const char *s, size_t n) {
+  size_t i;
+  int blank = 1;
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch < 0x20 || ch == 0x7f) return 0;
+    if (ch != ' ') blank = 0;
+  }
+  return !blank;
+}
+
+/* core.check_seconds(v, zero_ok) -> boolean: v is a number of seconds in
+ * the module's range (see VZ_MAX_SECONDS). */
+static int l_check_seconds(lua_State *L) {
+  lua_pushboolean(L, lua_type(L, 1) == LUA_TNUMBER && vz_seconds_ok((double)lua_tonumber(L, 1), lua_toboolean(L, 2)));
+  return 1;
+}
+
+/* core.check_header(name, value) -> nil | why */
+static int l_check_header(lua_State *L) {
+  size_t kn, vn;
+  const char *k = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &kn) : NULL;
+  const char *v = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &vn) : NULL;
+  if (k == NULL || !vz_header_name_ok(k, kn)) {
+    lua_pushliteral(L, "invalid header name");
+  } else if (v == NULL) {
+    lua_pushliteral(L, "header values must be strings");
+  } else if (!vz_header_value_ok(v, vn)) {
+    lua_pushliteral(L, "header value contains a control character");
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+void vz_policy_register(lua_State *L) {
+  int core = lua_gettop(L), i;
+  lua_pushnumber(L, VZ_MAX_SECONDS);
+  lua_setfield(L, core, "MAX_SECONDS");
+  lua_newtable(L);
+  for (i = 0; SAFE_METHODS[i] != NULL; i++) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, SAFE_METHODS[i]);
+  }
+  lua_setfield(L, core, "SAFE_METHODS");
+  lua_pushcfunction(L, l_check_seconds);
+  lua_setfield(L, core, "check_seconds");
+  lua_pushcfunction(L, l_check_header);
+  lua_setfield(L, core, "check_header");
+}

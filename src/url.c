@@ -1,0 +1,281 @@
+/* url.c: URLs (contract §3.1–§3.3): path-segment escaping, the text of a
+ * number in a path, query or header, and query strings. Endpoint calls,
+ * client:request and the realtime URL all build theirs here. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vzaps.h"
+
+/* RFC 3986 unreserved bytes are kept, every other byte becomes %XX with
+ * uppercase hex. */
+int vz_url_escape(vz_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t i;
+  char *o;
+  if (vz_buf_reserve(b, n * 3) != 0) return -1;
+  o = b->data + b->len;
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+        ch == '_' || ch == '~') {
+      *o++ = (char)ch;
+    } else {
+      *o++ = '%';
+      *o++ = hex[ch >> 4];
+      *o++ = hex[ch & 15];
+    }
+  }
+  b->len = (size_t)(o - b->data);
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+/* A path segment: "." and ".." are unreserved, so escaping keeps them, but
+ * as a whole segment they would be read as dot segments and change the
+ * route. */
+int vz_url_segment(vz_buf *b, const char *s, size_t n) {
+  if (n == 1 && s[0] == '.') return vz_buf_append(b, "%2E", 3);
+  if (n == 2 && s[0] == '.' && s[1] == '.') return vz_buf_append(b, "%2E%2E", 6);
+  return vz_url_escape(b, s, n);
+}
+
+/* The text of the number at idx: integers in plain decimal, an integral
+ * float without a fraction (3.0 -> "3"), any other float in the shortest
+ * form that reads back the same. 0 for NaN and the infinities. */
+int vz_number_text(lua_State *L, int idx, char *out, size_t outsz) {
+  lua_Number v;
+  int digits;
+  if (vz_isinteger(L, idx)) {
+    snprintf(out, outsz, "%lld", (long long)lua_tointeger(L, idx));
+    return 1;
+  }
+  v = lua_tonumber(L, idx);
+  if (v != v || v == HUGE_VAL || v == -HUGE_VAL) return 0;
+  if (v == floor(v) && v > -9223372036854775808.0 && v < 9223372036854775808.0) {
+    snprintf(out, outsz, "%.0f", (double)v);
+    if (strcmp(out, "-0") == 0) strcpy(out, "0");
+    return 1;
+  }
+  for (digits = 1; digits <= 17; digits++) {
+    snprintf(out, outsz, "%.*g", digits, (double)v);
+    if (strtod(out, NULL) == (double)v) break;
+  }
+  return 1;
+}
+
+/* A path value's text: a non-empty string, or a whole number (phone
+ * numbers, ids), on every Lua the same way. NULL when it cannot be one. */
+const char *vz_segment_text(lua_State *L, int idx, size_t *n, char *num, size_t numsz) {
+  if (idx == 0) return NULL;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    const char *s = lua_tolstring(L, idx, n);
+    return *n > 0 ? s : NULL;
+  }
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    lua_Number v = lua_tonumber(L, idx);
+    if (!vz_isinteger(L, idx) && !(v == floor(v) && v > -9223372036854775808.0 && v < 9223372036854775808.0))
+      return NULL;
+    if (!vz_number_text(L, idx, num, numsz)) return NULL;
+    *n = strlen(num);
+    return num;
+  }
+  return NULL;
+}
+
+/* camelCase -> snake_case (§3.3): "_" before every ASCII uppercase letter
+ * but the first, then lowercase. */
+static int append_snake(vz_buf *b, const char *k, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    char ch = k[i];
+    if (ch >= 'A' && ch <= 'Z') {
+      if (i > 0 && vz_buf_putc(b, '_') != 0) return -1;
+      ch = (char)(ch - 'A' + 'a');
+    }
+    if (vz_buf_putc(b, ch) != 0) return -1;
+  }
+  return 0;
+}
+
+/* The query text of the value at idx, appended escaped; NULL or the reason
+ * it cannot be sent. */
+static const char *append_value(lua_State *L, int idx, vz_buf *b) {
+  char num[64];
+  size_t n;
+  const char *s;
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING: s = lua_tolstring(L, idx, &n); break;
+    case LUA_TBOOLEAN:
+      s = lua_toboolean(L, idx) ? "true" : "false";
+      n = strlen(s);
+      break;
+    case LUA_TNUMBER:
+      if (!vz_number_text(L, idx, num, sizeof num)) return "NaN or infinity";
+      s = num;
+      n = strlen(num);
+      break;
+    default: return "only strings, numbers and booleans can go in a query string";
+  }
+  return vz_url_escape(b, s, n) == 0 ? NULL : "out of memory";
+}
+
+typedef struct qpair {
+  size_t key_at, key_len, val_at, val_len; /* in the scratch buffer */
+} qpair;
+
+static const vz_buf *sort_buf;
+static int cmp_pair(const void *a, const void *b) {
+  const qpair *x = (const qpair *)a, *y = (const qpair *)b;
+  size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+  int c = memcmp(sort_buf->data + x->key_at, sort_buf->data + y->key_at, n);
+  if (c != 0) return c;
+  return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
+}
+
+/* Appends the query string of the pairs (keys[i], value at vals[i]) for
+ * i < n (value index 0: left out) to out, keys snake_cased and sorted,
+ * values escaped (§3.3). Returns NULL, or the reason and *bad, the index of
+ * the pair that cannot be sent. */
+const char *vz_query_append(lua_State *L, const char *const *keys, const size_t *klens, const int *vals, int n,
+                            vz_buf *out, int *bad) {
+  vz_buf scratch;
+  qpair stackpairs[16], *pairs = stackpairs;
+  int i, np = 0;
+  const char *why = NULL;
+  vz_buf_init(&scratch);
+  if (n > 16 && (pairs = (qpair *)malloc(sizeof *pairs * (size_t)n)) == NULL) return "out of memory";
+  for (i = 0; i < n && why == NULL; i++) {
+    qpair *p = &pairs[np];
+    if (vals[i] == 0) continue;
+    p->key_at = scratch.len;
+    if (append_snake(&scratch, keys[i], klens[i]) != 0) {
+      why = "out of memory";
+      break;
+    }
+    p->key_len = scratch.len - p->key_at;
+    p->val_at = scratch.len;
+    if ((why = append_value(L, vals[i], &scratch)) != NULL) *bad = i;
+    p->val_len = scratch.len - p->val_at;
+    np++;
+  }
+  if (why == NULL && np > 0) {
+    sort_buf = &scratch;
+    qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair);
+    for (i = 0; i < np && why == NULL; i++) {
+      if ((i > 0 && vz_buf_putc(out, '&') != 0) ||
+          vz_url_escape(out, scratch.data + pairs[i].key_at, pairs[i].key_len) != 0 || vz_buf_putc(out, '=') != 0 ||
+          vz_buf_append(out, scratch.data + pairs[i].val_at, pairs[i].val_len) != 0)
+        why = "out of memory";
+    }
+  }
+  if (pairs != stackpairs) free(pairs);
+  vz_buf_free(&scratch);
+  if (why != NULL && *bad < 0) *bad = 0;
+  return why;
+}
+
+/* The query string of the table at t (nil values are simply absent). On a
+ * key or value that cannot be sent: NULL, with *badkey (a string on the
+ * stack, popped by the caller) and the reason in *why. */
+int vz_query_table(lua_State *L, int t, vz_buf *out, const char **why) {
+  int n = 0, i, bad = -1, top = lua_gettop(L), arr;
+  const char **keys;
+  size_t *klens;
+  int *vals;
+  t = vz_absindex(L, t);
+  lua_newtable(L); /* the keys, so their strings stay alive */
+  arr = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      *why = "query keys must be strings";
+      lua_settop(L, top);
+      lua_pushliteral(L, "?");
+      return 0;
+    }
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, arr, ++n);
+  }
+  if (n == 0 || !lua_checkstack(L, 2 * n + 4)) {
+    lua_settop(L, top);
+    if (n == 0) return 1;
+    *why = "too many query fields";
+    lua_pushliteral(L, "?");
+    return 0;
+  }
+  keys = (const char **)lua_newuserdata(L, (sizeof *keys + sizeof *klens + sizeof *vals) * (size_t)n);
+  klens = (size_t *)(keys + n);
+  vals = (int *)(klens + n);
+  for (i = 0; i < n; i++) {
+    vz_rawgeti(L, arr, i + 1);
+    keys[i] = lua_tolstring(L, -1, &klens[i]);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, t);
+    vals[i] = lua_gettop(L);
+  }
+  *why = vz_query_append(L, keys, klens, vals, n, out, &bad);
+  if (*why != NULL) {
+    lua_pushlstring(L, keys[bad], klens[bad]);
+    lua_replace(L, top + 1);
+    lua_settop(L, top + 1);
+    return 0;
+  }
+  lua_settop(L, top);
+  return 1;
+}
+
+/* core.escape(s) -> s as one escaped path segment */
+static int l_escape(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  vz_buf b;
+  vz_buf_init(&b);
+  if (vz_url_escape(&b, s, n) != 0) {
+    vz_buf_free(&b);
+    return luaL_error(L, "vzaps: out of memory");
+  }
+  lua_pushlstring(L, b.data ? b.data : "", b.len);
+  vz_buf_free(&b);
+  return 1;
+}
+
+/* core.query(t) -> text ("" when empty) | nil, key, why */
+static int l_query(lua_State *L) {
+  vz_buf b;
+  const char *why;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  vz_buf_init(&b);
+  if (!vz_query_table(L, 1, &b, &why)) {
+    vz_buf_free(&b);
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    lua_pushstring(L, why);
+    return 3;
+  }
+  lua_pushlstring(L, b.data ? b.data : "", b.len);
+  vz_buf_free(&b);
+  return 1;
+}
+
+/* core.number_text(n) -> text | nil */
+static int l_number_text(lua_State *L) {
+  char num[64];
+  luaL_checktype(L, 1, LUA_TNUMBER);
+  if (!vz_number_text(L, 1, num, sizeof num)) return 0;
+  lua_pushstring(L, num);
+  return 1;
+}
+
+void vz_url_register(lua_State *L) {
+  int core = lua_gettop(L);
+  lua_pushcfunction(L, l_escape);
+  lua_setfield(L, core, "escape");
+  lua_pushcfunction(L, l_query);
+  lua_setfield(L, core, "query");
+  lua_pushcfunction(L, l_number_text);
+  lua_setfield(L, core, "number_text");
+}
