@@ -1,17 +1,31 @@
 -- scripts/gen-api.lua: writes the API reference (docs/api.md) from the
--- endpoint table itself (src/lua/vzaps/endpoints.lua), so the two cannot
--- drift; spec/docs_spec.lua fails when they do, or when a row has no `doc`.
+-- endpoint table itself (src/lua/vzaps/endpoints.lua) and the options of
+-- vzaps.new from src/lua/vzaps/option_table.lua, so the docs cannot drift;
+-- spec/docs_spec.lua fails when they do, or when a row has no `doc`.
 --   lua5.4 scripts/gen-api.lua docs/api.md      (from the repository root)
 --   lua5.4 scripts/gen-api.lua -                (to stdout)
 --   lua5.4 scripts/gen-api.lua --index          (the README's API index block, to stdout)
---   lua5.4 scripts/gen-api.lua docs/api.md README.md   (also rewrites that block in README.md)
+--   lua5.4 scripts/gen-api.lua --options        (the README's client options block, to stdout)
+--   lua5.4 scripts/gen-api.lua docs/api.md README.md   (also rewrites both blocks in README.md)
 local out_path, readme_path = ...
 if not out_path then
-  io.stderr:write("usage: lua5.4 scripts/gen-api.lua OUTPUT.md|-|--index [README.md]\n")
+  io.stderr:write("usage: lua5.4 scripts/gen-api.lua OUTPUT.md|-|--index|--options [README.md]\n")
   os.exit(2)
 end
 
 local rows = assert(loadfile("src/lua/vzaps/endpoints.lua"))()
+local options = assert(loadfile("src/lua/vzaps/option_table.lua"))()
+
+-- The option table in Markdown: { name, type, default, doc } per row. The
+-- types "secret" (a required credential) and "url" are strings to the caller.
+local OPTION_TYPE = { secret = "string", url = "string" }
+local function option_lines()
+  local lines = { "| option | type | default | meaning |", "|---|---|---|---|" }
+  for _, o in ipairs(options) do
+    lines[#lines + 1] = ("| `%s` | %s | %s | %s |"):format(o[1], OPTION_TYPE[o[2]] or o[2], o[3], o[4])
+  end
+  return lines
+end
 
 local RESOURCES = {
   { "instances", "Instances and billing", "§4.2" },
@@ -28,13 +42,14 @@ local RESOURCES = {
 }
 
 -- The calls that are not endpoint rows, kept by hand:
--- {name, signature, returns, doc, example}
+-- {name, signature, returns, doc, example, [more lines after the doc]}
 local HAND = {
   { "vzaps.new", "vzaps.new(opts)", "a client",
-    "Creates a client. `opts`: `client_token`, `client_secret` (required), `base_url`, `realtime_url`, `timeout`, "
-      .. "`connect_timeout`, `token_skew`, `user_agent`, `max_retries`, `ssl_verify`, `ca_file`, `proxy`, `transport`. "
-      .. "Raises on a bad option. Nothing is sent until the first call.",
-    'local client <close> = vzaps.new{client_token = os.getenv("VZAPS_CLIENT_TOKEN"), client_secret = os.getenv("VZAPS_CLIENT_SECRET")}' },
+    "Creates a client. `opts` takes the options below (from `src/lua/vzaps/option_table.lua`); a wrong type, a "
+      .. "blank credential or an unknown option name raises `bad argument #1 to 'new' (...)`. Times are in seconds "
+      .. "(fractions allowed). Nothing is sent until the first call.",
+    'local client <close> = vzaps.new{client_token = os.getenv("VZAPS_CLIENT_TOKEN"), client_secret = os.getenv("VZAPS_CLIENT_SECRET")}',
+    option_lines() },
   { "vzaps.array", "vzaps.array([t])", "`t` (or a new table)",
     "Marks a table as a JSON array, so that it is sent as `[]` even when empty.",
     "client.webhooks:set{instance_id = id, instance_token = token, webhook_url = url, events = vzaps.array()}" },
@@ -187,11 +202,18 @@ local function signature(d)
   for _, r in ipairs(d.row.required or {}) do
     if not seen[r] then fields[#fields + 1] = r .. "!"; seen[r] = true end
   end
-  local hints = HINT[d.key] or {}
-  for _, h in ipairs(hints) do
-    if not seen[h[1]] and not d.no_body then fields[#fields + 1] = h[1]; seen[h[1]] = true end
+  if d.row.fields then
+    -- a closed set: every known field, and nothing else
+    for _, k in ipairs(d.row.fields) do
+      if not seen[k] then fields[#fields + 1] = k; seen[k] = true end
+    end
+  else
+    local hints = HINT[d.key] or {}
+    for _, h in ipairs(hints) do
+      if not seen[h[1]] and not d.no_body then fields[#fields + 1] = h[1]; seen[h[1]] = true end
+    end
+    if not d.no_body then fields[#fields + 1] = "..." end
   end
-  if not d.no_body then fields[#fields + 1] = "..." end
   local t = "{" .. table.concat(fields, ", ") .. "}"
   if d.row.optional and not d.scoped then t = "[" .. t .. "]" end
   return call .. t
@@ -207,6 +229,26 @@ local POSITIONAL = {
     .. "`headers`, `timeout`",
 }
 
+-- "`page` ≥ 0, `page_size` ≥ 1": the row's ints, in the order of its
+-- fields, then its query fields, then by name.
+local function ints_text(row)
+  if not row.ints then return nil end
+  local order, seen = {}, {}
+  local function add(k)
+    if row.ints[k] ~= nil and not seen[k] then order[#order + 1] = k; seen[k] = true end
+  end
+  for _, k in ipairs(row.fields or {}) do add(k) end
+  for _, k in ipairs(row.query or {}) do add(k) end
+  local rest = {}
+  for k in pairs(row.ints) do if not seen[k] then rest[#rest + 1] = k end end
+  table.sort(rest)
+  for _, k in ipairs(rest) do add(k) end
+  local parts = {}
+  for _, k in ipairs(order) do parts[#parts + 1] = ("`%s` ≥ %d"):format(k, row.ints[k]) end
+  return "whole numbers (an integer, or a float without fraction): " .. table.concat(parts, ", ")
+    .. "; any other value raises"
+end
+
 local function notes(d)
   local list = {}
   if d.row.args then
@@ -216,11 +258,17 @@ local function notes(d)
       if a == "instance_id" and not d.scoped then
         text = "`instance_id` (string, required): sent as the body `{\"id\": instance_id}`; no instance token"
       end
+      if a == "body" and d.row.fields then
+        text = ("`body` (table or nil): the JSON body; its known fields: `%s` (any other key raises); "
+          .. "none is sent when nil or empty"):format(table.concat(d.row.fields, "`, `"))
+      end
       if a == "body" and d.row.lists then
         text = text .. "; list fields sent as `[]` when empty: `" .. table.concat(d.row.lists, "`, `") .. "`"
       end
       list[#list + 1] = text
     end
+    local ints = ints_text(d.row)
+    if ints then list[#list + 1] = ints end
     return list
   end
   if d.scoped then
@@ -248,10 +296,18 @@ local function notes(d)
     for _, k in ipairs(d.row.lists) do l[#l + 1] = "`" .. k .. "`" end
     list[#list + 1] = "list fields (sent as `[]` when empty): " .. table.concat(l, ", ")
   end
+  local ints = ints_text(d.row)
+  if ints then list[#list + 1] = ints end
   if d.no_body then
     list[#list + 1] = "no body is sent; any other field raises"
+  elseif d.row.fields then
+    local known = {}
+    for _, k in ipairs(d.row.fields) do known[#known + 1] = "`" .. k .. "`" end
+    list[#list + 1] = "known body fields: " .. table.concat(known, ", ")
+      .. "; they are the JSON body, as given (`false` and `0` included), and any other field raises "
+      .. "`unknown field` (naming the nearest known one); no body when there is none"
   else
-    list[#list + 1] = "every other field is the JSON body, as given (`false` and `0` included); "
+    list[#list + 1] = "every other field is the JSON body, passed through as given (`false` and `0` included); "
       .. "no body when there is none"
   end
   if d.row.optional and not d.scoped then list[#list + 1] = "the table may be omitted" end
@@ -284,7 +340,17 @@ local function example(d)
     if p ~= "instance_id" then add(p, SAMPLE[p] or '"..."') end
   end
   for _, r in ipairs(d.row.required or {}) do add(r, SAMPLE[r] or '"..."') end
-  for _, h in ipairs(hints) do add(h[1], h[2]) end
+  for _, h in ipairs(hints) do
+    -- an example must not show a field its row would reject
+    if d.row.fields then
+      local ok = false
+      for _, k in ipairs(d.row.fields) do ok = ok or k == h[1] end
+      for _, k in ipairs(d.query) do ok = ok or k == h[1] end
+      for _, k in ipairs(d.paths) do ok = ok or k == h[1] end
+      assert(ok, d.key .. ": HINT field " .. h[1] .. " is not one of its known fields")
+    end
+    add(h[1], h[2])
+  end
   return call .. "{" .. table.concat(fields, ", ") .. "}"
 end
 
@@ -316,8 +382,9 @@ w("- A method that talks to the network returns its result, or `nil, message, er
 w("  network, HTTP or decoding failures). A wrong or missing argument raises `bad argument #n to 'name' (...)`")
 w("  before anything is sent.")
 w("- `field!` marks a required field. In request tables, `instance_id`, `instance_token`, path fields and query")
-w("  fields are taken out; the rest is the JSON body, as given. `opts` of positional methods is")
-w("  `{instance_token=, headers=, timeout=}`.")
+w("  fields are taken out; the rest is the JSON body, as given. Where a method lists its known body fields (a")
+w("  signature without `...`), any other key raises `unknown field`; the others pass every key through. `opts`")
+w("  of positional methods is `{instance_token=, headers=, timeout=}`.")
 w("- Every `/instances/{id}/…` method needs `instance_id` and `instance_token`; `client:instance(id, token)`")
 w("  returns a handle that fills both in (`client:instance(id, token).sessions:pair_code(phone)`).")
 w("- Returns: " .. RETURNS .. ".")
@@ -344,6 +411,10 @@ for _, h in ipairs(HAND) do
   w()
   w(h[4])
   w()
+  if h[6] then
+    for _, l in ipairs(h[6]) do w(l) end
+    w()
+  end
   w("```lua")
   w(h[5])
   w("```")
@@ -395,20 +466,42 @@ local function index_block()
   return table.concat(lines, "\n")
 end
 
+-- The README's "Client options" table, between two markers.
+local OPTIONS_BEGIN = "<!-- client-options: generated by scripts/gen-api.lua from src/lua/vzaps/option_table.lua, do not edit -->"
+local OPTIONS_END = "<!-- /client-options -->"
+local function options_block()
+  local lines = { OPTIONS_BEGIN, "" }
+  for _, l in ipairs(option_lines()) do lines[#lines + 1] = l end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = OPTIONS_END
+  return table.concat(lines, "\n")
+end
+
 if out_path == "--index" then
   io.write(index_block(), "\n")
   return
+end
+if out_path == "--options" then
+  io.write(options_block(), "\n")
+  return
+end
+
+-- Replaces the text from `first` to `last` (both markers included) by block.
+local function replace_block(text, first, last, block, what)
+  local a = text:find(first, 1, true)
+  local _, b = text:find(last, 1, true)
+  assert(a and b and a < b, readme_path .. " has no " .. what .. " markers")
+  return text:sub(1, a - 1) .. block .. text:sub(b + 1)
 end
 
 if readme_path then
   local f = assert(io.open(readme_path, "rb"))
   local readme = f:read("*a")
   f:close()
-  local a = readme:find(INDEX_BEGIN, 1, true)
-  local _, b = readme:find(INDEX_END, 1, true)
-  assert(a and b, readme_path .. " has no API index markers")
+  readme = replace_block(readme, INDEX_BEGIN, INDEX_END, index_block(), "API index")
+  readme = replace_block(readme, OPTIONS_BEGIN, OPTIONS_END, options_block(), "client options")
   f = assert(io.open(readme_path, "wb"))
-  f:write(readme:sub(1, a - 1), index_block(), readme:sub(b + 1))
+  f:write(readme)
   f:close()
 end
 

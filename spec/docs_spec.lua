@@ -1,6 +1,8 @@
 -- spec/docs_spec.lua: the API reference cannot drift from the endpoint
 -- table: every row of src/lua/vzaps/endpoints.lua has a `doc`, and
--- docs/api.md is exactly what scripts/gen-api.lua writes now (`make docs`).
+-- docs/api.md is exactly what scripts/gen-api.lua writes now (`make docs`);
+-- so are the README's API index and client options table (the latter from
+-- src/lua/vzaps/option_table.lua).
 local LUA = require("spec.support.compat").interpreter
 
 local read = require("spec.support.files").must_read
@@ -45,6 +47,17 @@ describe("API reference", function()
     assert.truthy(readme:find(block:gsub("\n$", ""), 1, true), "README.md's API index is out of date: run `make docs`")
     for _, row in ipairs(rows) do
       assert.truthy(block:find("[`" .. row[2] .. "`](docs/api.md#" .. row[1] .. row[2], 1, true), row[1] .. "." .. row[2])
+    end
+  end)
+
+  it("the README's client options table is what scripts/gen-api.lua generates (run `make docs`)", function()
+    local p = assert(io.popen(LUA .. " scripts/gen-api.lua --options"))
+    local block = p:read("*a")
+    p:close()
+    local readme = read("README.md")
+    assert.truthy(readme:find(block:gsub("\n$", ""), 1, true), "README.md's client options table is out of date: run `make docs`")
+    for _, o in ipairs(assert(loadfile("src/lua/vzaps/option_table.lua"))()) do
+      assert.truthy(block:find("| `" .. o[1] .. "` |", 1, true), "option " .. o[1])
     end
   end)
 

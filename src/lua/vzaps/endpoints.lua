@@ -16,6 +16,22 @@
 --   raw = "name"          a path field inserted unescaped (Messages.send)
 --   body_args = {...}     body fields taken from arguments: {id = "instance_id"}
 --   prepare = fn(body, f) returns the body to send (D2 for instances.list)
+--   fields = {...}        the known body fields: every field the contract's
+--                         §4 lists for the row that goes in the JSON body or
+--                         is read by its prepare (instances.list's search,
+--                         page_size). A request-table key that is none of
+--                         these, nor a path field, a query field,
+--                         instance_id or instance_token, raises (naming the
+--                         nearest known field, or all of them). On a
+--                         positional row: the keys of its body table. No
+--                         `fields`: the body is pass-through (the caller's
+--                         table is the body) or there is none (body = false,
+--                         GET), which already rejects unexpected fields
+--   ints = {f = min, ...} body or query fields whose value, when given, must
+--                         be a whole number (an integer, or a float with an
+--                         integral value) not below min; anything else
+--                         raises before sending. Paging: page = 0 (0 or
+--                         unset means page 1, D2), page_size and size = 1
 -- Paths under /instances/{instance_id} require an instance token (D16).
 
 local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
@@ -38,13 +54,37 @@ local function instances_list(b)
 end
 
 local GROUP_LISTS = { "participants" }
+-- Known body fields shared by several rows (contract §4.2, §4.7, §4.10, §4.11).
+local INSTANCE_FIELDS = { "name", "webhook", "events_subscribe" }
+-- One Go struct for all seven group POSTs; which subset each endpoint reads
+-- is undocumented, so each accepts the whole struct.
+local GROUP_FIELDS = {
+  "group_id", "image", "name", "description", "admin_only_message", "admin_only_settings", "delay_message",
+  "group_name", "group_description", "group_image", "participants",
+}
+local TYPEBOT_FIELDS = {
+  "enabled", "description", "typebot_url", "public_id", "trigger_type", "trigger_operator", "trigger_value",
+  "priority", "expire_in_minutes", "keyword_finish", "default_delay_ms", "unknown_message", "listen_from_me",
+  "stop_bot_from_me", "keep_open", "debounce_ms", "ignore_groups", "transcribe_audio",
+}
+local CHATWOOT_FIELDS = {
+  "enabled", "url", "account_id", "token", "name_inbox", "sign_msg", "sign_delimiter", "number",
+  "reopen_conversation", "conversation_pending", "import_contacts", "import_messages", "days_limit_import_messages",
+  "auto_create", "organization", "logo", "ignore_jids", "ignore_groups",
+}
+-- Groups.List, Chats.List query paging (§3.3): page 0 stays allowed (Go
+-- sends page=0 for an unset page, D21); a page holds at least one item.
+local PAGING = { page = 0, page_size = 1 }
 local I = "/instances/{instance_id}"
 
 return {
   -- Instances and billing (§4.2) ------------------------------------------
   { "instances", "create", "PUT", "/instances/create", required = { "name" }, lists = { "events_subscribe" },
+    fields = INSTANCE_FIELDS,
     doc = "Creates an instance; returns it with its id, token, url and status." },
   { "instances", "list", "POST", "/instances/list", optional = true, prepare = instances_list,
+    fields = { "search", "page_size", "page", "size", "filter", "sort", "sort_desc" },
+    ints = { page = 0, page_size = 1, size = 1 },
     doc = "Lists the account's instances a page at a time (default page 1, 20 a page); search matches name or id." },
   { "instances", "get", "POST", "/instances/get", args = { "instance_id" },
     body_args = { id = "instance_id" },
@@ -56,6 +96,7 @@ return {
   { "instances", "delete", "DELETE", I, args = { "instance_id", "opts" },
     doc = "Deletes the instance; returns true." },
   { "instances", "provision", "PUT", "/instances/provision", required = { "name" }, lists = { "events_subscribe" },
+    fields = INSTANCE_FIELDS,
     doc = "Provisions an instance from the same fields as create." },
   { "instances", "search", "POST", "/instances/search", optional = true,
     doc = "Searches instances; the filters are passed through." },
@@ -78,42 +119,64 @@ return {
 
   -- Messages (§4.4) --------------------------------------------------------
   { "messages", "send_text", "POST", I .. "/chat/send/text", required = { "phone", "message" },
+    fields = { "phone", "message" },
     doc = "Sends a text message; returns its message_id and status." },
   { "messages", "send_image", "POST", I .. "/chat/send/image", required = { "phone", "image" },
+    fields = { "phone", "image", "caption" },
     doc = "Sends an image (URL or base64) with an optional caption." },
   { "messages", "send_audio", "POST", I .. "/chat/send/audio", required = { "phone", "audio" },
+    fields = { "phone", "audio", "ptt" },
     doc = "Sends audio; ptt = true sends it as a voice note." },
   { "messages", "send_document", "POST", I .. "/chat/send/document", required = { "phone", "document" },
+    fields = { "phone", "document", "file_name", "caption" },
     doc = "Sends a document with an optional file_name and caption." },
   { "messages", "send_video", "POST", I .. "/chat/send/video", required = { "phone", "video" },
+    fields = { "phone", "video", "caption" },
     doc = "Sends a video with an optional caption." },
   { "messages", "send_sticker", "POST", I .. "/chat/send/sticker", required = { "phone", "sticker" },
+    fields = { "phone", "sticker" },
     doc = "Sends a sticker." },
   { "messages", "send_gif", "POST", I .. "/chat/send/gif", required = { "phone", "gif" },
+    fields = { "phone", "gif", "caption" },
     doc = "Sends a GIF with an optional caption." },
   { "messages", "send_location", "POST", I .. "/chat/send/location", required = { "phone", "latitude", "longitude" },
+    fields = { "phone", "latitude", "longitude", "name", "address" },
     doc = "Sends a location pin (latitude, longitude, optional name and address)." },
   { "messages", "send_contact", "POST", I .. "/chat/send/contact", required = { "phone" },
+    fields = { "phone", "contact_name", "contact_phone" },
     doc = "Sends a contact card." },
   { "messages", "send_buttons", "POST", I .. "/chat/send/buttons", required = { "phone", "message", "buttons" },
-    lists = { "buttons" }, doc = "Sends a message with reply buttons, each {id, text}." },
+    lists = { "buttons" },
+    fields = { "phone", "message", "buttons", "footer" },
+    doc = "Sends a message with reply buttons, each {id, text}." },
   { "messages", "send_list", "POST", I .. "/chat/send/list",
     required = { "phone", "title", "description", "button_text", "sections" }, lists = { "sections", "rows" },
+    fields = { "phone", "title", "description", "button_text", "sections", "footer" },
     doc = "Sends a list menu: sections, each {title, rows}, a row {id, title, description}." },
   { "messages", "send_link", "POST", I .. "/chat/send/link",
     required = { "phone", "message", "link_url", "title", "link_description" },
+    fields = { "phone", "message", "link_url", "title", "link_description", "jpeg_thumbnail" },
     doc = "Sends a message with a link preview." },
   { "messages", "send_poll", "POST", I .. "/chat/send/poll", required = { "phone", "name", "options" },
-    lists = { "options" }, doc = "Sends a poll with its options." },
+    lists = { "options" },
+    fields = { "phone", "name", "options", "selectable_options_count", "hide_participant_names", "end_time",
+      "allow_add_option" },
+    doc = "Sends a poll with its options." },
   { "messages", "poll_vote", "POST", I .. "/chat/poll/vote", required = { "phone", "message_id" },
-    lists = { "selected_options" }, doc = "Votes on a poll message (selected_options, or vote)." },
+    lists = { "selected_options" },
+    fields = { "phone", "message_id", "vote", "selected_options", "poll_sender", "from_me" },
+    doc = "Votes on a poll message (selected_options, or vote)." },
   { "messages", "react", "POST", I .. "/chat/react", required = { "phone", "message_id", "reaction" },
+    fields = { "phone", "message_id", "reaction" },
     doc = "Reacts to a message with an emoji." },
   { "messages", "remove_reaction", "DELETE", I .. "/chat/react", required = { "phone", "message_id" },
+    fields = { "phone", "message_id" },
     doc = "Removes a reaction from a message (DELETE with a JSON body)." },
   { "messages", "presence", "POST", I .. "/chat/presence", required = { "phone", "state" },
+    fields = { "phone", "state", "media" },
     doc = "Shows a presence in a chat: available, unavailable, composing, recording or paused." },
   { "messages", "mark_read", "POST", I .. "/chat/markread", required = { "id", "chat" }, lists = { "id" },
+    fields = { "id", "chat", "sender" },
     doc = "Marks messages (their ids in id) of a chat as read." },
   { "messages", "download_image", "POST", I .. "/chat/downloadimage", optional = true,
     doc = "Downloads the image of a received message; its media fields are passed through." },
@@ -124,6 +187,7 @@ return {
   { "messages", "download_document", "POST", I .. "/chat/downloaddocument", optional = true,
     doc = "Downloads the document of a received message; its media fields are passed through." },
   { "messages", "edit", "PATCH", I .. "/chat/messages/{message_id}", required = { "message" },
+    fields = { "message" },
     doc = "Edits the text of a sent message." },
   { "messages", "delete", "DELETE", I .. "/chat/messages/{message_id}",
     doc = "Deletes a sent message; other fields are passed through as the body." },
@@ -134,6 +198,7 @@ return {
   { "webhooks", "get", "GET", I .. "/webhook", args = { "instance_id", "opts" },
     doc = "Reads the webhook configuration (webhook_url, events, enabled)." },
   { "webhooks", "set", "POST", I .. "/webhook", required = { "webhook_url" }, lists = { "events" },
+    fields = { "webhook_url", "events" },
     doc = "Sets the webhook URL and the events delivered to it." },
   { "webhooks", "search_logs", "POST", I .. "/webhook/logs/search", optional = true,
     doc = "Searches the webhook delivery logs; the filters are passed through." },
@@ -145,34 +210,49 @@ return {
   { "contacts", "list", "GET", I .. "/contact/list", args = { "instance_id", "opts" },
     doc = "Lists the instance's contacts." },
   { "contacts", "add", "POST", I .. "/contact/add", required = { "phone", "first_name", "full_name" },
+    fields = { "phone", "first_name", "full_name" },
     doc = "Adds (or updates) a contact." },
 
   -- Groups (§4.7) ----------------------------------------------------------
   { "groups", "list", "GET", I .. "/group/list", query = { "page", "page_size" }, optional = true,
+    ints = PAGING,
     doc = "Lists the instance's groups a page at a time." },
   { "groups", "get", "GET", I .. "/group/info", query = { "group_id" },
     doc = "Reads a group's metadata and participants." },
   { "groups", "invite_link", "GET", I .. "/group/invitelink", query = { "group_id", "reset" },
     doc = "Reads a group's invite link; reset = true replaces it with a new one." },
   { "groups", "set_photo", "POST", I .. "/group/photo", lists = GROUP_LISTS,
+    fields = GROUP_FIELDS,
     doc = "Changes a group's photo (group_id, image)." },
   { "groups", "set_name", "POST", I .. "/group/name", lists = GROUP_LISTS,
+    fields = GROUP_FIELDS,
     doc = "Renames a group (group_id, name)." },
   { "groups", "set_description", "POST", I .. "/group/description", lists = GROUP_LISTS,
+    fields = GROUP_FIELDS,
     doc = "Changes a group's description (group_id, description)." },
   { "groups", "set_settings", "POST", I .. "/group/settings", lists = GROUP_LISTS,
+    fields = GROUP_FIELDS,
     doc = "Changes a group's settings (group_id, admin_only_message, admin_only_settings, delay_message)." },
   { "groups", "create", "POST", I .. "/group/create", lists = GROUP_LISTS,
+    fields = GROUP_FIELDS,
     doc = "Creates a group (group_name, group_description, group_image, participants)." },
   { "groups", "add_admin", "POST", I .. "/group/add-admin", lists = GROUP_LISTS,
+    fields = GROUP_FIELDS,
     doc = "Makes participants admins of a group (group_id, participants)." },
   { "groups", "remove_admin", "POST", I .. "/group/remove-admin", lists = GROUP_LISTS,
+    fields = GROUP_FIELDS,
     doc = "Takes admin rights from participants of a group (group_id, participants)." },
 
   -- Users (§4.8) -----------------------------------------------------------
-  { "users", "info", "POST", I .. "/user/info", doc = "Profile information of a phone number (or a list of them)." },
-  { "users", "check", "POST", I .. "/user/check", doc = "Whether phone numbers are on WhatsApp." },
-  { "users", "avatar", "POST", I .. "/user/avatar", doc = "The profile picture of a phone number." },
+  { "users", "info", "POST", I .. "/user/info",
+    fields = { "phone" },
+    doc = "Profile information of a phone number (or a list of them)." },
+  { "users", "check", "POST", I .. "/user/check",
+    fields = { "phone" },
+    doc = "Whether phone numbers are on WhatsApp." },
+  { "users", "avatar", "POST", I .. "/user/avatar",
+    fields = { "phone" },
+    doc = "The profile picture of a phone number." },
   { "users", "contacts", "GET", I .. "/user/contacts", args = { "instance_id", "opts" },
     doc = "The phone's WhatsApp contacts." },
 
@@ -194,8 +274,11 @@ return {
   { "typebots", "list", "GET", I .. "/typebots", args = { "instance_id", "opts" },
     doc = "Lists the instance's Typebot integrations." },
   { "typebots", "create", "POST", I .. "/typebots",
+    fields = TYPEBOT_FIELDS,
     doc = "Adds a Typebot integration (enabled, typebot_url, public_id, trigger_*, priority, ...)." },
-  { "typebots", "update", "PATCH", I .. "/typebots/{typebot_id}", doc = "Changes a Typebot integration." },
+  { "typebots", "update", "PATCH", I .. "/typebots/{typebot_id}",
+    fields = TYPEBOT_FIELDS,
+    doc = "Changes a Typebot integration." },
   { "typebots", "delete", "DELETE", I .. "/typebots/{typebot_id}", body = false,
     doc = "Removes a Typebot integration." },
   { "typebots", "list_sessions", "GET", I .. "/typebots/sessions", args = { "instance_id", "opts" },
@@ -204,6 +287,7 @@ return {
   -- instance's trigger rules (two path forms, one method).
   { "typebots", "start_session", "POST", I .. "/typebots/{typebot_id}/sessions/start",
     without = { typebot_id = I .. "/typebots/sessions/start" }, required = { "phone", "message" },
+    fields = { "public_id", "phone", "push_name", "message" },
     doc = "Starts a Typebot conversation: on typebot_id when given, else by the trigger rules." },
   { "typebots", "close_session", "POST", I .. "/typebots/sessions/{session}/close", body = false,
     doc = "Ends a Typebot conversation." },
@@ -214,6 +298,7 @@ return {
   { "chatwoot", "get", "GET", I .. "/chatwoot", args = { "instance_id", "opts" },
     doc = "Reads the Chatwoot integration." },
   { "chatwoot", "set", "POST", I .. "/chatwoot", lists = { "ignore_jids" },
+    fields = CHATWOOT_FIELDS,
     doc = "Configures the Chatwoot integration (enabled, url, account_id, token, name_inbox, ...)." },
   { "chatwoot", "delete", "DELETE", I .. "/chatwoot", args = { "instance_id", "opts" },
     doc = "Removes the Chatwoot integration." },
@@ -222,20 +307,26 @@ return {
 
   -- Chats (§4.12) ----------------------------------------------------------
   { "chats", "list", "GET", I .. "/chats", query = { "page", "page_size" }, optional = true,
+    ints = PAGING,
     doc = "Lists the chats a page at a time." },
   { "chats", "get", "GET", I .. "/chats/{phone}", doc = "Reads one chat (a phone number or a JID)." },
   { "chats", "archive", "POST", I .. "/chats/{phone}/archive", body = false, doc = "Archives a chat." },
   { "chats", "unarchive", "POST", I .. "/chats/{phone}/unarchive", body = false, doc = "Unarchives a chat." },
-  { "chats", "mute", "POST", I .. "/chats/{phone}/mute", doc = "Mutes a chat, for duration_seconds when given." },
+  { "chats", "mute", "POST", I .. "/chats/{phone}/mute",
+    fields = { "duration_seconds" },
+    doc = "Mutes a chat, for duration_seconds when given." },
   { "chats", "unmute", "POST", I .. "/chats/{phone}/unmute", body = false, doc = "Unmutes a chat." },
   { "chats", "pin", "POST", I .. "/chats/{phone}/pin", body = false, doc = "Pins a chat." },
   { "chats", "unpin", "POST", I .. "/chats/{phone}/unpin", body = false, doc = "Unpins a chat." },
   { "chats", "read", "POST", I .. "/chats/{phone}/read", body = false, doc = "Marks a chat as read." },
   { "chats", "unread", "POST", I .. "/chats/{phone}/unread", body = false, doc = "Marks a chat as unread." },
   { "chats", "clear", "POST", I .. "/chats/{phone}/clear",
+    fields = { "delete_media" },
     doc = "Clears a chat's messages (delete_media to drop their media too)." },
   { "chats", "delete", "DELETE", I .. "/chats/{phone}",
+    fields = { "delete_media" },
     doc = "Deletes a chat (delete_media to drop its media too)." },
   { "chats", "set_expiration", "PUT", I .. "/chats/{phone}/expiration", required = { "expiration" },
+    fields = { "expiration" },
     doc = "Sets a chat's disappearing-messages timer (expiration, e.g. \"86400\"; \"0\" turns it off)." },
 }
