@@ -96,7 +96,12 @@ describe("client:parallel", function()
     assert.equal("vzaps: spec/parallel_spec.lua:" .. line .. ": boom", res[1][2])
     check_raised(res[2], "(error object is a table value)", plain)
     check_raised(res[3], "(error object is a nil value)", nil)
-    check_raised(res[4], "42", 42)
+    if type(res[4][3].details) == "number" then
+      check_raised(res[4], "42", 42)
+    else -- Lua 5.1 and LuaJIT: error() turns a number into a string with a position
+      assert.truthy(res[4][3].details:find("^spec/parallel_spec%.lua:%d+: 42$"), res[4][3].details)
+      check_raised(res[4], res[4][3].details, res[4][3].details)
+    end
     check_raised(res[5], "my error", t)
     check_raised(res[6], "inside", "vzaps/http.lua:12: inside")
     -- one "vzaps: " in front, not "vzaps: vzaps: ..."

@@ -7,6 +7,10 @@ local vzaps = require("vzaps")
 
 local INTERNAL = "vzaps/[%w_]+%.lua:%d+:"
 local HERE = "^spec/raise_spec%.lua:%d+: "
+-- PUC Lua 5.1 loses the frames a tail call replaced, so a `bad argument`
+-- raised behind one (client:parallel, vzaps.ngx_transport) has no position
+-- there; it must still not have an internal one.
+local PUC51 = _VERSION == "Lua 5.1" and not rawget(_G, "jit")
 
 -- The message fn raised: a string that starts with a line of this file and
 -- holds no internal position.
@@ -15,7 +19,9 @@ local function raised(fn, what)
   assert.is_false(ok, what .. " did not raise")
   assert.is_string(e, what)
   assert.is_nil(e:find(INTERNAL), what .. ": internal position in " .. e)
-  assert.truthy(e:find(HERE), what .. ": not at the caller's line: " .. e)
+  if not (PUC51 and e:find("^bad argument")) then
+    assert.truthy(e:find(HERE), what .. ": not at the caller's line: " .. e)
+  end
   return e
 end
 
@@ -41,7 +47,8 @@ describe("raised messages", function()
     -- nested: raised inside a function of the run, so it is in its slot
     local res = client:parallel({ function() client:parallel({}) end })
     assert.equals("raised", res[1][3].kind)
-    assert.truthy(res[1][3].details:find(HERE), res[1][3].details)
+    assert.truthy(res[1][3].details:find(HERE) or PUC51, res[1][3].details)
+    assert.is_nil(res[1][3].details:find(INTERNAL), res[1][3].details)
     assert.is_nil(res[1][2]:find(INTERNAL), res[1][2])
     local c = emu:client()
     c:close()

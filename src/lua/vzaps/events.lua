@@ -38,7 +38,8 @@ local function caller_position()
   while true do
     local info = getinfo(level, "Sl")
     if not info or info.what == "C" then return "" end
-    if info.source:sub(1, 7) ~= "@vzaps/" then
+    -- Lua 5.1 shows a frame left by a tail call as its own level: skip it
+    if info.what ~= "tail" and info.source:sub(1, 7) ~= "@vzaps/" then
       return info.currentline > 0 and (info.short_src .. ":" .. info.currentline .. ": ") or ""
     end
     level = level + 1
