@@ -168,3 +168,93 @@ describe("LDoc comments", function()
     assert.is_string(docs["M.run"])
   end)
 end)
+
+-- The docs stand alone: every relative link (and every `../path` named in
+-- code) of the repository's Markdown resolves to a file of the repository.
+-- Anchors and http(s)/mailto links are not checked.
+describe("Markdown links", function()
+  local files = require("spec.support.files")
+
+  -- a/b/../c -> a/c; nil when the path leaves the repository root
+  local function normalise(path)
+    local out = {}
+    for seg in path:gmatch("[^/]+") do
+      if seg == ".." then
+        if #out == 0 then return nil end
+        out[#out] = nil
+      elseif seg ~= "." then
+        out[#out + 1] = seg
+      end
+    end
+    return table.concat(out, "/")
+  end
+
+  -- The relative targets of a Markdown text: inline links and images, and
+  -- reference definitions, outside fenced code; plus code spans that are a
+  -- path starting with ./ or ../ (a file named, not linked).
+  local function targets(text)
+    local out, fenced = {}, false
+    for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+      if line:match("^%s*```") or line:match("^%s*~~~") then
+        fenced = not fenced
+      elseif not fenced then
+        for span in line:gmatch("`([^`]+)`") do
+          if span:match("^%.%.?/[^%s]+$") then out[#out + 1] = span end
+        end
+        local plain = line:gsub("`[^`]*`", "")
+        for t in plain:gmatch("%]%(%s*<?([^%s)>]+)>?[^)]*%)") do out[#out + 1] = t end
+        local def = plain:match("^%s*%[[^%]]+%]:%s*<?([^%s>]+)")
+        if def then out[#out + 1] = def end
+      end
+    end
+    local rel = {}
+    for _, t in ipairs(out) do
+      if not t:match("^%a[%w+.-]*:") and t:sub(1, 1) ~= "#" then
+        local path = t:gsub("[#?].*$", "")
+        if path ~= "" then rel[#rel + 1] = path end
+      end
+    end
+    return rel
+  end
+
+  -- "file: target" for every target of file that is not in the repository.
+  local function broken(file, text)
+    local dir = file:match("^(.*)/[^/]*$")
+    local bad = {}
+    for _, t in ipairs(targets(text)) do
+      local path = t:sub(1, 1) == "/" and t:sub(2) or (dir and (dir .. "/" .. t) or t)
+      local norm = normalise(path)
+      local f = norm and norm ~= "" and io.open(norm, "rb")
+      if f then f:close() else bad[#bad + 1] = file .. ": " .. t end
+    end
+    return bad
+  end
+
+  it("finds the links it must check, and only those", function()
+    local text = table.concat({
+      "[a](gone.md) and ![img](pics/none.png \"title\") and [ok](docs_spec.lua#x)",
+      "[anchor](#part) [web](https://example.com/x.md) [mail](mailto:a@b.c)",
+      "named `../../outside/file.md` and `vzaps/events.lua:351:` (a message, not a path)",
+      "[ref]: ../../away.md",
+      "```", "[in code](fenced.md)", "```",
+      "`[in a span](span.md)`",
+    }, "\n")
+    assert.same({ "gone.md", "pics/none.png", "docs_spec.lua", "../../outside/file.md", "../../away.md" },
+      targets(text))
+    assert.same({ "spec/x.md: gone.md", "spec/x.md: pics/none.png", "spec/x.md: ../../outside/file.md",
+                  "spec/x.md: ../../away.md" }, broken("spec/x.md", text))
+  end)
+
+  it("every relative link of README.md, docs/, emulator/, examples/ and bench/ resolves", function()
+    local list = {}
+    local p = assert(io.popen("ls README.md docs/*.md emulator/*.md examples/*.md bench/*.md 2>/dev/null"))
+    for path in p:lines() do list[#list + 1] = path end
+    p:close()
+    assert.is_true(#list >= 5, "found too few Markdown files: " .. table.concat(list, ", "))
+    local bad = {}
+    for _, path in ipairs(list) do
+      for _, b in ipairs(broken(path, files.must_read(path))) do bad[#bad + 1] = b end
+    end
+    assert.same({}, bad, "links to files the repository does not have:\n  " .. table.concat(bad, "\n  "))
+  end)
+end)

@@ -313,7 +313,48 @@ describe("realtime events", function()
     assert.same({ e1.id, e2.id }, wait_acks(inst, 2))
     assert.same({ code = 1000, reason = "client closed subscription" }, { code = log.close[1].code, reason = log.close[1].reason })
     assert.is_true(sub:close()) -- twice is harmless
-    assert.has_error(function() sub:poll(0) end, "vzaps: subscription is closed")
+    local ev, msg, err = sub:poll(0)
+    assert.is_nil(ev)
+    assert.equals("vzaps: subscription is closed", msg)
+    assert.equals("closed", err.kind)
+  end)
+
+  -- A closed subscription is a failure, like the end of retries: a pull loop
+  -- ends on `nil, msg, err`, never on a raise from inside the module.
+  it("poll() and run() on a closed subscription return nil, msg, err with kind 'closed'", function()
+    local inst = new_instance()
+    local sub = subscribe(inst)
+    assert.is_true(sub:close())
+    for _, call in ipairs({ function() return sub:poll(0) end, function() return sub:poll() end,
+                            function() return sub:run() end }) do
+      local r = (function(...) return { n = select("#", ...), ... } end)(pcall(call))
+      assert.is_true(r[1], "raised: " .. tostring(r[2]))
+      assert.equals(4, r.n)
+      assert.is_nil(r[2])
+      assert.equals("vzaps: subscription is closed", r[3])
+      assert.is_true(vzaps.is_error(r[4]))
+      assert.equals("closed", r[4].kind)
+      assert.equals("SUBSCRIPTION_CLOSED", r[4].code)
+      assert.equals(tostring(r[4]), r[3])
+    end
+    -- a bad argument still raises
+    assert.has_error(function() sub:poll(-1) end, "bad argument #1 to 'poll' (timeout must be zero or more seconds)")
+  end)
+
+  it("poll() returns the 'closed' failure when a callback closes the subscription while it waits", function()
+    local inst = new_instance()
+    local sub = subscribe(inst)
+    emit(inst, "Message")
+    assert.is_table(next_event(sub))
+    sub:on_close(function() end)
+    sub:on_error(function() sub:close() end) -- the drop below ends the connection: on_error closes
+    control("drop", { instance_id = inst.id })
+    local ev, msg, err
+    local deadline = clock() + 3
+    repeat ev, msg, err = sub:poll(0.2) until msg or clock() > deadline
+    assert.is_nil(ev)
+    assert.equals("vzaps: subscription is closed", msg)
+    assert.equals("closed", err.kind)
   end)
 
   -- -------------------------------------------------------------------------

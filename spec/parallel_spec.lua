@@ -34,19 +34,99 @@ describe("client:parallel", function()
   end)
 
   it("gives {nil, message, err} for a function that raised or failed", function()
+    local custom = { custom = true }
     local res = client:parallel({
       function() error("boom", 0) end,
-      function() error({ custom = true }) end,
+      function() error(custom) end,
       function() return client.instances:get("VZ-missing") end,
       send(1),
     })
-    assert.same({ n = 3, nil, "boom", "boom" }, res[1])
+    assert.equal(3, res[1].n)
+    assert.is_nil(res[1][1])
+    assert.equal("vzaps: boom", res[1][2])
+    assert.is_true(vzaps.is_error(res[1][3]))
+    assert.equal("raised", res[1][3].kind)
+    assert.equal("RAISED", res[1][3].code)
+    assert.equal("boom", res[1][3].message)
+    assert.equal("boom", res[1][3].details)
     assert.is_nil(res[2][1])
-    assert.same({ custom = true }, res[2][3])
+    assert.equal("raised", res[2][3].kind)
+    assert.equal(custom, res[2][3].details) -- the raised value itself
     assert.is_nil(res[3][1])
     assert.equal("vzaps: instance not found (status 404)", res[3][2])
     assert.equal(404, res[3][3].status)
     assert.is_true(res[4][1].success)
+  end)
+
+  -- Whatever was raised, the slot has the shape of every failure: a string
+  -- message that is tostring(err), and an error object of kind "raised".
+  local function check_raised(r, message, details)
+    assert.equal(3, r.n)
+    assert.is_nil(r[1])
+    assert.is_string(r[2])
+    assert.is_true(vzaps.is_error(r[3]), "err is a vzaps.Error")
+    assert.equal("raised", r[3].kind)
+    assert.equal(tostring(r[3]), r[2])
+    assert.equal(message, r[3].message)
+    assert.equal(details, r[3].details)
+    assert.is_nil(r[2]:find("vzaps/[%w_]+%.lua:%d+:"), "internal position in " .. r[2])
+  end
+
+  local function raisers(c)
+    local t = setmetatable({}, { __tostring = function() return "my error" end })
+    local plain = { code = 1 }
+    return {
+      function() error("boom") end,             -- with the position of this line
+      function() error(plain) end,
+      function() error(nil) end,
+      function() error(42) end,
+      function() error(t) end,
+      function() error("vzaps/http.lua:12: inside", 0) end,
+      -- what assert(c.instances:get(...)) raises, without and with a position
+      -- (busted's assert is luassert's: it raises something else)
+      function() error(select(2, c.instances:get("VZ-missing")), 0) end,
+      function() error((select(2, c.instances:get("VZ-missing")))) end,
+    }, plain, t
+  end
+
+  local function check_all(res, plain, t)
+    local line = res[1][3].details:match("^spec/parallel_spec%.lua:(%d+): boom$")
+    assert.truthy(line, res[1][3].details)
+    check_raised(res[1], "spec/parallel_spec.lua:" .. line .. ": boom", res[1][3].details)
+    assert.equal("vzaps: spec/parallel_spec.lua:" .. line .. ": boom", res[1][2])
+    check_raised(res[2], "(error object is a table value)", plain)
+    check_raised(res[3], "(error object is a nil value)", nil)
+    if type(res[4][3].details) == "number" then
+      check_raised(res[4], "42", 42)
+    else -- Lua 5.1 and LuaJIT: error() turns a number into a string with a position
+      assert.truthy(res[4][3].details:find("^spec/parallel_spec%.lua:%d+: 42$"), res[4][3].details)
+      check_raised(res[4], res[4][3].details, res[4][3].details)
+    end
+    check_raised(res[5], "my error", t)
+    check_raised(res[6], "inside", "vzaps/http.lua:12: inside")
+    -- one "vzaps: " in front, not "vzaps: vzaps: ..."
+    check_raised(res[7], "instance not found (status 404)", "vzaps: instance not found (status 404)")
+    assert.equal("vzaps: instance not found (status 404)", res[7][2])
+    local where = res[8][3].details:match("^(spec/parallel_spec%.lua:%d+: )vzaps: instance not found %(status 404%)$")
+    assert.truthy(where, res[8][3].details)
+    check_raised(res[8], where .. "instance not found (status 404)", res[8][3].details)
+    assert.equal("vzaps: " .. where .. "instance not found (status 404)", res[8][2])
+  end
+
+  it("turns any raised value (string, table, nil, number) into a vzaps.Error of kind 'raised'", function()
+    local fns, plain, t = raisers(client)
+    check_all(client:parallel(fns), plain, t)
+  end)
+
+  it("does the same when the functions run one by one (custom transport)", function()
+    local c = emu:client({ transport = function(req)
+      if req.url:find("/token$") then return { status = 200, body = '{"access_token":"tok-1","expires_in":3600}' } end
+      return { status = 404, body = '{"error":"instance not found"}' }
+    end })
+    local fns, plain, t = raisers(c)
+    local res = c:parallel(fns)
+    c:close()
+    check_all(res, plain, t)
   end)
 
   it("runs requests at the same time", function()
@@ -127,7 +207,9 @@ describe("client:parallel", function()
   it("reports a function that yields on its own", function()
     local res = client:parallel({ function() coroutine.yield("mine") end, send(1) })
     assert.is_nil(res[1][1])
-    assert.matches("yielded outside the client", res[1][2])
+    assert.equal("vzaps: a function run by parallel yielded outside the client", res[1][2])
+    assert.equal("raised", res[1][3].kind)
+    assert.equal("BAD_YIELD", res[1][3].code)
     assert.is_true(res[2][1].success)
   end)
 

@@ -30,6 +30,31 @@ local REQ = { method = "GET", path = "/events/ws" } -- what errors name; never t
 
 local function secrets(p) return errors.secrets(p.st, p.instance_token) end
 
+-- A misuse raises at the user's line, like resources.argerror: the position
+-- of the first caller outside the module, never a vzaps/events.lua one.
+local getinfo = debug.getinfo
+local function caller_position()
+  local level = 3
+  while true do
+    local info = getinfo(level, "Sl")
+    if not info or info.what == "C" then return "" end
+    -- Lua 5.1 shows a frame left by a tail call as its own level: skip it
+    if info.what ~= "tail" and info.source:sub(1, 7) ~= "@vzaps/" then
+      return info.currentline > 0 and (info.short_src .. ":" .. info.currentline .. ": ") or ""
+    end
+    level = level + 1
+  end
+end
+
+local function raise(msg) error(caller_position() .. msg, 0) end
+
+-- An error that escaped a protected run: its text without a position
+-- inside the module.
+local function rethrow(e)
+  if type(e) == "string" then e = e:gsub("^vzaps/[%w_]+%.lua:%d+: ", "", 1) end
+  error(e, 0)
+end
+
 -- An error object of this module: kind, code and extra fields.
 local function new_error(p, kind, code, message, extra)
   local _, msg, err = errors.transport(kind, message, REQ, secrets(p))
@@ -278,11 +303,11 @@ local function priv(self, name)
   return p
 end
 
-local function usable(self, name)
-  local p = priv(self, name)
-  if p.state == "closed" then error("vzaps: subscription is closed", 2) end
-  check_open(p.st.ud)
-  return p
+-- What run() and poll() return on a closed subscription (closed by close(),
+-- before the call or during it from a callback): a failure, not a raise,
+-- so a pull loop can end on it like on any other failure.
+local function closed(p)
+  return new_error(p, "closed", "SUBSCRIPTION_CLOSED", "subscription is closed")
 end
 
 local function check_fn(fn, n, name)
@@ -322,8 +347,10 @@ end
 -- sub:run(): dispatches until close() (true) or the end of retries
 -- (nil, msg, err).
 function methods.run(self)
-  local p = usable(self, "run")
-  if p.running then error("vzaps: run() is already running on this subscription", 2) end
+  local p = priv(self, "run")
+  if p.state == "closed" then return closed(p) end
+  check_open(p.st.ud)
+  if p.running then raise("vzaps: sub:run() is already running on this subscription") end
   p.running = true
   local ok, r, msg, err = pcall(function()
     start(p)
@@ -340,19 +367,21 @@ function methods.run(self)
     end
   end)
   p.running, p.dispatching = false, false
-  if not ok then error(r, 0) end
+  if not ok then rethrow(r) end
   return r, msg, err
 end
 
 -- sub:poll([timeout]): the next event (acked at the next poll or close);
--- nil on timeout or after close(); nil, msg, err once the subscription
--- failed. No timeout: waits for the next event.
+-- nil on timeout; nil, msg, err once the subscription failed or is closed
+-- (err.kind "closed"). No timeout: waits for the next event.
 function methods.poll(self, timeout)
-  local p = usable(self, "poll")
+  local p = priv(self, "poll")
   if timeout ~= nil and (type(timeout) ~= "number" or not (timeout >= 0) or timeout > 31536000) then
     argerror(1, "poll", "timeout must be zero or more seconds")
   end
-  if p.running then error("vzaps: poll() cannot be used inside run()", 2) end
+  if p.state == "closed" then return closed(p) end
+  check_open(p.st.ud)
+  if p.running then raise("vzaps: sub:poll() cannot be used inside sub:run()") end
   start(p)
   flush_pending_ack(p)
   local what, a, b = step(p, timeout and (now() + timeout))
@@ -361,6 +390,8 @@ function methods.poll(self, timeout)
     return a
   elseif what == "failed" then
     return nil, a, b
+  elseif what == "closed" then
+    return closed(p)
   end
   return nil
 end

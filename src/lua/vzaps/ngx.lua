@@ -23,6 +23,23 @@ local type, pairs, tostring, tonumber, concat, format =
 local min, floor = math.min, math.floor
 local argerror = resources.argerror
 
+-- A misuse raises at the user's line, like resources.argerror: the position
+-- of the first caller outside the module (however vzaps.ngx_transport
+-- reaches this file), never a vzaps/*.lua one.
+local getinfo = debug.getinfo
+local function caller_position()
+  local level = 3
+  while true do
+    local info = getinfo(level, "Sl")
+    if not info or info.what == "C" then return "" end
+    -- Lua 5.1 shows a frame left by a tail call as its own level: skip it
+    if info.what ~= "tail" and info.source:sub(1, 7) ~= "@vzaps/" then
+      return info.currentline > 0 and (info.short_src .. ":" .. info.currentline .. ": ") or ""
+    end
+    level = level + 1
+  end
+end
+
 local M = {}
 
 -- Same cap as the libcurl transport (lua-api.md, Reliability).
@@ -253,7 +270,7 @@ function M.transport(opts)
 
   local ngx = rawget(_G, "ngx")
   if type(ngx) ~= "table" or type(ngx.socket) ~= "table" or type(ngx.socket.tcp) ~= "function" then
-    error("vzaps: ngx_transport needs OpenResty or lua-nginx-module (ngx.socket.tcp)", 2)
+    error(caller_position() .. "vzaps: ngx_transport needs OpenResty or lua-nginx-module (ngx.socket.tcp)", 0)
   end
   local tcp, now = ngx.socket.tcp, ngx.now
 

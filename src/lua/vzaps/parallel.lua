@@ -10,8 +10,10 @@
 local import, core = ...
 local http = import("http")
 local resources = import("resources")
+local errors = import("errors")
 
-local type, ipairs, select, tostring = type, ipairs, select, tostring
+local type, ipairs, select, tostring, pcall, setmetatable, getmetatable =
+  type, ipairs, select, tostring, pcall, setmetatable, getmetatable
 local create, resume, status = coroutine.create, coroutine.resume, coroutine.status
 local unpack = table.unpack or unpack
 local now, min = core.now, math.min
@@ -21,6 +23,40 @@ local argerror = resources.argerror
 local M = {}
 
 local function pack(...) return { n = select("#", ...), ... } end
+
+-- A position inside the module (`vzaps/parallel.lua:12: `): it names no line
+-- the user wrote, so it is dropped from messages. The user's own stays.
+local INTERNAL = "^vzaps/[%w_]+%.lua:%d+: "
+
+-- The text of a raised value, as the standalone interpreter shows it: a
+-- string or number as is, a value with __tostring through it, anything
+-- else "(error object is a <type> value)".
+local function raised_text(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then return tostring(v) end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and mt.__tostring then
+    local ok, s = pcall(tostring, v)
+    if ok and type(s) == "string" then return s end
+  end
+  return "(error object is a " .. t .. " value)"
+end
+
+-- The result slot of a function that did not return: `{nil, message, err}`
+-- like any failure, with err.kind "raised" and the raised value itself in
+-- err.details. The "vzaps: " of a raised module message is dropped from
+-- err.message (at the start, or after the user's position), since
+-- tostring(err) puts it in front: assert(client.instances:get(id)) inside
+-- the function gives "vzaps: [where: ]instance not found (status 404)",
+-- not "vzaps: vzaps: ...".
+local function raised(value, code)
+  local text = raised_text(value):gsub(INTERNAL, "", 1)
+  text = text:gsub("^vzaps: ", "", 1):gsub("^([^\n]-:%d+: )vzaps: ", "%1", 1)
+  local err = setmetatable({ kind = "raised", code = code or "RAISED", message = text, details = value },
+    errors.Error)
+  return { n = 3, nil, tostring(err), err }
+end
 
 -- The client's pool: kept between runs so its connections stay alive.
 local function pool(st, size)
@@ -41,7 +77,7 @@ local function sequential(fns)
     if r[1] then
       results[i] = pack(unpack(r, 2, r.n))
     else
-      results[i] = { n = 3, nil, tostring(r[2]), r[2] }
+      results[i] = raised(r[2])
     end
   end
   return results
@@ -60,7 +96,7 @@ local function schedule(st, fns, multi)
     if r[1] then
       results[i] = pack(unpack(r, 2, r.n))
     else
-      results[i] = { n = 3, nil, tostring(r[2]), r[2] }
+      results[i] = raised(r[2], r.code)
     end
     par[cos[i]] = nil
     live = live - 1
@@ -73,7 +109,7 @@ local function schedule(st, fns, multi)
     if status(co) == "dead" then return finish(i, r) end
     if r[2] ~= PAR then
       par[co] = nil
-      return finish(i, { false, "vzaps: a function run by parallel yielded outside the client" })
+      return finish(i, { false, "a function run by parallel yielded outside the client", code = "BAD_YIELD" })
     end
     local what = r[3]
     if what == "xfer" then
@@ -146,7 +182,9 @@ end
 -- @param st the client's private state (given by `Client:parallel`)
 -- @tparam {function,...} fns
 -- @tparam[opt] table opts `concurrency` (1 to 256, default 8)
--- @treturn {table,...} packed results per function; `{nil, message, err}` for one that raised
+-- @treturn {table,...} packed results per function; for one that raised,
+--  `{nil, message, err}` where `err.kind` is `"raised"`, `err.details` the
+--  raised value, `err.message` its text and `message` is `tostring(err)`
 -- @raise on bad arguments, or a nested run
 function M.run(st, fns, opts)
   if type(fns) ~= "table" then argerror(1, "parallel", "list of functions expected, got " .. type(fns)) end
@@ -176,7 +214,7 @@ function M.run(st, fns, opts)
   local ok, res = pcall(schedule, st, fns, multi)
   core.set_fast(st.ud, true)
   st.par, st.fetching = nil, nil
-  if not ok then error(res, 0) end
+  if not ok then error(type(res) == "string" and res:gsub(INTERNAL, "", 1) or res, 0) end
   return res
 end
 
