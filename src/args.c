@@ -16,6 +16,7 @@ void vz_push_caller_position(lua_State *L) {
   for (level = 1; lua_getstack(L, level, &ar); level++) {
     if (!lua_getinfo(L, "Sl", &ar)) break;
     if (strcmp(ar.what, "C") == 0) break;
+    if (strcmp(ar.what, "tail") == 0) continue; /* Lua 5.1: the mark a tail call leaves */
     if (strncmp(ar.source, "@vzaps/", 7) == 0) continue;
     if (ar.currentline > 0) {
       lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);

@@ -122,23 +122,24 @@ static int l_request(lua_State *L) {
   return dispatch(L, c, 1, &q);
 }
 
+/* Pushes fn as a closure over the caller's four keys (stack 1..4) and the
+ * upvalues listed above. */
+static void push_bound(lua_State *L, lua_CFunction fn) {
+  int i;
+  lua_pushvalue(L, VZ_ARRAY_MT);
+  lua_pushvalue(L, VZ_STRCACHE);
+  for (i = 1; i <= 4; i++) lua_pushvalue(L, i);
+  luaL_getmetatable(L, VZ_CLIENT_MT);
+  luaL_getmetatable(L, VZ_ROUTE_MT);
+  lua_pushcclosure(L, fn, 8);
+}
+
 /* core.caller(UD, SCOPE, MARK, PRIV) -> call, request: bound to the keys
  * the Lua layer keeps its objects under. */
 static int l_caller(lua_State *L) {
-  int i;
   lua_settop(L, 4);
-  lua_pushvalue(L, VZ_ARRAY_MT);
-  lua_pushvalue(L, VZ_STRCACHE);
-  for (i = 1; i <= 4; i++) lua_pushvalue(L, i);
-  luaL_getmetatable(L, VZ_CLIENT_MT);
-  luaL_getmetatable(L, VZ_ROUTE_MT);
-  lua_pushcclosure(L, l_call, 8);
-  lua_pushvalue(L, VZ_ARRAY_MT);
-  lua_pushvalue(L, VZ_STRCACHE);
-  for (i = 1; i <= 4; i++) lua_pushvalue(L, i);
-  luaL_getmetatable(L, VZ_CLIENT_MT);
-  luaL_getmetatable(L, VZ_ROUTE_MT);
-  lua_pushcclosure(L, l_request, 8);
+  push_bound(L, l_call);
+  push_bound(L, l_request);
   return 2;
 }
 

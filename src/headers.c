@@ -87,11 +87,12 @@ static int emit_line(void *ud, lua_State *L, const char *name, size_t nlen, cons
   return 1;
 }
 
-/* Validates the caller's headers with the one rule (policy.c) before
+/* Validates a table of headers with the one rule (policy.c) before
  * anything is allocated, so that building the list cannot fail half-way
- * except for memory. The mapper has checked them already, with argument
- * errors; this guards core.perform and core.headers themselves. */
-static void check_extra(lua_State *L, int idx) {
+ * except for memory. The mapper has checked the caller's already, with
+ * argument errors; this guards core.perform, core.headers and the realtime
+ * handshake (ws.c) themselves. */
+void vz_headers_check_table(lua_State *L, int idx) {
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
@@ -109,7 +110,7 @@ static void check_extra(lua_State *L, int idx) {
 }
 
 void vz_call_headers_check(lua_State *L, const vz_call_headers *r) {
-  if (r->extra != 0) check_extra(L, r->extra);
+  if (r->extra != 0) vz_headers_check_table(L, r->extra);
   if (r->instance_token != NULL &&
       (r->instance_token_len + 20 > VZ_MAX_HEADER_LINE || !vz_token_ok(r->instance_token, r->instance_token_len)))
     luaL_error(L, "vzaps: the instance token must be a single line");

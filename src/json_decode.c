@@ -104,18 +104,6 @@ static const signed char hexval[256] = {
 };
 /* clang-format on */
 
-/* Word-at-a-time search for a '"', '\\' or byte < 0x20 among 8 bytes. Each
- * term is the classic "has a zero byte" trick: a high bit is set in a byte
- * that matches, and possibly in bytes above it, never below. So the lowest
- * set bit marks the first match exactly. */
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-static inline uint64_t word_stops(uint64_t w) {
-  uint64_t q = w ^ (ONES * '"');
-  uint64_t b = w ^ (ONES * '\\');
-  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS;
-}
-
 /* On little-endian GCC/Clang the first match's offset is a bit count. */
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define FIRST_STOP(m) ((size_t)__builtin_ctzll(m) >> 3)
@@ -192,7 +180,7 @@ static inline const char *scan_plain(const char *p, const char *end) {
   while (end - p >= 8) {
     uint64_t w, m;
     memcpy(&w, p, 8); /* an unaligned load on common targets */
-    if ((m = word_stops(w)) != 0) {
+    if ((m = vz_json_word_stops(w)) != 0) {
 #ifdef FIRST_STOP
       return p + FIRST_STOP(m);
 #else
@@ -531,17 +519,48 @@ static const char *parse_number(dec *d, const char *p) {
 
 /* ---- containers ------------------------------------------------------- */
 
+/* After an object member or array item: ',' (*more = 1, p at the next
+ * item) or the closing byte (*more = 0, p after it); NULL on anything
+ * else. */
+static const char *after_item(dec *d, const char *p, char close, int *more) {
+  p = skip_ws(p, d->end);
+  if (p >= d->end) return fail_end(d);
+  if (*p == ',') {
+    *more = 1;
+    return skip_ws(p + 1, d->end);
+  }
+  if (*p == close) {
+    *more = 0;
+    return p + 1;
+  }
+  return fail(d, p, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+}
+
+/* Leaving a container of n items at level lvl: its size is the next
+ * one's hint. */
+static const char *leave(dec *d, const char *p, int lvl, int *hints, int n) {
+  if (lvl < HINT_DEPTHS) hints[lvl] = n < HINT_MAX ? n : HINT_MAX;
+  d->depth = lvl;
+  return p;
+}
+
+/* Entering the container that opens at `open`: its level, or -1 when it
+ * is nested too deeply. Stack room for the table, a key, a value, and a
+ * string buffer's first slot or a cached string's copy. */
+static int enter(dec *d, const char *open) {
+  if (d->depth >= VZ_JSON_MAX_DEPTH || !lua_checkstack(d->L, 4)) {
+    fail(d, open, "nested too deeply");
+    return -1;
+  }
+  return d->depth++;
+}
+
 /* p is just after '{'. */
 static const char *parse_object(dec *d, const char *p) {
   lua_State *L = d->L;
   const char *end = d->end;
-  const char *open = p - 1;
-  int lvl = d->depth, n = 0;
-  if (lvl >= VZ_JSON_MAX_DEPTH) return fail(d, open, "nested too deeply");
-  /* The table, a key, a value, and a string buffer's first slot or a
-   * cached string's copy. */
-  if (!lua_checkstack(L, 4)) return fail(d, open, "nested too deeply");
-  d->depth = lvl + 1;
+  int lvl = enter(d, p - 1), n = 0, more;
+  if (lvl < 0) return NULL;
   lua_createtable(L, 0, lvl < HINT_DEPTHS ? d->ohint[lvl] : 0);
   p = skip_ws(p, end);
   if (p < end && *p == '}') {
@@ -559,33 +578,19 @@ static const char *parse_object(dec *d, const char *p) {
     if ((p = parse_value(d, p)) == NULL) return NULL;
     lua_rawset(L, -3); /* duplicate keys: the last one wins */
     n++;
-    p = skip_ws(p, end);
-    if (p >= end) return fail_end(d);
-    if (*p == ',') {
-      p = skip_ws(p + 1, end);
-      continue;
-    }
-    if (*p == '}') {
-      p++;
-      break;
-    }
-    return fail(d, p, "expected ',' or '}'");
+    if ((p = after_item(d, p, '}', &more)) == NULL) return NULL;
+    if (!more) break;
   }
 done:
-  if (lvl < HINT_DEPTHS) d->ohint[lvl] = n < HINT_MAX ? n : HINT_MAX;
-  d->depth = lvl;
-  return p;
+  return leave(d, p, lvl, d->ohint, n);
 }
 
 /* p is just after '['. */
 static const char *parse_array(dec *d, const char *p) {
   lua_State *L = d->L;
   const char *end = d->end;
-  const char *open = p - 1;
-  int lvl = d->depth, n = 0;
-  if (lvl >= VZ_JSON_MAX_DEPTH) return fail(d, open, "nested too deeply");
-  if (!lua_checkstack(L, 4)) return fail(d, open, "nested too deeply");
-  d->depth = lvl + 1;
+  int lvl = enter(d, p - 1), n = 0, more;
+  if (lvl < 0) return NULL;
   lua_createtable(L, lvl < HINT_DEPTHS ? d->ahint[lvl] : 0, 0);
   if (d->array_mt) {
     lua_pushvalue(L, d->array_mt);
@@ -600,22 +605,11 @@ static const char *parse_array(dec *d, const char *p) {
     if ((p = parse_value(d, p)) == NULL) return NULL;
     if (n == 0x7fffffff) return fail(d, p, "array too long");
     lua_rawseti(L, -2, ++n);
-    p = skip_ws(p, end);
-    if (p >= end) return fail_end(d);
-    if (*p == ',') {
-      p = skip_ws(p + 1, end);
-      continue;
-    }
-    if (*p == ']') {
-      p++;
-      break;
-    }
-    return fail(d, p, "expected ',' or ']'");
+    if ((p = after_item(d, p, ']', &more)) == NULL) return NULL;
+    if (!more) break;
   }
 done:
-  if (lvl < HINT_DEPTHS) d->ahint[lvl] = n < HINT_MAX ? n : HINT_MAX;
-  d->depth = lvl;
-  return p;
+  return leave(d, p, lvl, d->ahint, n);
 }
 
 /* p is at the first byte of a value (whitespace already skipped). */

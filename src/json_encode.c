@@ -43,22 +43,13 @@ static const char esc_tab[256] = {
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   '\\', 0,   0,   0,
 };
 
-/* Same word-at-a-time test as the decoder's: the lowest high bit set in the
- * result marks the first '"', '\\' or byte < 0x20 among 8 bytes. */
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-static inline uint64_t word_escapes(uint64_t w) {
-  uint64_t q = w ^ (ONES * '"');
-  uint64_t b = w ^ (ONES * '\\');
-  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS;
-}
 
 /* The first byte of [p, end) that needs escaping, or end. */
 static inline const char *find_escape(const char *p, const char *end) {
   while (end - p >= 8) {
     uint64_t w, m;
     memcpy(&w, p, 8);
-    if ((m = word_escapes(w)) != 0) {
+    if ((m = vz_json_word_stops(w)) != 0) {
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
       return p + (__builtin_ctzll(m) >> 3);
 #else

@@ -125,6 +125,8 @@ void vz_client_register(lua_State *L);
 void vz_client_apply_settings(const vz_client *c, CURL *h);
 
 /* headers.c */
+/* Raises on a header table that could not go on the wire (policy.c). */
+void vz_headers_check_table(lua_State *L, int idx);
 /* Raises on caller headers that could not go on the wire. */
 void vz_call_headers_check(lua_State *L, const vz_call_headers *r);
 /* Puts the call's header list on x's handle (reusing the current one when

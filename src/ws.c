@@ -243,23 +243,6 @@ static double check_seconds(lua_State *L, int idx, double def) {
   return (double)s;
 }
 
-/* The handshake's headers follow the same rule as every request's
- * (policy.c): names are HTTP tokens, values have no control bytes. */
-static void check_headers(lua_State *L, int idx) {
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    size_t kn, vn;
-    const char *k, *v;
-    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-      luaL_argerror(L, idx, "header names and values must be strings");
-    k = lua_tolstring(L, -2, &kn), v = lua_tolstring(L, -1, &vn);
-    if (!vz_header_name_ok(k, kn)) luaL_argerror(L, idx, "invalid header name");
-    if (!vz_header_value_ok(v, vn)) luaL_argerror(L, idx, "header value contains a control character");
-    lua_pop(L, 1);
-  }
-}
-
 /* core.ws_connect(client, url, headers, timeout)
  *   -> ws | nil, kind, message[, status, body, reason]
  * url is ws://host[:port]/path?query or wss://...; it never appears in a
@@ -270,7 +253,7 @@ static int l_ws_connect(lua_State *L) {
   double timeout = check_seconds(L, 4, (double)c->timeout_ms / 1000.0);
   int tls, ud, n;
   vz_ws *w;
-  check_headers(L, 3);
+  vz_headers_check_table(L, 3);
   lua_settop(L, 4);
   if (strncmp(url, "ws://", 5) == 0)
     tls = 0;

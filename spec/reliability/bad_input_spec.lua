@@ -208,6 +208,15 @@ describe("bad input", function()
     return f
   end
 
+  -- A body field the row accepts whatever its value: "x" on a pass-through
+  -- row, else a known field that no check or prepare step looks at.
+  local function free_key(row)
+    if not row.fields then return "x" end
+    for _, k in ipairs(row.fields) do
+      if not (row.ints and row.ints[k]) and k ~= "sort_desc" and k ~= "search" and k ~= "filter" then return k end
+    end
+  end
+
   local function scoped(row) return row[4]:find("^/instances/{instance_id}") ~= nil end
   local function has_body(row)
     if row.args then
@@ -303,29 +312,30 @@ describe("bad input", function()
 
       if has_body(row) then
         it("bodies that cannot be JSON raise naming the problem; nothing is sent", function()
-          for _, bad in ipairs({ { x = print }, { x = coroutine.create(function() end) }, { x = io.stdout },
-                                  { x = NAN }, { x = math.huge }, { x = -math.huge }, { x = cyclic() },
-                                  { x = deep(100000) }, { x = { 1, 2, nil, 4 } }, { x = { 1, 2, k = 3 } } }) do
+          local key = free_key(row)
+          for _, bad in ipairs({ print, coroutine.create(function() end), io.stdout, NAN, math.huge, -math.huge,
+                                  cyclic(), deep(100000), { 1, 2, nil, 4 }, { 1, 2, k = 3 } }) do
             local f = valid_fields(row, "VZFAKE", "tok-x")
-            for k, v in pairs(bad) do f.body[k] = v end
+            f.body[key] = bad
             local e = raises(function() return call(client, row, f) end, nil, name .. " body")
-            assert.matches("'x", e, 1, true)
+            assert.matches("'" .. key, e, 1, true)
           end
         end)
 
         it("huge numbers, 1 MiB strings and NUL in the body are sent or refused, never a crash", function()
           for _, v in ipairs({ math.maxinteger, math.mininteger, 1e308, -1e308, 2^63, 5e-324, MiB,
                                "nul\0inside", "\xff\xfe invalid utf-8" }) do
+            local key = free_key(row)
             local f = valid_fields(row, "VZFAKE", "tok-x")
-            f.body.x = v
+            f.body[key] = v
             local how = survives(function() return call(client, row, f) end, name .. " body " .. label(v))
             assert.is_not_equal("raised", how)
             local last = emu:last_request()
             assert.is_truthy(last and last.json, "the body reached the emulator as JSON")
             if math.type(v) == "integer" then
-              assert.matches('"x":' .. tostring(v), last.body, 1, true)
+              assert.matches('"' .. key .. '":' .. tostring(v), last.body, 1, true)
             elseif type(v) == "string" then
-              assert.equal(v, last.json.x)
+              assert.equal(v, last.json[key])
             end
             emu:clear()
           end
@@ -351,13 +361,16 @@ describe("bad input", function()
             end
           end
           for _, q in ipairs(row.query or {}) do
-            local f = valid_fields(row, "VZFAKE", "tok-x")
-            f[q] = "a&b=c d/é#"
-            survives(function() return call(client, row, f) end, name .. " query " .. q)
-            local reqs = emu:api_requests()
-            assert.equal(1, #reqs)
-            assert.equal(q .. "=" .. esc("a&b=c d/é#"), reqs[1].query)
-            emu:clear()
+            -- (a whole-number field raises on a string: fields_spec)
+            if not (row.ints and row.ints[q]) then
+              local f = valid_fields(row, "VZFAKE", "tok-x")
+              f[q] = "a&b=c d/é#"
+              survives(function() return call(client, row, f) end, name .. " query " .. q)
+              local reqs = emu:api_requests()
+              assert.equal(1, #reqs)
+              assert.equal(q .. "=" .. esc("a&b=c d/é#"), reqs[1].query)
+              emu:clear()
+            end
           end
         end)
 

@@ -6,14 +6,15 @@ local import, core = ...
 local http = import("http")
 local errors = import("errors")
 
-local resources = import("resources")
+local args = import("args")
+local state = import("state")
 
 local type, pairs, ipairs, pcall, error, tostring, setmetatable, getmetatable =
   type, pairs, ipairs, pcall, error, tostring, setmetatable, getmetatable
 local min, floor, huge, concat = math.min, math.floor, math.huge, table.concat
 local now, sleep, ws_connect, json_decode, json_encode, is_open =
   core.now, core.sleep, core.ws_connect, core.json_decode, core.json_encode, core.is_open
-local argerror, check_open, check_token = resources.argerror, resources.check_open, resources.check_token
+local argerror, check_open, check_token = args.argerror, args.check_open, args.check_token
 local array_mt = core.array_mt
 
 local M = {}
@@ -30,23 +31,8 @@ local REQ = { method = "GET", path = "/events/ws" } -- what errors name; never t
 
 local function secrets(p) return errors.secrets(p.st, p.instance_token) end
 
--- A misuse raises at the user's line, like resources.argerror: the position
--- of the first caller outside the module, never a vzaps/events.lua one.
-local getinfo = debug.getinfo
-local function caller_position()
-  local level = 3
-  while true do
-    local info = getinfo(level, "Sl")
-    if not info or info.what == "C" then return "" end
-    -- Lua 5.1 shows a frame left by a tail call as its own level: skip it
-    if info.what ~= "tail" and info.source:sub(1, 7) ~= "@vzaps/" then
-      return info.currentline > 0 and (info.short_src .. ":" .. info.currentline .. ": ") or ""
-    end
-    level = level + 1
-  end
-end
-
-local function raise(msg) error(caller_position() .. msg, 0) end
+-- A misuse raises at the user's line (src/args.c), never a vzaps/events.lua one.
+local raise = args.raise
 
 -- An error that escaped a protected run: its text without a position
 -- inside the module.
@@ -376,7 +362,7 @@ end
 -- (err.kind "closed"). No timeout: waits for the next event.
 function methods.poll(self, timeout)
   local p = priv(self, "poll")
-  if timeout ~= nil and (type(timeout) ~= "number" or not (timeout >= 0) or timeout > 31536000) then
+  if timeout ~= nil and not core.check_seconds(timeout, true) then
     argerror(1, "poll", "timeout must be zero or more seconds")
   end
   if p.state == "closed" then return closed(p) end
@@ -469,9 +455,9 @@ local RESOURCE_MT = { __index = resource, __name = "vzaps.events" }
 
 -- The first connection is made here and its failure returned (D49).
 function resource.subscribe(self, opts)
-  check_open(self[resources.UD])
-  local st = resources.state_of(self)
-  local o = check_options(opts, self[resources.SCOPE])
+  check_open(self[state.UD])
+  local st = state.of(self)
+  local o = check_options(opts, self[state.SCOPE])
   local sub = { last_event_id = o.last_event_id }
   local p = {
     st = st, sub = sub, instance_id = o.instance_id, instance_token = o.instance_token, events = o.events,
@@ -489,7 +475,7 @@ end
 
 -- The events resource of a client (scope nil) or an instance handle.
 function M.resource(st, scope)
-  return setmetatable({ [resources.UD] = st.ud, [resources.SCOPE] = scope }, RESOURCE_MT)
+  return setmetatable({ [state.UD] = st.ud, [state.SCOPE] = scope }, RESOURCE_MT)
 end
 
 return M

@@ -15,30 +15,13 @@
 -- host names need nginx's `resolver` directive, and certificate checks
 -- (`ssl_verify`, on by default) need `lua_ssl_trusted_certificate`.
 -- @module vzaps.ngx
-local import = ...
-local resources = import("resources")
+local import, core = ...
+local args = import("args")
 
 local type, pairs, tostring, tonumber, concat, format =
   type, pairs, tostring, tonumber, table.concat, string.format
 local min, floor = math.min, math.floor
-local argerror = resources.argerror
-
--- A misuse raises at the user's line, like resources.argerror: the position
--- of the first caller outside the module (however vzaps.ngx_transport
--- reaches this file), never a vzaps/*.lua one.
-local getinfo = debug.getinfo
-local function caller_position()
-  local level = 3
-  while true do
-    local info = getinfo(level, "Sl")
-    if not info or info.what == "C" then return "" end
-    -- Lua 5.1 shows a frame left by a tail call as its own level: skip it
-    if info.what ~= "tail" and info.source:sub(1, 7) ~= "@vzaps/" then
-      return info.currentline > 0 and (info.short_src .. ":" .. info.currentline .. ": ") or ""
-    end
-    level = level + 1
-  end
-end
+local argerror = args.argerror
 
 local M = {}
 
@@ -87,10 +70,10 @@ local function request_text(req, target, authority)
   if type(headers) == "table" then
     for name, value in pairs(headers) do
       name, value = tostring(name), tostring(value)
-      -- http.lua checked the caller's headers already; this guards direct use.
-      if name:find("[%c%s:]") or value:find("[\r\n%z]") then
-        return nil, "invalid header " .. format("%q", name)
-      end
+      -- The mapper checked the caller's headers already; this guards direct
+      -- use, with the same rule (src/policy.c).
+      local why = core.check_header(name, value)
+      if why then return nil, why .. " " .. format("%q", name) end
       if not OWN[name:lower()] and value ~= "" then
         out[#out + 1] = name
         out[#out + 1] = ": "
@@ -229,7 +212,7 @@ end
 local function positive(opts, name, default)
   local v = opts[name]
   if v == nil then return default end
-  if type(v) ~= "number" or not (v > 0) or v > 31536000 then
+  if not core.check_seconds(v) then
     argerror(1, "ngx_transport", name .. " must be a positive number")
   end
   return v
@@ -270,7 +253,7 @@ function M.transport(opts)
 
   local ngx = rawget(_G, "ngx")
   if type(ngx) ~= "table" or type(ngx.socket) ~= "table" or type(ngx.socket.tcp) ~= "function" then
-    error(caller_position() .. "vzaps: ngx_transport needs OpenResty or lua-nginx-module (ngx.socket.tcp)", 0)
+    args.raise("vzaps: ngx_transport needs OpenResty or lua-nginx-module (ngx.socket.tcp)")
   end
   local tcp, now = ngx.socket.tcp, ngx.now
 

@@ -9,7 +9,7 @@
 -- @module vzaps.parallel
 local import, core = ...
 local http = import("http")
-local resources = import("resources")
+local args = import("args")
 local errors = import("errors")
 
 local type, ipairs, select, tostring, pcall, setmetatable, getmetatable =
@@ -18,7 +18,7 @@ local create, resume, status = coroutine.create, coroutine.resume, coroutine.sta
 local unpack = table.unpack or unpack
 local now, min = core.now, math.min
 local PAR = http.PAR
-local argerror = resources.argerror
+local argerror = args.argerror
 
 local M = {}
 

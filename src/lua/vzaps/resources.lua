@@ -89,11 +89,4 @@ function M.build(st, scope, into)
   return into
 end
 
--- Until events.lua, ngx.lua and parallel.lua import args and state
--- themselves.
-local args = import("args")
-M.UD, M.SCOPE, M.PRIV = state.UD, state.SCOPE, state.PRIV
-M.state, M.state_of = state.of_client, state.of
-M.argerror, M.check_open, M.check_token = args.argerror, args.check_open, args.check_token
-
 return M
