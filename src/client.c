@@ -128,13 +128,15 @@ static int l_new_client(lua_State *L) {
     return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
   }
   c->curl = c->rest.curl;
-  /* A custom transport is called from Lua, so its calls are sent by the Lua
-   * layer; so are all calls of the clients made while the test switch
+  /* A custom transport is called from Lua, and an observe hook is called
+   * for every attempt by http.lua, so their clients' calls are sent by the
+   * Lua layer; so are all calls of the clients made while the test switch
    * (core.set_direct(false)) is off. */
   lua_getfield(L, 2, "transport");
+  lua_getfield(L, 2, "observe");
   lua_getfield(L, LUA_REGISTRYINDEX, VZ_DIRECT_OFF);
-  c->fast_off = !lua_isnil(L, -2) || lua_toboolean(L, -1);
-  lua_pop(L, 2);
+  c->fast_off = !lua_isnil(L, -3) || !lua_isnil(L, -2) || lua_toboolean(L, -1);
+  lua_pop(L, 3);
   return 1;
 }
 
@@ -258,6 +260,8 @@ void vz_client_register(lua_State *L) {
   lua_setfield(L, -2, "__newindex");
   lua_pushliteral(L, VZ_CLIENT_MT);
   lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, core, "client_mt"); /* the Lua layer sets __close */
   lua_pushvalue(L, -2); /* methods */
   lua_pushcclosure(L, l_client_index, 1);
   lua_setfield(L, -2, "__index");

@@ -149,6 +149,7 @@ static const luaL_Reg core_funcs[] = {
     {"sleep", l_sleep},
     {"retry_after", l_retry_after},
     {"perform", vz_transport_perform},
+    {"timings", vz_transport_timings},
     {"headers", vz_headers_table},
     {"success_body", vz_success_body},
     {NULL, NULL},

@@ -140,6 +140,31 @@ static int l_multi_in_flight(lua_State *L) {
   return 1;
 }
 
+/* m:cancel(slot): abandons the slot's transfer (a cancelled job, a closed
+ * client); the slot is free again. */
+static int l_multi_cancel(lua_State *L) {
+  vz_multi *m = multi_check(L);
+  lua_Integer slot = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
+  if (m->busy[slot - 1]) {
+    vz_xfer *x = &m->slots[slot - 1];
+    curl_multi_remove_handle(m->multi, x->curl);
+    m->busy[slot - 1] = 0;
+    vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
+    vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+  }
+  return 0;
+}
+
+/* m:timings(slot): the slot's last transfer's timings (core.timings). */
+static int l_multi_timings(lua_State *L) {
+  vz_multi *m = multi_check(L);
+  lua_Integer slot = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
+  vz_xfer_push_timings(L, &m->slots[slot - 1]);
+  return 1;
+}
+
 static int l_multi_size(lua_State *L) {
   lua_pushinteger(L, multi_check(L)->size);
   return 1;
@@ -151,8 +176,9 @@ static int l_multi_close(lua_State *L) {
 }
 
 static const luaL_Reg multi_methods[] = {
-    {"add", l_multi_add},   {"next", l_multi_next},   {"in_flight", l_multi_in_flight},
-    {"size", l_multi_size}, {"close", l_multi_close}, {NULL, NULL},
+    {"add", l_multi_add},       {"next", l_multi_next},   {"in_flight", l_multi_in_flight},
+    {"cancel", l_multi_cancel}, {"timings", l_multi_timings}, {"size", l_multi_size},
+    {"close", l_multi_close},   {NULL, NULL},
 };
 
 /* Registers the metatable and core.multi_new on the core table on top of

@@ -320,6 +320,32 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
   return n;
 }
 
+/* The timings of x's last transfer, in seconds (libcurl's, each from the
+ * start): {name_lookup, connect, tls, first_byte, total}. */
+void vz_xfer_push_timings(lua_State *L, vz_xfer *x) {
+  static const struct {
+    const char *name;
+    CURLINFO info;
+  } T[] = {{"name_lookup", CURLINFO_NAMELOOKUP_TIME_T}, {"connect", CURLINFO_CONNECT_TIME_T},
+           {"tls", CURLINFO_APPCONNECT_TIME_T},         {"first_byte", CURLINFO_STARTTRANSFER_TIME_T},
+           {"total", CURLINFO_TOTAL_TIME_T}};
+  size_t i;
+  lua_createtable(L, 0, 5);
+  for (i = 0; i < sizeof T / sizeof T[0]; i++) {
+    curl_off_t us = 0;
+    if (curl_easy_getinfo(x->curl, T[i].info, &us) != CURLE_OK) us = 0;
+    lua_pushnumber(L, (lua_Number)us / 1e6);
+    lua_setfield(L, -2, T[i].name);
+  }
+}
+
+/* core.timings(client): the timings of the client's last call. */
+int vz_transport_timings(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_xfer_push_timings(L, &c->rest);
+  return 1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* core.perform(client, method, url, body|nil, timeout|nil, auth,           */
 /*               instance_token|nil, headers|nil)                            */

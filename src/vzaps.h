@@ -137,6 +137,8 @@ int vz_headers_table(lua_State *L); /* core.headers */
 
 /* transport.c: one exchange on a transfer slot. */
 int vz_transport_perform(lua_State *L); /* core.perform */
+int vz_transport_timings(lua_State *L); /* core.timings */
+void vz_xfer_push_timings(lua_State *L, vz_xfer *x);
 /* Creates x's easy handle with the client's settings. 0, or -1 on OOM. */
 int vz_xfer_open(vz_xfer *x, const vz_client *c);
 void vz_xfer_close(vz_xfer *x);

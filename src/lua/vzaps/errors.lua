@@ -22,6 +22,8 @@ local DEFAULT_CODE = {
   timeout = "REQUEST_TIMEOUT",
   network = "NETWORK_ERROR",
   tls = "TLS_ERROR",
+  cancelled = "CANCELLED",
+  closed = "CLIENT_CLOSED",
 }
 
 local REDACTED = "[REDACTED]"
@@ -61,6 +63,10 @@ local function redact_value(v, secrets, depth)
   return out
 end
 
+-- Redaction for other reports of a call (the observe hook): strings and
+-- tables, the same replacement as error fields.
+function M.redact(v, secrets) return redact_value(v, secrets, 0) end
+
 -- The secrets one request may meet: the client's credentials, its current
 -- JWT and the instance token the call carried. Too-short values are skipped
 -- so that redaction never mangles ordinary text.
@@ -90,9 +96,9 @@ end
 
 -- An error raised from a failed exchange (no HTTP answer): kind is
 -- "timeout", "tls" or "network".
-function M.transport(kind, message, req, secrets)
+function M.transport(kind, message, req, secrets, sent)
   return fail({ kind = kind, code = DEFAULT_CODE[kind], message = message,
-                method = req.method, path = req.path }, secrets)
+                method = req.method, path = req.path, sent = sent or nil }, secrets)
 end
 
 local function field_text(t, k)

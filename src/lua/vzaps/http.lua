@@ -4,6 +4,7 @@
 -- "Reliability").
 local import, core = ...
 local errors = import("errors")
+-- (observe.lua is imported when a client has an observe hook)
 
 local type, pairs, pcall, tonumber = type, pairs, pcall, tonumber
 local perform, now, success_body = core.perform, core.now, core.success_body
@@ -12,10 +13,10 @@ local running, yield = coroutine.running, coroutine.yield
 
 local M = {}
 
--- Inside client:parallel (parallel.lua), an exchange, a backoff sleep or a
--- wait for another coroutine's token fetch yields this marker and the
--- request to the scheduler instead of blocking. st.par is the set of the
--- run's coroutines; it is nil outside a run.
+-- Inside a job of the client's scheduler (client:spawn, client:parallel:
+-- scheduler.lua), an exchange, a backoff sleep or a wait for another job's
+-- token fetch yields this marker and the request to the scheduler instead
+-- of blocking. st.par is the set of the scheduler's coroutines.
 local PAR = {}
 M.PAR = PAR
 
@@ -36,6 +37,9 @@ end
 -- that may have reached the server is never sent twice.
 local RETRY_METHOD = core.SAFE_METHODS
 local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
+-- Failures that another attempt cannot mend: a TLS problem, a job
+-- cancelled or a client closed while the call waited (scheduler.lua).
+local NO_RETRY = { tls = true, cancelled = true, closed = true }
 local BACKOFF_CAP = 8
 -- A Retry-After longer than this is returned to the caller, not slept on.
 M.MAX_RETRY_AFTER = 60
@@ -98,7 +102,8 @@ end
 -- first: the outcome of a first attempt already made from C
 -- (direct_call.c), as a packed list of core.perform's results, or nil.
 function M.send(st, req, first)
-  local attempt, replayed = 0, false
+  local attempt, replayed, tries = 0, false, 0
+  local watch = st.observe and import("observe")
   while true do
     local status, body, reason, retry_after, request_id
     if first then
@@ -111,32 +116,58 @@ function M.send(st, req, first)
       end
       status, body, reason, retry_after, request_id = exchange(st, req)
     end
+    tries = tries + 1
+    -- What this attempt did, for the observe hook: {status, kind, retry,
+    -- delay, ...}; filled in below where the decision is made.
+    local seen = watch and { status = status, request_id = request_id, timings = watch.timings(st, in_parallel(st)) }
     if status == nil then
-      if body == "message" then
-        return errors.from_transport_message(reason, req, errors.secrets(st, req.instance_token), retry_after)
-      end
+      local a, b, c
       local kind, message, sent = body, reason, retry_after
-      if sent or kind == "tls" or attempt >= st.max_retries then
-        return errors.transport(kind, message, req, errors.secrets(st, req.instance_token))
+      if body == "message" then
+        a, b, c = errors.from_transport_message(reason, req, errors.secrets(st, req.instance_token), retry_after)
+      elseif sent or NO_RETRY[kind] or attempt >= st.max_retries then
+        a, b, c = errors.transport(kind, message, req, errors.secrets(st, req.instance_token), sent)
+      end
+      if c then
+        if seen then seen.kind = c.kind watch.report(st, req, tries, seen) end
+        return a, b, c
       end
       attempt = attempt + 1
-      sleep(st, backoff(st, attempt))
+      local delay = backoff(st, attempt)
+      if seen then
+        seen.kind, seen.retry, seen.delay = kind, kind .. " failure before anything was sent", delay
+        watch.report(st, req, tries, seen)
+      end
+      sleep(st, delay)
     elseif status < 300 and status >= 200 then
+      if seen then seen.kind, seen.response = "ok", body watch.report(st, req, tries, seen) end
       return body
     elseif status == 401 and req.auth and not replayed then
       -- The token was refused (revoked, or expired early): fetch a new one
       -- and replay once; a 401 means nothing was executed (D14).
       replayed = true
+      if seen then
+        seen.kind, seen.retry, seen.delay, seen.response = "auth", "token refused (401): replayed with a new one", 0, body
+        watch.report(st, req, tries, seen)
+      end
       M.set_token(st, nil)
     else
       local wait = retry_after and core.retry_after(retry_after)
       if attempt < st.max_retries and (wait or 0) <= M.MAX_RETRY_AFTER
         and (status == 429 or (RETRY_STATUS[status] and RETRY_METHOD[req.method])) then
         attempt = attempt + 1
-        sleep(st, wait or backoff(st, attempt))
+        local delay = wait or backoff(st, attempt)
+        if seen then
+          seen.kind, seen.delay, seen.response = watch.status_kind(status), delay, body
+          seen.retry = status == 429 and "rate limited (429)" or ("status " .. status .. " on a " .. req.method)
+          watch.report(st, req, tries, seen)
+        end
+        sleep(st, delay)
       else
         if type(body) ~= "string" then body = "" end
-        return errors.http(req, status, body, reason, wait, request_id, errors.secrets(st, req.instance_token))
+        local a, b, c = errors.http(req, status, body, reason, wait, request_id, errors.secrets(st, req.instance_token))
+        if seen then seen.kind, seen.response = c.kind, body watch.report(st, req, tries, seen) end
+        return a, b, c
       end
     end
   end
@@ -161,7 +192,7 @@ function M.token(st)
     while st.fetching do yield(PAR, "wait") end
     token = st.token
     if token and now() < st.expires_at then return token end
-    st.fetching = true
+    st.fetching = running() -- the scheduler frees it if this job dies
   end
   local tok, msg, err = M.fetch_token(st)
   st.fetching = nil
@@ -170,7 +201,7 @@ end
 
 function M.fetch_token(st)
   local req = {
-    method = "POST", path = "/token", url = st.base_url .. "/token", auth = false,
+    method = "POST", path = "/token", url = st.base_url .. "/token", auth = false, op = "auth.token",
     body = core.json_encode({ client_token = st.client_token, client_secret = st.client_secret }),
   }
   local res, msg, err = M.send(st, req)

@@ -194,6 +194,59 @@ function methods.parallel(self, fns, opts)
   return import("parallel").run(state.of_client(self), fns, opts)
 end
 
+--- Starts a call without waiting for it: runs `fn(...)` (any calls of this
+-- client: endpoint methods, `client:request`, scoped handles) as a job of
+-- the client's scheduler, until its first request is queued, and returns
+-- the job. `client:pump` advances it. Token fetch, retries (their backoff
+-- is a timer, not a sleep), the 401 replay and the rule that a POST that
+-- may have landed is never resent hold as for a blocking call.
+-- @function Client:spawn
+-- @tparam function fn the call, e.g. `function() return client.messages:send_text{...} end`
+-- @param ... passed to `fn`
+-- @treturn Job the job: `job:done()`, `job:result()`, `job:cancel()`, `job:on_done(fn)`
+-- @usage local job = client:spawn(function() return client.instances:get(id) end)
+-- -- each frame:
+-- client:pump(0)
+-- if job:done() then local inst, msg, err = job:result() end
+function methods.spawn(self, fn, ...)
+  check_open(self)
+  if type(fn) ~= "function" then argerror(1, "spawn", "function expected, got " .. type(fn)) end
+  local st = state.of_client(self)
+  if st.transport then
+    -- A custom transport is called from Lua and may yield on its own
+    -- (cosockets): the call runs now, and the job is done when spawn returns.
+    local scheduler = import("scheduler")
+    return scheduler.spawn_now(scheduler.engine(st), fn, ...)
+  end
+  local scheduler = import("scheduler")
+  return scheduler.spawn(scheduler.engine(st), fn, ...)
+end
+
+--- Advances every started job without blocking longer than `max_wait`
+-- seconds (`pump(0)` never waits). Finished jobs' results are ready
+-- through `job:result()` and their `on_done` callbacks have run.
+-- @function Client:pump
+-- @tparam[opt] number max_wait seconds, default 0
+-- @treturn integer the number of jobs not finished yet
+-- @usage while client:pump(0.005) > 0 do end  -- or once per frame: client:pump(0)
+function methods.pump(self, max_wait)
+  if max_wait == nil then max_wait = 0 end
+  args.check_seconds(max_wait, 1, "pump", "max_wait", true)
+  local st = state.of_client(self)
+  local e = st.engine
+  if not e then return 0 end
+  return import("scheduler").pump(e, max_wait)
+end
+
+-- close(): also ends the client's jobs, each with a `closed` failure.
+local c_close = methods.close
+function methods.close(self)
+  local st = state.of_client(self)
+  if st and st.engine and st.engine.live > 0 then import("scheduler").close_all(st.engine) end
+  c_close(self)
+end
+core.client_mt.__close = methods.close
+
 local INSTANCE_MT = {
   __name = "vzaps.instance",
   __tostring = function(h) return "vzaps.instance (" .. h.instance_id .. ")" end,

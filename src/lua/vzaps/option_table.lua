@@ -24,6 +24,11 @@ return {
     "`function(req) -> res` or `nil, errmsg[, kind]`, for custom runtimes and tests; `vzaps.ngx_transport()` in OpenResty" },
   { "retry_backoff", "seconds", "`0.5`",
     "first delay of the exponential retry backoff (doubles per retry, capped at 8 s, with jitter); `0` allowed" },
+  { "observe", "function", "none",
+    "`function(info)` called for every attempt of every call (operation, method, path, attempt, status, kind, "
+      .. "retry reason and delay, timings); see README \"Request hooks\"" },
+  { "observe_payloads", "boolean", "`false`",
+    "also give the hook each attempt's request headers and body and the response, redacted" },
   { "sleep", "function", "blocking sleep",
     "`function(seconds)` used for retry backoffs; pass `ngx.sleep` in OpenResty so a backoff does not block the worker" },
 }

@@ -87,6 +87,12 @@ function M.check(opts)
   local t = opts.transport
   if t ~= nil and type(t) ~= "function" then bad("transport must be a function, got " .. type(t)) end
   s.transport = t
+  local ob = opts.observe
+  if ob ~= nil and type(ob) ~= "function" then bad("observe must be a function, got " .. type(ob)) end
+  s.observe = ob
+  local op = opts.observe_payloads
+  if op ~= nil and type(op) ~= "boolean" then bad("observe_payloads must be a boolean, got " .. type(op)) end
+  s.observe_payloads = op == true
   -- The retry backoff's sleep: the module's blocking one unless given (in
   -- OpenResty, ngx.sleep, which yields instead of stalling the worker).
   local sl = opts.sleep

@@ -1,0 +1,394 @@
+-- scheduler.lua: the calls that run as coroutines on the client's curl multi
+-- handle (multi.c): client:spawn / client:pump jobs and client:parallel's
+-- functions (parallel.lua) share this one machinery. When a job's call
+-- needs the network, http.lua yields (PAR, what, ...) here instead of
+-- blocking: "xfer" (a request for a free transfer slot), "sleep" (a retry
+-- backoff: a timer, never a blocking sleep) or "wait" (another job is
+-- fetching the token). pump() advances every job without blocking longer
+-- than asked. Pure Lua coroutines: works on every Lua version, and nothing
+-- yields across a C call.
+local import, core = ...
+local http = import("http")
+local errors = import("errors")
+
+local type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error =
+  type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error
+local create, resume, status, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.running
+local unpack = table.unpack or unpack
+local remove = table.remove
+local now, min, is_open = core.now, math.min, core.is_open
+local PAR = http.PAR
+
+local M = {}
+
+local function pack(...) return { n = select("#", ...), ... } end
+
+-- A position inside the module (`vzaps/scheduler.lua:12: `): it names no
+-- line the user wrote, so it is dropped from messages. The user's own stays.
+local INTERNAL = "^vzaps/[%w_]+%.lua:%d+: "
+M.INTERNAL = INTERNAL
+
+-- The text of a raised value, as the standalone interpreter shows it.
+local function raised_text(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then return tostring(v) end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and mt.__tostring then
+    local ok, s = pcall(tostring, v)
+    if ok and type(s) == "string" then return s end
+  end
+  return "(error object is a " .. t .. " value)"
+end
+
+-- The results of a job whose function raised: `{nil, message, err}` like
+-- any failure, err.kind "raised", the raised value in err.details. A
+-- module message's "vzaps: " is not doubled by tostring(err).
+function M.raised(value, code)
+  local text = raised_text(value):gsub(INTERNAL, "", 1)
+  text = text:gsub("^vzaps: ", "", 1):gsub("^([^\n]-:%d+: )vzaps: ", "%1", 1)
+  local err = setmetatable({ kind = "raised", code = code or "RAISED", message = text, details = value },
+    errors.Error)
+  return { n = 3, nil, tostring(err), err }
+end
+
+-- ---------------------------------------------------------------------------
+-- The engine: one per client, made on first use
+-- ---------------------------------------------------------------------------
+
+local DEFAULT_SLOTS = 8
+
+local function new_engine(st, slots)
+  local e = {
+    st = st, slots = slots or DEFAULT_SLOTS, multi = nil,
+    jobs = {},      -- co -> job, every job not finished
+    live = 0,
+    pending = {},   -- jobs whose request waits for a free slot, in order
+    sleepers = {},  -- jobs on a timer (retry backoff)
+    waiters = {},   -- jobs waiting for another job's token fetch
+    free = {}, owner = {}, -- transfer slots
+    pumping = false,
+  }
+  -- http.lua asks st.par whether the running coroutine is one of ours.
+  st.par = setmetatable({}, { __mode = "k" })
+  st.engine = e
+  return e
+end
+
+function M.engine(st, slots)
+  local e = st.engine or new_engine(st, slots)
+  -- A different pool size is taken only while nothing is in flight.
+  if slots and slots ~= e.slots and (not e.multi or e.multi:in_flight() == 0) then
+    if e.multi then e.multi:close() end
+    e.multi, e.slots, e.free = nil, slots, {}
+  end
+  return e
+end
+
+local function multi_of(e)
+  if not e.multi then
+    e.multi = core.multi_new(e.st.ud, e.slots)
+    e.free = {}
+    for s = e.slots, 1, -1 do e.free[#e.free + 1] = s end
+  end
+  return e.multi
+end
+
+-- While jobs exist, the client's calls are not sent from C (direct_call.c):
+-- a job's call must yield here, and C cannot yield.
+local function set_live(e, delta)
+  local before = e.live
+  e.live = before + delta
+  if before == 0 and e.live > 0 then core.set_fast(e.st.ud, false) end
+  if before > 0 and e.live == 0 then core.set_fast(e.st.ud, true) end
+end
+
+local function finish(e, job, r)
+  job.results = r
+  job.state = "done"
+  e.jobs[job.co] = nil
+  e.st.par[job.co] = nil
+  -- A job that ends while holding the token fetch (it raised) frees it.
+  if e.st.fetching == job.co then e.st.fetching = nil end
+  set_live(e, -1)
+  local cb = job.callback
+  if cb then
+    job.callback = nil
+    cb(unpack(r, 1, r.n))
+  end
+end
+
+-- The failure a cancelled or closed job's exchanges get: nothing is sent.
+local STOPPED = {
+  cancelled = "request cancelled (not sent)",
+  closed = "client is closed",
+}
+
+-- Resumes a job with the given values and files what it asks next.
+local function step(e, job, ...)
+  local co = job.co
+  job.state = "running"
+  local r = pack(resume(co, ...))
+  while true do
+    if status(co) == "dead" then
+      if r[1] then return finish(e, job, pack(unpack(r, 2, r.n))) end
+      return finish(e, job, M.raised(r[2]))
+    end
+    if r[2] ~= PAR then
+      return finish(e, job, M.raised("a function run by client:parallel or client:spawn yielded outside the client", "BAD_YIELD"))
+    end
+    local what = r[3]
+    local stop = job.stop
+    if stop then
+      -- A stopped job's requests fail at once, without being sent; its
+      -- backoffs and waits end at once. The job unwinds through its own
+      -- code, so whatever it holds (the token fetch) is released there.
+      if what == "xfer" then
+        r = pack(resume(co, nil, stop, STOPPED[stop], false))
+      else
+        r = pack(resume(co))
+      end
+    elseif what == "xfer" then
+      job.state = "queued"
+      job.req = { r[4], r[5], r[6], r[7], r[8], r[9], r[10] }
+      e.pending[#e.pending + 1] = job
+      return
+    elseif what == "sleep" then
+      job.state = "sleeping"
+      job.wake = now() + r[4]
+      e.sleepers[#e.sleepers + 1] = job
+      return
+    else -- "wait": another job is fetching the token
+      job.state = "waiting"
+      e.waiters[#e.waiters + 1] = job
+      return
+    end
+  end
+end
+
+local function drop(list, job)
+  for i = #list, 1, -1 do
+    if list[i] == job then remove(list, i) end
+  end
+end
+
+-- Takes the job out of wherever it waits; true when a request of it was
+-- in flight (it may have reached the server).
+local function unfile(e, job)
+  local st = job.state
+  if st == "queued" then
+    drop(e.pending, job)
+  elseif st == "sleeping" then
+    drop(e.sleepers, job)
+  elseif st == "waiting" then
+    drop(e.waiters, job)
+  elseif st == "in_flight" then
+    e.multi:cancel(job.slot)
+    e.owner[job.slot] = nil
+    e.free[#e.free + 1] = job.slot
+    return true
+  end
+  return false
+end
+
+-- Stops a job that has not finished: cancelled by its owner, or its client
+-- closed. A request in flight is abandoned; it may have been received.
+local function stop_job(e, job, why)
+  job.stop = why
+  -- The job itself is running (it cancels itself, or a callback of its
+  -- own does): its next request fails when it asks for it.
+  if job.state == "running" then return end
+  local sent = unfile(e, job)
+  if job.state == "sleeping" or job.state == "waiting" then
+    step(e, job)
+  else
+    step(e, job, nil, why, STOPPED[why] .. (sent and "; it may have been received" or ""), sent)
+  end
+end
+
+-- ---------------------------------------------------------------------------
+-- Jobs
+-- ---------------------------------------------------------------------------
+
+local Job = {}
+Job.__index = Job
+Job.__name = "vzaps.job"
+
+--- Whether the job has finished (its results are ready).
+function Job:done() return self.state == "done" end
+
+--- The job's results, as the blocking call would have returned them (the
+-- value, or nil, message, err); nothing while the job is pending.
+function Job:result()
+  local r = self.results
+  if r then return unpack(r, 1, r.n) end
+end
+
+--- Cancels a job that has not finished: before its request is sent,
+-- nothing is sent; a request in flight is abandoned (it may have been
+-- received: err.sent is true). The job then finishes with
+-- nil, message, err (err.kind "cancelled"). Returns false when the job had
+-- already finished.
+function Job:cancel()
+  if self.state == "done" then return false end
+  stop_job(self.engine, self, "cancelled")
+  return true
+end
+
+--- Calls fn with the job's results when it finishes (at once if it has).
+function Job:on_done(fn)
+  if type(fn) ~= "function" then core.argerror(1, "on_done", "function expected, got " .. type(fn)) end
+  if self.state == "done" then
+    fn(self:result())
+  else
+    self.callback = fn
+  end
+  return self
+end
+
+function Job:__tostring() return "vzaps.job (" .. self.state .. ")" end
+
+-- Starts fn(...) as a job: runs it until its first request is queued (so
+-- that an argument error finishes the job at once) and returns the job.
+function M.spawn(e, fn, ...)
+  local a = pack(...)
+  local co = create(function() return fn(unpack(a, 1, a.n)) end)
+  local job = setmetatable({ co = co, engine = e, state = "running" }, Job)
+  e.jobs[co] = job
+  e.st.par[co] = true
+  set_live(e, 1)
+  step(e, job)
+  return job
+end
+
+-- A job run to its end at once (a client with a custom transport, whose
+-- calls do not yield to the scheduler).
+function M.spawn_now(e, fn, ...)
+  local job = setmetatable({ engine = e, state = "running" }, Job)
+  local r = pack(pcall(fn, ...))
+  job.results = r[1] and pack(unpack(r, 2, r.n)) or M.raised(r[2])
+  job.state = "done"
+  return job
+end
+
+-- Whether the running coroutine is a job of this engine.
+function M.in_job(e) local co = running() return co ~= nil and e.jobs[co] ~= nil end
+
+-- ---------------------------------------------------------------------------
+-- The pump
+-- ---------------------------------------------------------------------------
+
+-- Stops every job of a closed client with the `closed` failure.
+local function close_all(e)
+  local list = {}
+  for _, job in pairs(e.jobs) do list[#list + 1] = job end
+  for _, job in ipairs(list) do
+    if job.state ~= "done" then stop_job(e, job, "closed") end
+  end
+  if e.multi then e.multi:close() end
+  e.multi, e.free, e.owner = nil, {}, {}
+end
+M.close_all = close_all
+
+-- One pass without waiting: queued requests into free slots, waiters whose
+-- token fetch ended, timers that are due, finished transfers. Returns
+-- whether anything moved, and the time of the next timer (or nil).
+local function advance(e)
+  local moved = false
+  local st = e.st
+  if #e.pending > 0 then
+    local multi = multi_of(e)
+    while #e.free > 0 and #e.pending > 0 do
+      local job = remove(e.pending, 1)
+      local slot = remove(e.free)
+      local q = job.req
+      local ok, err = pcall(multi.add, multi, slot, st.ud, q[1], q[2], q[3], q[4], q[5], q[6], q[7])
+      job.req = nil
+      if ok then
+        e.owner[slot] = job
+        job.state, job.slot = "in_flight", slot
+      else
+        e.free[#e.free + 1] = slot
+        step(e, job, nil, "message", err)
+      end
+      moved = true
+    end
+  end
+  if #e.waiters > 0 and not st.fetching then
+    local w = e.waiters
+    e.waiters = {}
+    for i = 1, #w do step(e, w[i]) end
+    moved = true
+  end
+  local t, wake = now(), nil
+  for k = #e.sleepers, 1, -1 do
+    local job = e.sleepers[k]
+    if job and job.wake <= t then
+      remove(e.sleepers, k)
+      step(e, job)
+      moved = true
+    elseif job then
+      wake = wake and min(wake, job.wake) or job.wake
+    end
+  end
+  local multi = e.multi
+  while multi and multi:in_flight() > 0 do
+    local r = pack(multi:next(0))
+    if not r[1] then break end
+    local job = e.owner[r[1]]
+    e.owner[r[1]] = nil
+    e.free[#e.free + 1] = r[1]
+    if job then
+      if st.observe then st.last_timings = multi:timings(r[1]) end
+      step(e, job, unpack(r, 2, r.n))
+    end
+    moved = true
+  end
+  return moved, wake
+end
+
+-- Advances every job, waiting at most max_wait seconds in all (0: never
+-- waits). Returns the number of jobs not finished.
+function M.pump(e, max_wait)
+  if e.live == 0 then return 0 end
+  if not is_open(e.st.ud) then
+    close_all(e)
+    return e.live
+  end
+  if e.pumping then core.raise("vzaps: pump() cannot be called from inside a job") end
+  e.pumping = true
+  local ok, err = pcall(function()
+    local deadline = now() + max_wait
+    while e.live > 0 do
+      local moved, wake = advance(e)
+      local left = deadline - now()
+      if left <= 0 then break end
+      if not moved then
+        local wait = wake and min(left, wake - now()) or left
+        if wait < 0 then wait = 0 end
+        local multi = e.multi
+        if multi and multi:in_flight() > 0 then
+          local r = pack(multi:next(wait))
+          if r[1] then
+            local job = e.owner[r[1]]
+            e.owner[r[1]] = nil
+            e.free[#e.free + 1] = r[1]
+            if job then
+              if e.st.observe then e.st.last_timings = multi:timings(r[1]) end
+              step(e, job, unpack(r, 2, r.n))
+            end
+          end
+        elseif #e.sleepers > 0 and #e.pending == 0 and #e.waiters == 0 then
+          core.sleep(wait) -- only timers left: sleep to the next one, within max_wait
+        else
+          break -- nothing that could make progress (a waiter whose fetcher is gone cannot happen)
+        end
+      end
+    end
+  end)
+  e.pumping = false
+  if not ok then error(type(err) == "string" and err:gsub(INTERNAL, "", 1) or err, 0) end
+  return e.live
+end
+
+return M
