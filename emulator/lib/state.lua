@@ -133,6 +133,9 @@ function M.new_instance(fields)
     created_at = now,
     updated_at = now,
     created_ms = M.now_ms(),
+    -- creation sequence: orders instances created in the same millisecond
+    -- (the ids are random, so they cannot)
+    seq = M.next("instance"),
     -- sub-resources
     session = { pair_phone = nil, push_name = nil },
     messages = {},       -- id -> message
