@@ -1,7 +1,11 @@
 -- spec/emulator_spec.lua: behaviour of the bundled emulator itself (not of
--- the module): list order of instances created together.
+-- the module): list order of instances created together, and its command
+-- line (default port, a port already in use).
 local emulator = require("spec.support.emulator")
 local socket = require("socket")
+
+local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]+$") or "."
+local MAIN = ROOT .. "/emulator/main.lua"
 
 describe("emulator", function()
   describe("instances list order", function()
@@ -64,6 +68,61 @@ describe("emulator", function()
         -- search uses the same order
         assert.same(ASC, names(assert(client.instances:search({ query = "Bot" })).content))
       end
+    end)
+  end)
+
+  describe("command line", function()
+    local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+    -- Runs the emulator with args (it is expected to exit by itself, bounded
+    -- by `timeout`); returns its exit status and stderr.
+    local function run(args)
+      local err_file = os.tmpname()
+      local cmd = ("env -u LD_PRELOAD timeout 10 lua5.1 %s %s </dev/null >/dev/null 2>%s; echo $?")
+        :format(sh_quote(MAIN), args, sh_quote(err_file))
+      local p = assert(io.popen(cmd))
+      local rc = tonumber(p:read("*l"))
+      p:close()
+      local f = assert(io.open(err_file))
+      local stderr = f:read("*a")
+      f:close()
+      os.remove(err_file)
+      return rc, stderr
+    end
+
+    -- Holds host:port for the duration of fn; nil when someone else has it.
+    local function occupy(port)
+      local s = socket.bind("127.0.0.1", port)
+      if s then
+        local _, p = s:getsockname()
+        return s, tonumber(p)
+      end
+    end
+
+    it("a port in use is one clear line and a non-zero exit, no stack trace", function()
+      local held, port = assert(occupy(0))
+      local rc, stderr = run("--port " .. port)
+      held:close()
+      assert.is_true(rc ~= 0 and rc ~= 124, "exit status " .. tostring(rc))
+      assert.equals(("vzaps-emulator: 127.0.0.1:%d is in use (another emulator?); pass --port N\n"):format(port),
+        stderr)
+    end)
+
+    -- Without --port the emulator listens on 8787, the examples' default.
+    -- Checked with 8787 taken (by this test, or by someone else already), so
+    -- the test never holds the real port and never depends on it being free.
+    it("defaults to port 8787 without --port", function()
+      local held = occupy(8787)
+      local rc, stderr = run("--quiet")
+      if held then held:close() end
+      assert.is_true(rc ~= 0 and rc ~= 124, "exit status " .. tostring(rc))
+      assert.equals("vzaps-emulator: 127.0.0.1:8787 is in use (another emulator?); pass --port N\n", stderr)
+    end)
+
+    it("--port 0 still picks a free port", function()
+      local emu = emulator.start()
+      assert.is_true(emu.port > 0 and emu.port ~= 8787)
+      emu:stop()
     end)
   end)
 end)
