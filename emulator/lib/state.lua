@@ -41,6 +41,7 @@ M.defaults = {
   client_secret = "emu-client-secret",
   token_ttl = 3600,
   token_style = "snake",
+  webhook_timeout = 5,  -- seconds per webhook delivery attempt (lib/webhooks.lua)
 }
 
 function M.set_defaults(t)
