@@ -132,6 +132,16 @@ local par_line = sh(command("vzaps", BASE .. "/slow", "parallel", 10, 200)):matc
 local par = {}
 if par_line then for k, v in par_line:gmatch("([%w_]+)=([%d.]+)") do par[k] = tonumber(v) end end
 
+say("  tick loop: 50 spawned sends, 200 ms server delay, 60 Hz pump(0)")
+local tick = {}
+do
+  local emu = os.getenv("EMU_URL")
+  local line = sh(string.format("lua5.4 %s/tick.lua %s %s %s", BENCH, BUILD, BASE, emu or "")):match("TICK ([^\n]+)")
+  for k, v in assert(line, "no TICK line"):gmatch("([%w_]+)=([%d.-]+)") do tick[k] = tonumber(v) end
+end
+say("  started vs blocking send_text: callgrind")
+local spawn_ir = ir_per_call("vzaps", BASE, "spawn", 3, QUICK and 100 or 300)
+
 say("  profile of instances:get (cgprofile.lua)")
 local profile = sh(string.format("lua5.4 %s/cgprofile.lua %s/cg.vzaps_get.0.out %s/cg.vzaps_get.%d.out %d 30",
   BENCH, WORK, WORK, WL[1].cg, WL[1].cg))
@@ -208,6 +218,22 @@ else
   w("not available: `client.parallel` is nil in this build.")
 end
 w("")
+w("## Calls that never stall a frame loop (client:spawn, client:pump)")
+w("")
+w("A 60 Hz loop starts %d send_text jobs against a server that answers after 200 ms and calls "
+  .. "`client:pump(0)` once a frame (bench/tick.lua): %d of %d done in %d frames (%.2f s); starting all %d took %.2f ms.",
+  tick.jobs, tick.ok, tick.jobs, tick.frames, tick.total, tick.jobs, tick.spawn_ms)
+w("")
+w("| per frame | longest | 99th percentile |")
+w("|---|---:|---:|")
+w("| `client:pump(0)` | %.3f ms | %.3f ms |", tick.pump_max_ms, tick.pump_p99_ms)
+if tick.poll_max_ms and tick.poll_max_ms >= 0 then
+  w("| `sub:poll(0)` of a realtime subscription (emulator) | %.3f ms | %.3f ms |", tick.poll_max_ms, tick.poll_p99_ms)
+end
+w("")
+w("Instructions per send_text call: blocking %s, started with `client:spawn` and pumped to its end %s (%.2fx).",
+  fmt_int(rows["messages:send_text/vzaps"].ir), fmt_int(spawn_ir), spawn_ir / rows["messages:send_text/vzaps"].ir)
+w("")
 w("## Goals")
 w("")
 local g = rows["instances:get/vzaps"].ir / rows["instances:get/c"].ir
@@ -231,6 +257,7 @@ if par.calls then
 else
   w("| parallel ≤ 1/7 of sequential | not available | skipped |")
 end
+w("| longest pump(0) of the tick loop < 1 ms | %.3f ms | %s |", tick.pump_max_ms, met(tick.pump_max_ms < 1))
 w("")
 w("## Where one instances:get call's instructions go (bench/cgprofile.lua)")
 w("")

@@ -11,7 +11,7 @@ build=$(cd "${1:-build}" && pwd)
 work=${BENCH_WORK:-/tmp/benchwork}
 
 # --- packages (as scripts/deps.sh does) -------------------------------------
-want="nginx-light libnginx-mod-http-echo valgrind lua5.4 lua-socket lua-cjson gcc pkg-config libcurl4-openssl-dev"
+want="nginx-light libnginx-mod-http-echo valgrind lua5.4 lua-socket lua-cjson gcc pkg-config libcurl4-openssl-dev lua5.1 lua-http lua-cqueues"
 missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -53,6 +53,19 @@ until lua5.4 -e "assert(require('socket').connect('127.0.0.1', $port))" 2>/dev/n
   i=$((i + 1)); [ $i -lt 50 ] || { echo "nginx did not start:" >&2; cat "$srv/error.log" >&2; exit 1; }
   sleep 0.1
 done
+
+# The emulator, for the realtime subscription that the tick loop bench polls.
+emu_port_file="$work/emu.port"
+rm -f "$emu_port_file"
+lua5.1 "$here/../emulator/main.lua" --port 0 --port-file "$emu_port_file" --quiet &
+emu_pid=$!
+trap 'kill "$(cat "$srv/nginx.pid")" 2>/dev/null || true; kill $emu_pid 2>/dev/null || true' EXIT
+i=0
+until [ -s "$emu_port_file" ]; do
+  i=$((i + 1)); [ $i -lt 100 ] || { echo "the emulator did not start" >&2; exit 1; }
+  sleep 0.05
+done
+EMU_URL="http://127.0.0.1:$(cat "$emu_port_file")"; export EMU_URL
 
 # --- the floor ----------------------------------------------------------------
 # shellcheck disable=SC2046

@@ -1,6 +1,7 @@
 -- vzaps_loop.lua BUILD_DIR BASE_URL MODE WARMUP N
 -- The same calls through the module (build/vzaps.so).
 --   get | send | list   WARMUP calls, then N timed ones; prints RESULT
+--   spawn               the same as send, each call started (client:spawn) and pumped
 --   mem                 N instances:get calls; prints RSS after 1 000 and after N
 --   parallel            N send_text calls one after another, then through
 --                       client:parallel at concurrency WARMUP; prints both times
@@ -29,14 +30,21 @@ local function send()
   return 102
 end
 
+-- The same send as a started call: spawned, then pumped to its end.
+local function spawned()
+  local job = client:spawn(send)
+  while client:pump(1) > 0 do end
+  return (job:result())
+end
+
 local function list()
   local page = assert(instances:list{ page = 1, page_size = rows })
   assert(math.type(page.total) == "integer" and #page.content == page.total)
   return 0 -- the driver knows the file sizes
 end
 
-if mode == "get" or mode == "send" or mode == "list" then
-  common.run(({ get = get, send = send, list = list })[mode], warmup, n)
+if mode == "get" or mode == "send" or mode == "list" or mode == "spawn" then
+  common.run(({ get = get, send = send, list = list, spawn = spawned })[mode], warmup, n)
 elseif mode == "mem" then
   for _ = 1, 1000 do get() end
   collectgarbage() -- both readings after a full collection, so they compare

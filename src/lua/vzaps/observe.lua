@@ -7,7 +7,7 @@
 local import, core = ...
 local errors = import("errors")
 
-local pcall, type = pcall, type
+local pcall = pcall
 
 local M = {}
 
@@ -42,7 +42,12 @@ end
 -- The timings of the attempt that just ended (nil with a custom transport).
 function M.timings(st, in_job)
   if st.transport then return nil end
-  if in_job then return st.last_timings end
+  if in_job then
+    -- set by the scheduler for the transfer it resumes the job with; taken once
+    local t = st.last_timings
+    st.last_timings = nil
+    return t
+  end
   local ok, t = pcall(core.timings, st.ud)
   return ok and t or nil
 end

@@ -248,6 +248,8 @@ end
 
 function Job:__tostring() return "vzaps.job (" .. self.state .. ")" end
 
+local start_pending -- below, with the pump
+
 -- Starts fn(...) as a job: runs it until its first request is queued (so
 -- that an argument error finishes the job at once) and returns the job.
 function M.spawn(e, fn, ...)
@@ -258,6 +260,9 @@ function M.spawn(e, fn, ...)
   e.st.par[co] = true
   set_live(e, 1)
   step(e, job)
+  -- Its request goes into a free slot now, so that the pump only drives
+  -- transfers (the slot's set-up costs more than a frame should).
+  if job.state == "queued" then start_pending(e) end
   return job
 end
 
@@ -293,27 +298,32 @@ M.close_all = close_all
 -- One pass without waiting: queued requests into free slots, waiters whose
 -- token fetch ended, timers that are due, finished transfers. Returns
 -- whether anything moved, and the time of the next timer (or nil).
-local function advance(e)
-  local moved = false
-  local st = e.st
-  if #e.pending > 0 then
-    local multi = multi_of(e)
-    while #e.free > 0 and #e.pending > 0 do
-      local job = remove(e.pending, 1)
-      local slot = remove(e.free)
-      local q = job.req
-      local ok, err = pcall(multi.add, multi, slot, st.ud, q[1], q[2], q[3], q[4], q[5], q[6], q[7])
-      job.req = nil
-      if ok then
-        e.owner[slot] = job
-        job.state, job.slot = "in_flight", slot
-      else
-        e.free[#e.free + 1] = slot
-        step(e, job, nil, "message", err)
-      end
-      moved = true
+-- Queued requests into free transfer slots; whether any was started.
+function start_pending(e)
+  if #e.pending == 0 then return false end
+  local st, moved = e.st, false
+  local multi = multi_of(e)
+  while #e.free > 0 and #e.pending > 0 do
+    local job = remove(e.pending, 1)
+    local slot = remove(e.free)
+    local q = job.req
+    local ok, err = pcall(multi.add, multi, slot, st.ud, q[1], q[2], q[3], q[4], q[5], q[6], q[7])
+    job.req = nil
+    if ok then
+      e.owner[slot] = job
+      job.state, job.slot = "in_flight", slot
+    else
+      e.free[#e.free + 1] = slot
+      step(e, job, nil, "message", err)
     end
+    moved = true
   end
+  return moved
+end
+
+local function advance(e)
+  local st = e.st
+  local moved = start_pending(e)
   if #e.waiters > 0 and not st.fetching then
     local w = e.waiters
     e.waiters = {}
