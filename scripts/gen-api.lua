@@ -79,6 +79,14 @@ local HAND = {
       .. "same time, up to `concurrency` transfers over one pool of connections. Returns, in order, a table "
       .. "of each function's return values; a function that raised gives `{nil, message, err}`.",
     "local results = client:parallel({function() return client.instances:list() end})" },
+  { "client:spawn", "client:spawn(fn, ...)", "a job",
+    "Starts `fn(...)` (any calls of this client) without waiting for it; `client:pump` advances it. "
+      .. "The job has `done()`, `result()` (the blocking call's results; nothing while pending), `cancel()` and "
+      .. "`on_done(fn)`. See README \"Calls that never stall a frame loop\".",
+    "local job = client:spawn(function() return client.instances:get(id) end)" },
+  { "client:pump", "client:pump([max_wait])", "the number of jobs not finished",
+    "Advances every started job, waiting at most `max_wait` seconds (default 0: never waits).",
+    "while client:pump(0.005) > 0 do end" },
   { "events.subscribe", "client.events:subscribe{instance_id=, instance_token=, events=, reconnect=, "
       .. "max_retries=, retry_delay=, last_event_id=, ping_interval=}", "a subscription, or nil, message, err",
     "Opens the realtime WebSocket (`{realtime_url}/events/ws`). The subscription has `on(type, fn)`, "
