@@ -53,7 +53,7 @@ int vz_number_text(lua_State *L, int idx, char *out, size_t outsz) {
   }
   v = lua_tonumber(L, idx);
   if (v != v || v == HUGE_VAL || v == -HUGE_VAL) return 0;
-  if (v == floor(v) && v > -9223372036854775808.0 && v < 9223372036854775808.0) {
+  if (v == floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0) {
     snprintf(out, outsz, "%.0f", (double)v);
     if (strcmp(out, "-0") == 0) strcpy(out, "0");
     return 1;
@@ -75,7 +75,7 @@ const char *vz_segment_text(lua_State *L, int idx, size_t *n, char *num, size_t 
   }
   if (lua_type(L, idx) == LUA_TNUMBER) {
     lua_Number v = lua_tonumber(L, idx);
-    if (!vz_isinteger(L, idx) && !(v == floor(v) && v > -9223372036854775808.0 && v < 9223372036854775808.0))
+    if (!vz_isinteger(L, idx) && !(v == floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0))
       return NULL;
     if (!vz_number_text(L, idx, num, numsz)) return NULL;
     *n = strlen(num);
