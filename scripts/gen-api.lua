@@ -155,6 +155,36 @@ local HINT = {
 local RETURNS = "the decoded JSON answer (`true` for an empty one); `nil, message, err` on failure"
 
 -- ---------------------------------------------------------------------------
+-- The iterators of a paging row (its `paging` key): resource:each, :pages
+-- ---------------------------------------------------------------------------
+
+local ITERATORS = {
+  { "each", "item, page", "The items", "page after page",
+    "the next item and the page answer it came from" },
+  { "pages", "page, items", "The pages", "one a step",
+    "the next non-empty page answer, as decoded, and its list of items; an empty list gives no step" },
+}
+
+-- The iterator entries of a described row: {key, name, vars, what, step}.
+local function iterators(d)
+  if not d.row.paging then return {} end
+  local out = {}
+  for _, it in ipairs(ITERATORS) do
+    out[#out + 1] = { key = d.resource .. "." .. it[1], name = it[1], vars = it[2], what = it[3], how = it[4],
+      step = it[5] }
+  end
+  return out
+end
+
+-- "items at `content`, page number `page`, ...": what the iterator reads.
+local function paging_text(p)
+  local parts = { ("items at `%s`"):format(p.items), ("page number `%s` (sent, and checked when answered)"):format(p.page),
+    ("page size `%s` (answered, else as sent)"):format(p.size), ("total `%s`"):format(p.total) }
+  if p.total_pages then parts[#parts + 1] = ("page count `%s`"):format(p.total_pages) end
+  return table.concat(parts, ", ")
+end
+
+-- ---------------------------------------------------------------------------
 -- One row -> its description
 -- ---------------------------------------------------------------------------
 
@@ -396,6 +426,10 @@ w("  of positional methods is `{instance_token=, headers=, timeout=}`.")
 w("- Every `/instances/{id}/…` method needs `instance_id` and `instance_token`; `client:instance(id, token)`")
 w("  returns a handle that fills both in (`client:instance(id, token).sessions:pair_code(phone)`).")
 w("- Returns: " .. RETURNS .. ".")
+w("- The lists that page also have two iterators on their resource, `each` (the items) and `pages` (the pages),")
+w("  for generic `for` loops on every Lua version. They request a page only when the loop needs it and stop after")
+w("  the last one; unlike the methods, they **raise** a failure (the page's `vzaps.Error`, with `err.page`), so that")
+w("  it never looks like the end of the list ([README, \"Paging\"](../README.md#paging)).")
 w()
 w("## Index")
 w()
@@ -407,6 +441,10 @@ end
 for _, res in ipairs(RESOURCES) do
   for _, d in ipairs(by_resource[res[1]] or {}) do
     w(("| [`%s`](#%s) | %s | `%s` | %s |"):format(d.key, anchor(d.key), d.method, show_path(d.path), d.doc))
+    for _, it in ipairs(iterators(d)) do
+      w(("| [`%s`](#%s) | %s | `%s` | %s of `%s`, %s, for a `for` loop. |"):format(it.key, anchor(it.key),
+        d.method, show_path(d.path), it.what, d.key, it.how))
+    end
   end
 end
 w()
@@ -452,6 +490,33 @@ for _, res in ipairs(RESOURCES) do
     w(example(d))
     w("```")
     w()
+    for _, it in ipairs(iterators(d)) do
+      local call = "client." .. d.resource .. ":" .. it.name
+      w("### " .. it.key)
+      w()
+      w("`for " .. it.vars .. " in " .. call .. signature(d):match("%b{}") .. " do ... end`")
+      w()
+      w(("%s of [`%s`](#%s), %s, for a generic `for` loop: each step answers %s. It takes `%s`'s request "
+        .. "table (`%s` is the first page, default 1), requests the next page only when the loop needs it, and ends "
+        .. "after the last page: the page count or the total reached, or an empty or short page."):format(it.what,
+        d.key, anchor(d.key), it.how, it.step, d.name, d.row.paging.page))
+      w()
+      w("- Pages: " .. paging_text(d.row.paging))
+      w("- Raises the failed page's `vzaps.Error` (with `page`, its page number), or one of kind `paging`: "
+        .. "`PAGE_REPEATED` (a page answered again), `BAD_PAGE` (no list), `TOO_MANY_PAGES` (10000); after that, "
+        .. "every step raises it again. Wrong fields raise `bad argument ... to '" .. d.name .. "'` at the first "
+        .. "step, a wrong `" .. d.row.paging.page .. "` at once")
+      w()
+      local ex = example(d):gsub("^client%." .. d.resource .. ":" .. d.name, call)
+      w("```lua")
+      if it.name == "each" then
+        w("for item in " .. ex .. " do print(item.id) end")
+      else
+        w("for page, items in " .. ex .. " do print(#items) end")
+      end
+      w("```")
+      w()
+    end
   end
 end
 
@@ -464,10 +529,16 @@ local function index_block()
   lines[#lines + 1] = "| `client` | `request`, `instance`, `parallel`, `close`, `auth:get_access_token`, `events:subscribe` |"
   for _, res in ipairs(RESOURCES) do
     local names = {}
+    local iters = {}
     for _, d in ipairs(by_resource[res[1]] or {}) do
       names[#names + 1] = ("[`%s`](docs/api.md#%s)"):format(d.name, anchor(d.key))
+      for _, it in ipairs(iterators(d)) do
+        iters[#iters + 1] = ("[`%s`](docs/api.md#%s)"):format(it.name, anchor(it.key))
+      end
     end
-    lines[#lines + 1] = ("| `client.%s` (%d) | %s |"):format(res[1], #names, table.concat(names, ", "))
+    local list = table.concat(names, ", ")
+    if #iters > 0 then list = list .. "; iterators " .. table.concat(iters, ", ") end
+    lines[#lines + 1] = ("| `client.%s` (%d) | %s |"):format(res[1], #names, list)
   end
   lines[#lines + 1] = ""
   lines[#lines + 1] = INDEX_END

@@ -32,6 +32,22 @@
 --                         integral value) not below min; anything else
 --                         raises before sending. Paging: page = 0 (0 or
 --                         unset means page 1, D2), page_size and size = 1
+--   paging = {...}        the row answers one page of a longer list: its
+--                         resource gets `each` (the items) and `pages` (the
+--                         page answers) iterators, one generic pair in
+--                         resources.lua that calls this row's method once
+--                         per page. Keys, each naming a field:
+--                           page         the page number, sent in the
+--                                        request (1, 2, ...) and, when the
+--                                        answer has it, echoed there
+--                           size         the page size, read from the
+--                                        answer, else from the request
+--                           items        the answer's list of items
+--                           total        the answer's count of all items
+--                           total_pages  the answer's count of pages (opt.)
+--                         At most one paging row per resource; table-form
+--                         rows only (the iterator sets `page` in a copy of
+--                         the caller's request table).
 -- Paths under /instances/{instance_id} require an instance token (D16).
 
 local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
@@ -75,6 +91,11 @@ local CHATWOOT_FIELDS = {
 -- Groups.List, Chats.List query paging (§3.3): page 0 stays allowed (Go
 -- sends page=0 for an unset page, D21); a page holds at least one item.
 local PAGING = { page = 0, page_size = 1 }
+-- The two page shapes of the answers (§4.2; groups and chats as the
+-- emulator answers them, api.paged): a page object with `content`, and
+-- `{success, data = [...], page, page_size, total, total_pages}`.
+local PAGE_OBJECT = { page = "page", size = "size", items = "content", total = "total", total_pages = "total_pages" }
+local DATA_PAGE = { page = "page", size = "page_size", items = "data", total = "total", total_pages = "total_pages" }
 local I = "/instances/{instance_id}"
 
 return {
@@ -84,7 +105,7 @@ return {
     doc = "Creates an instance; returns it with its id, token, url and status." },
   { "instances", "list", "POST", "/instances/list", optional = true, prepare = instances_list,
     fields = { "search", "page_size", "page", "size", "filter", "sort", "sort_desc" },
-    ints = { page = 0, page_size = 1, size = 1 },
+    ints = { page = 0, page_size = 1, size = 1 }, paging = PAGE_OBJECT,
     doc = "Lists the account's instances a page at a time (default page 1, 20 a page); search matches name or id." },
   { "instances", "get", "POST", "/instances/get", args = { "instance_id" },
     body_args = { id = "instance_id" },
@@ -200,8 +221,12 @@ return {
   { "webhooks", "set", "POST", I .. "/webhook", required = { "webhook_url" }, lists = { "events" },
     fields = { "webhook_url", "events" },
     doc = "Sets the webhook URL and the events delivered to it." },
+  -- Pages like the emulator (page, size or page_size in the body; the
+  -- answer {success, data, page, page_size, total}); the contract only
+  -- passes the filters through.
   { "webhooks", "search_logs", "POST", I .. "/webhook/logs/search", optional = true,
-    doc = "Searches the webhook delivery logs; the filters are passed through." },
+    paging = { page = "page", size = "page_size", items = "data", total = "total" },
+    doc = "Searches the webhook delivery logs a page at a time; the filters are passed through." },
   { "webhooks", "get_log", "GET", I .. "/webhook/logs/{log_id}", doc = "Reads one webhook delivery log." },
   { "webhooks", "retry_log", "POST", I .. "/webhook/logs/{log_id}/retry", body = false,
     doc = "Delivers a logged webhook event again." },
@@ -215,7 +240,7 @@ return {
 
   -- Groups (§4.7) ----------------------------------------------------------
   { "groups", "list", "GET", I .. "/group/list", query = { "page", "page_size" }, optional = true,
-    ints = PAGING,
+    ints = PAGING, paging = DATA_PAGE,
     doc = "Lists the instance's groups a page at a time." },
   { "groups", "get", "GET", I .. "/group/info", query = { "group_id" },
     doc = "Reads a group's metadata and participants." },
@@ -307,7 +332,7 @@ return {
 
   -- Chats (§4.12) ----------------------------------------------------------
   { "chats", "list", "GET", I .. "/chats", query = { "page", "page_size" }, optional = true,
-    ints = PAGING,
+    ints = PAGING, paging = DATA_PAGE,
     doc = "Lists the chats a page at a time." },
   { "chats", "get", "GET", I .. "/chats/{phone}", doc = "Reads one chat (a phone number or a JID)." },
   { "chats", "archive", "POST", I .. "/chats/{phone}/archive", body = false, doc = "Archives a chat." },

@@ -145,6 +145,14 @@ function M.bad_token(req, body, secrets)
   }, secrets)
 end
 
+-- A list that cannot be paged through to its end (resources.lua's
+-- iterators): code PAGE_REPEATED (the server answered a page again),
+-- BAD_PAGE (an answer without its list) or TOO_MANY_PAGES; page is the
+-- page number asked for, op the list method ("instances.list").
+function M.paging(code, message, page, op)
+  return setmetatable({ kind = "paging", code = code, message = op .. ": " .. message, page = page, op = op }, Error)
+end
+
 local TRANSPORT_KINDS = { timeout = true, tls = true, network = true }
 
 -- A failure of a custom transport function (it returned nil, msg[, kind] or
