@@ -26,7 +26,7 @@ for page, items in client.instances:pages({ search = "paging demo", page_size = 
 end
 
 -- Stopping early is a plain `break`: no further page is requested.
-for inst in client.instances:each({ search = "paging demo", page_size = 3 }) do
+for inst in client.instances:each({ search = "paging demo", page_size = 3 }) do -- luacheck: ignore 512
   print("the first one: " .. inst.name)
   break
 end

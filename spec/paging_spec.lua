@@ -96,7 +96,7 @@ describe("paging iterators", function()
       end
       assert.same({ { 1, 3, 7, 3 }, { 2, 3, 7, 3 }, { 3, 1, 7, 3 } }, seen)
       emu:clear()
-      for page in client.instances:pages({ page_size = 3 }) do
+      for page in client.instances:pages({ page_size = 3 }) do -- luacheck: ignore 512
         assert.equals(1, page.page)
         break
       end
@@ -215,10 +215,13 @@ describe("paging iterators", function()
       assert.is_false(ok)
       assert.matches(HERE .. "bad argument #1 to 'each' %(field 'page' must be a whole number", e)
       ok, e = pcall(function() client.instances:pages({ page = 1.5 }) end)
+      assert.is_false(ok)
       assert.matches(HERE .. "bad argument #1 to 'pages'", e)
       ok, e = pcall(function() client.instances:each("x") end)
+      assert.is_false(ok)
       assert.matches(HERE .. "bad argument #1 to 'each' %(table expected, got string%)", e)
       ok, e = pcall(function() client.instances.each({}) end)
+      assert.is_false(ok)
       assert.matches(HERE .. "vzaps: instances.each is a method: call it with ':'", e)
       -- fields are the list method's: checked by its mapper at the first step
       local it = client.instances:each({ serch = "x" })
@@ -283,7 +286,7 @@ describe("paging iterators", function()
       end
       emu:clear()
       local sizes, chats = {}, {}
-      for page, items in scoped.chats:pages({ page_size = 2 }) do
+      for _, items in scoped.chats:pages({ page_size = 2 }) do
         sizes[#sizes + 1] = #items
         for _, c in ipairs(items) do chats[#chats + 1] = c.id end
       end
