@@ -6,7 +6,6 @@
 -- as "data:<mime>;base64,...", a document's default file_name, and a 5 MiB
 -- file round-tripped byte for byte, sent from C and by the Lua layer.
 local wire = require("spec.support.wire")
-local files = require("spec.support.files")
 local vzaps = require("vzaps")
 local mime = require("mime") -- LuaSocket's base64, independent of the module
 
