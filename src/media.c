@@ -538,8 +538,8 @@ static int l_bytes(lua_State *L) {
  * .source ("file" or "bytes"); anything else is nil. */
 static int l_index(lua_State *L) {
   vz_media *m = to_media(L, 1);
-  const char *k = lua_tostring(L, 2);
-  if (m == NULL || k == NULL || lua_type(L, 2) != LUA_TSTRING) return 0;
+  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  if (m == NULL || k == NULL) return 0;
   if (strcmp(k, "mime") == 0) {
     lua_pushstring(L, m->mime);
   } else if (strcmp(k, "size") == 0) {
