@@ -385,8 +385,9 @@ int vz_media_encode(lua_State *L, int idx, vz_buf *out, char *err, size_t errsz)
     if (fd < 0 || fstat(fd, &st) != 0) {
       int e = errno;
       if (fd >= 0) close(fd);
-      lua_pop(L, 2);
-      return fail(err, errsz, "cannot read file '%s': %s", name, strerror(e));
+      fail(err, errsz, "cannot read file '%s': %s", name, strerror(e));
+      lua_pop(L, 2); /* after: name points into the popped string */
+      return 0;
     }
     if ((why = file_problem(&st, &code)) != NULL) {
       close(fd);
