@@ -141,6 +141,18 @@ do
 end
 say("  started vs blocking send_text: callgrind")
 local spawn_ir = ir_per_call("vzaps", BASE, "spawn", 3, QUICK and 100 or 300)
+-- 7. A 50 MiB document from a file (bench/media.lua): peak RSS of one call.
+local MEDIA_MIB = QUICK and 10 or 50
+local media_file = string.format("%s/media-%dMiB.bin", WORK, MEDIA_MIB)
+say("  media: send_document of a %d MiB file", MEDIA_MIB)
+sh(string.format("head -c %d /dev/urandom > %s", MEDIA_MIB * 1024 * 1024, media_file))
+local media = {}
+for line in sh(string.format("lua5.4 %s/media.lua %s %s %s", BENCH, BUILD, BASE, media_file)):gmatch("MEDIA ([^\n]+)") do
+  local r = {}
+  for k, v in line:gmatch("([%w_]+)=([%w.-]+)") do r[k] = tonumber(v) or v end
+  media[r.run] = r
+end
+os.remove(media_file)
 
 say("  profile of instances:get (cgprofile.lua)")
 local profile = sh(string.format("lua5.4 %s/cgprofile.lua %s/cg.vzaps_get.0.out %s/cg.vzaps_get.%d.out %d 30",
@@ -234,6 +246,33 @@ w("")
 w("Instructions per send_text call: blocking %s, started with `client:spawn` and pumped to its end %s (%.2fx).",
   fmt_int(rows["messages:send_text/vzaps"].ir), fmt_int(spawn_ir), spawn_ir / rows["messages:send_text/vzaps"].ir)
 w("")
+w("## Media from a file")
+w("")
+local MEDIA_LABEL = {
+  ["file-c"] = "`vzaps.file`, sent from C", ["file-lua"] = "`vzaps.file`, sent by the Lua layer (retries, transports)",
+  ["bytes-c"] = "`vzaps.bytes` of the file read into a Lua string, sent from C",
+  hand = "hand-written Lua (io.read + mime.b64 + lua-cjson + LuaSocket)",
+}
+local fm = media["file-c"]
+if fm then
+  w("One `messages:send_document` of a %d MiB file (%.1f MiB base64) to the bench server, each in a fresh process; "
+    .. "RSS before the call (client made, token fetched; the string read, for `vzaps.bytes`) and at its peak (VmHWM%s).",
+    MEDIA_MIB, fm.encoded / 1048576, fm.reset == 1 and ", reset just before the call" or "")
+  w("")
+  w("| run | RSS before MiB | peak RSS MiB | growth MiB | growth / file size | growth / encoded size | wall s |")
+  w("|---|---:|---:|---:|---:|---:|---:|")
+  for _, run in ipairs({ "file-c", "file-lua", "bytes-c", "hand" }) do
+    local r = media[run]
+    if r then
+      local grow = (r.peak_kb - r.before_kb) * 1024
+      w("| %s | %.1f | %.1f | %.1f | %.2fx | %.2fx | %.3f |", MEDIA_LABEL[run], r.before_kb / 1024, r.peak_kb / 1024,
+        grow / 1048576, grow / r.size, grow / r.encoded, r.wall)
+    end
+  end
+else
+  w("not available: bench/media.lua gave no result.")
+end
+w("")
 w("## Goals")
 w("")
 local g = rows["instances:get/vzaps"].ir / rows["instances:get/c"].ir
@@ -258,6 +297,15 @@ else
   w("| parallel ≤ 1/7 of sequential | not available | skipped |")
 end
 w("| longest pump(0) of the tick loop < 1 ms | %.3f ms | %s |", tick.pump_max_ms, met(tick.pump_max_ms < 1))
+if fm then
+  local worst = 0
+  for _, run in ipairs({ "file-c", "file-lua" }) do
+    local r = media[run]
+    if r then worst = math.max(worst, (r.peak_kb - r.before_kb) * 1024 / r.encoded) end
+  end
+  w("| %d MiB file: peak RSS growth about 2x its encoded size at most (≤ 2.05x; vzaps.file, either path) | %.2fx | %s |",
+    MEDIA_MIB, worst, met(worst <= 2.05))
+end
 w("")
 w("## Where one instances:get call's instructions go (bench/cgprofile.lua)")
 w("")

@@ -2,7 +2,8 @@
 # bench/run.sh BUILD_DIR: what `make bench` runs after building the module.
 # Installs the bench-only Debian packages that are missing, starts nginx on
 # 127.0.0.1 with fixed answers (bench/nginx.conf.in), builds bench/c_loop.c,
-# runs bench/driver.lua (which writes bench/RESULTS.md) and stops nginx.
+# runs bench/driver.lua (which writes bench/RESULTS.md, running bench/media.lua
+# for the peak memory of a 50 MiB vzaps.file upload) and stops nginx.
 # BENCH_WORK (default /tmp/benchwork) holds the server's files and scratch;
 # BENCH_QUICK=1 runs smaller Ns.
 set -eu

@@ -6,7 +6,7 @@
  *   then       header lines up to an empty line ("\n\n"), then the body.
  * C side: each header line goes through transport.c's header callback
  * (status line, Retry-After, X-Request-Id), the body through its write
- * callback (64 MiB cap) and a 2xx body through push_success_body (JSON
+ * callback (64 MiB cap) and a 2xx body through vz_push_success_body (JSON
  * decode straight from the buffer, else the text). Lua side: the same
  * answer is served by a custom transport to a real client, so the embedded
  * http.lua / errors.lua build the result or the error (message, code,
@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
 
   /* C success path: decode from the buffer, or the text. */
   if (status >= 200 && status < 300)
-    push_success_body(L, &x, mt);
+    vz_push_success_body(L, x.res.body.data, x.res.body.len, mt, &x.hints, 0);
   else
     lua_pushlstring(L, x.res.body.data ? x.res.body.data : "", x.res.body.len);
   lua_pop(L, 1);

@@ -157,7 +157,7 @@ static int fz_ws_connect(lua_State *S) {
   int ud, n;
   vz_client_check(S, 1);
   url = luaL_checkstring(S, 2);
-  check_headers(S, 3);
+  vz_headers_check_table(S, 3);
   deadline = vz_now() + check_seconds(S, 4, 30);
   lua_settop(S, 4);
   if (strncmp(url, "ws://fuzz.invalid/", 18) != 0) abort();

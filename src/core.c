@@ -192,6 +192,7 @@ int luaopen_vzaps(lua_State *L) {
   vz_direct_register(L);
   vz_multi_register(L);
   vz_ws_register(L);
+  vz_media_register(L);
   lua_pushliteral(L, VZ_VERSION);
   lua_setfield(L, core, "VERSION");
   lua_pushlightuserdata(L, NULL); /* JSON null: the same value as cjson.null */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "json_number.h"
+#include "vzaps.h" /* media values (media.c) */
 
 #define KEY_CUT 40 /* longest key name quoted in an error message */
 
@@ -405,6 +406,14 @@ static int put_value(enc *e, int idx, int keyidx) {
     case LUA_TLIGHTUSERDATA:
       if (lua_touserdata(L, idx) == NULL) { /* cjson.null and the decoder's null */
         PUT(e, "null");
+        return 1;
+      }
+      break;
+    case LUA_TUSERDATA:
+      /* vzaps.file / vzaps.bytes: a data URL, streamed from the file */
+      if (vz_media_is(L, idx)) {
+        char why[160];
+        if (!vz_media_encode(L, idx, e->out, why, sizeof why)) return fail(e, why);
         return 1;
       }
       break;

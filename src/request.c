@@ -288,6 +288,33 @@ static void encode_failed(lua_State *L, const frame *f, const char *err) {
   vz_argerror(L, slot_position(f, -1), f->r->name, "%s", err);
 }
 
+/* A document given as vzaps.file(path) without a file_name, on a row that
+ * knows both fields (send_document): the encoded body b gets
+ * "file_name": <the file's base name> before its closing brace. */
+static void default_file_name(lua_State *L, const frame *f, int route, vz_buf *b) {
+  int top = lua_gettop(L), t = f->body, doc, name, known;
+  char err[160];
+  if (!f->r->has_fields || t == 0 || b->len < 2 || b->data[b->len - 1] != '}') return;
+  doc = get_field(L, t, "document");
+  if (doc == 0 || get_field(L, t, "file_name") != 0 || !vz_media_push_name(L, doc)) {
+    lua_settop(L, top);
+    return;
+  }
+  name = lua_gettop(L);
+  vz_getuservalue(L, route);
+  vz_rawgeti(L, -1, VZ_ROUTE_FIELDS);
+  lua_getfield(L, -1, "file_name");
+  known = !lua_isnil(L, -1);
+  if (known) {
+    static const char key[] = ",\"file_name\":";
+    b->len--; /* the closing brace */
+    if (vz_buf_append(b, key, sizeof key - 1) != 0 || !vz_json_encode(L, name, b, 0, 0, err, sizeof err) ||
+        vz_buf_putc(b, '}') != 0)
+      luaL_error(L, "vzaps: out of memory");
+  }
+  lua_settop(L, top);
+}
+
 /* The JSON body into c->rest.req_body (§3.4): only when there is a field
  * to send. */
 static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, int nfields, vz_request *q) {
@@ -340,6 +367,7 @@ static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, i
                                                    r->nslots, err, sizeof err)
                            : vz_json_encode(L, t, b, VZ_ARRAY_MT, lists, err, sizeof err);
     if (!ok) encode_failed(L, f, err);
+    default_file_name(L, f, route, b);
     q->has_body = 1;
   }
 }

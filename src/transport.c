@@ -214,12 +214,13 @@ static void push_opt_string(lua_State *L, const char *s) {
  * true when empty (or only white space), the decoded JSON, or the text
  * itself when it is not JSON (the action did happen). */
 void vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache) {
-  const char *p = data, *end = data + len;
+  const char *p = data, *end;
   char err[128];
   if (data == NULL) { /* nothing was ever received into this buffer */
     lua_pushboolean(L, 1);
     return;
   }
+  end = data + len;
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
   if (p == end)
     lua_pushboolean(L, 1);

@@ -231,7 +231,9 @@ function M.onstream(_, stream)
     res, note = handle_api(stream, req)
   end
   if res then
-    local ok, werr = pcall(write_response, stream, rid, res, req.method)
+    -- yieldable: a large answer fills the socket buffer and the write yields
+    -- (a plain pcall cannot yield on Lua 5.1)
+    local ok, werr = http_util.yieldable_pcall(write_response, stream, rid, res, req.method)
     if not ok then M.log("write failed: " .. tostring(werr)) end
     M.log(req.method .. " " .. path .. " " .. res.status .. (note and (" " .. note) or ""))
     if req.after_response then req.after_response() end

@@ -62,6 +62,63 @@ function vzaps.array(t)
   return setmetatable(t, array_mt)
 end
 
+-- Media values (src/media.c). A value that cannot be made comes back from
+-- the core as nil, message, code: the failure tuple, kind "media".
+local Error, MEDIA_MAX = errors.Error, core.MEDIA_MAX_BYTES
+local media_file, media_bytes = core.media_file, core.media_bytes
+
+local function media(value, message, code, path)
+  if value ~= nil then return value end
+  local err = setmetatable({ kind = "media", code = code, message = message,
+                             details = { path = path, limit = MEDIA_MAX } }, Error)
+  return nil, tostring(err), err
+end
+
+--- A local file to send as media: any media field (`image`, `audio`,
+-- `video`, `document`, `sticker`, `gif`, `jpeg_thumbnail`) and any
+-- `client:request` body take it, and it goes out as a
+-- `"data:<mime>;base64,..."` string, read from the file (in C, in chunks)
+-- only when the request is built. The MIME type comes from the file's
+-- magic bytes, else its extension (else `application/octet-stream`); `mime`
+-- overrides both. `send_document` without a `file_name` sends the file's
+-- base name. The file is checked now: it must be a readable, non-empty
+-- regular file of at most 100 MiB (README "Media from local files"). If it
+-- cannot be read any more when a request is built, that call raises.
+-- The value has `mime`, `size`, `name` (base name), `path` and `source`
+-- (`"file"`); `tostring` shows the source, MIME type and size, never the content.
+-- @function vzaps.file
+-- @tparam string path the file
+-- @tparam[opt] string mime e.g. `"audio/ogg; codecs=opus"`
+-- @return[1] the media value
+-- @return[2] nil
+-- @treturn[2] string message, e.g. `vzaps: file 'a.png' is empty`
+-- @treturn[2] vzaps.Error err of kind `"media"`, code `MEDIA_UNREADABLE`,
+--  `MEDIA_NOT_A_FILE`, `MEDIA_EMPTY` or `MEDIA_TOO_LARGE`
+-- @raise when `path` is not a string or `mime` is not a MIME type
+-- @usage local img = assert(vzaps.file("photo.jpg"))
+-- client.messages:send_image{instance_id = id, instance_token = tok, phone = "5511999990000", image = img}
+function vzaps.file(path, mime)
+  local value, message, code = media_file(path, mime)
+  return media(value, message, code, path)
+end
+
+--- Data in memory to send as media, like `vzaps.file`: sent as a
+-- `"data:<mime>;base64,..."` string. Without `mime`, the magic bytes tell
+-- the type (else `application/octet-stream`). The value keeps a reference
+-- to `data`, not a copy.
+-- @function vzaps.bytes
+-- @tparam string data the bytes (1 byte to 100 MiB)
+-- @tparam[opt] string mime e.g. `"image/png"`
+-- @return[1] the media value (`source` is `"bytes"`)
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] vzaps.Error err of kind `"media"`, code `MEDIA_EMPTY` or `MEDIA_TOO_LARGE`
+-- @raise when `data` is not a string or `mime` is not a MIME type
+-- @usage local png = assert(vzaps.bytes(render_chart(), "image/png"))
+function vzaps.bytes(data, mime)
+  return media(media_bytes(data, mime))
+end
+
 -- The module's JSON codec, for scripts that build or read payloads
 -- themselves: integers stay integers, null is vzaps.null.
 
