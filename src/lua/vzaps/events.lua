@@ -5,6 +5,7 @@
 local import, core = ...
 local http = import("http")
 local errors = import("errors")
+local tokens = import("token")
 
 local args = import("args")
 local state = import("state")
@@ -98,7 +99,7 @@ local function connect(p)
     -- fuzz/fuzz_ws.c: a 401 whose reason phrase held the JWT).
     local s = secrets(p)
     -- A refused token (revoked, expired early) must not be reused next time.
-    if status == 401 then http.set_token(st, nil) end
+    if status == 401 then tokens.drop(st, token) end
     return errors.http(REQ, status, body or "", reason, nil, nil, s)
   end
   return errors.transport(kind, message, REQ, secrets(p))

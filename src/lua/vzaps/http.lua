@@ -4,9 +4,10 @@
 -- "Reliability").
 local import, core = ...
 local errors = import("errors")
+local token = import("token")
 
 local type, pairs, pcall, tonumber = type, pairs, pcall, tonumber
-local perform, now, success_body = core.perform, core.now, core.success_body
+local perform, success_body = core.perform, core.success_body
 local random, min = math.random, math.min
 local running, yield = coroutine.running, coroutine.yield
 
@@ -99,6 +100,8 @@ end
 -- (direct_call.c), as a packed list of core.perform's results, or nil.
 function M.send(st, req, first)
   local attempt, replayed = 0, false
+  -- the token of the current attempt: a first attempt from C sent the mirror
+  local used = first and st.token
   while true do
     local status, body, reason, retry_after, request_id
     if first then
@@ -106,8 +109,9 @@ function M.send(st, req, first)
       first = nil
     else
       if req.auth then
-        local token, msg, err = M.token(st)
-        if not token then return nil, msg, err end
+        local msg, err
+        used, msg, err = M.token(st)
+        if not used then return nil, msg, err end
       end
       status, body, reason, retry_after, request_id = exchange(st, req)
     end
@@ -124,10 +128,11 @@ function M.send(st, req, first)
     elseif status < 300 and status >= 200 then
       return body
     elseif status == 401 and req.auth and not replayed then
-      -- The token was refused (revoked, or expired early): fetch a new one
-      -- and replay once; a 401 means nothing was executed (D14).
+      -- The token was refused (revoked, or expired early): drop it (unless
+      -- a newer one replaced it meanwhile), fetch a new one and replay
+      -- once; a 401 means nothing was executed (D14).
       replayed = true
-      M.set_token(st, nil)
+      token.drop(st, used)
     else
       local wait = retry_after and core.retry_after(retry_after)
       if attempt < st.max_retries and (wait or 0) <= M.MAX_RETRY_AFTER
@@ -143,59 +148,25 @@ function M.send(st, req, first)
 end
 
 -- ---------------------------------------------------------------------------
--- Token cache (contract §2.1)
+-- The token (contract §2.1; token.lua keeps it)
 -- ---------------------------------------------------------------------------
 
-local function lifetime(v)
-  if type(v) == "string" then v = tonumber(v) end
-  if type(v) == "number" and v > 0 and v < math.huge then return v end
-  return nil
-end
-
--- One token fetch at a time: in a parallel run the other coroutines wait
--- for it instead of each asking /token.
+-- The cached token, or a new one. One fetch at a time: in a parallel run
+-- the other coroutines wait for it instead of each asking /token (and a
+-- shared token_store makes one fetch for all its clients, token.lua).
 function M.token(st)
-  local token = st.token
-  if token and now() < st.expires_at then return token end
+  local tok = token.current(st)
+  if tok then return tok end
   if in_parallel(st) then
     while st.fetching do yield(PAR, "wait") end
-    token = st.token
-    if token and now() < st.expires_at then return token end
+    tok = token.current(st)
+    if tok then return tok end
     st.fetching = true
   end
-  local tok, msg, err = M.fetch_token(st)
+  local msg, err
+  tok, msg, err = token.refresh(st, M.send)
   st.fetching = nil
   return tok, msg, err
-end
-
-function M.fetch_token(st)
-  local req = {
-    method = "POST", path = "/token", url = st.base_url .. "/token", auth = false,
-    body = core.json_encode({ client_token = st.client_token, client_secret = st.client_secret }),
-  }
-  local res, msg, err = M.send(st, req)
-  if res == nil then return nil, msg, err end
-  local tok, ttl
-  if type(res) == "table" then
-    tok = res.access_token
-    if type(tok) ~= "string" or tok == "" then tok = res.accessToken end
-    ttl = lifetime(res.expires_in)
-    if ttl == nil then ttl = lifetime(res.expiresIn) end
-  end
-  if type(tok) ~= "string" or tok == "" or not ttl then
-    local secrets = errors.secrets(st)
-    if type(tok) == "string" and #tok >= 4 then table.insert(secrets, 1, tok) end
-    return errors.bad_token(req, type(res) == "table" and res or nil, secrets)
-  end
-  M.set_token(st, tok, now() + ttl - st.token_skew)
-  return tok
-end
-
--- The token cache's one writer: the Lua state and the C mirror (headers,
--- fast path) change together.
-function M.set_token(st, tok, expires_at)
-  st.token, st.expires_at = tok, expires_at
-  core.set_token(st.ud, tok, expires_at)
 end
 
 return M
