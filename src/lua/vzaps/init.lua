@@ -102,6 +102,26 @@ function vzaps.ngx_transport(opts)
   return import("ngx").transport(opts)
 end
 
+--- A webhook receiver: a dispatcher with the registration API of a
+-- realtime subscription (`hook:on(type, fn)`, `"All"`), `hook:handle(body
+-- [, headers])` for any Lua runtime and `hook:ngx()`, a complete content
+-- handler for `content_by_lua*`. Details in `vzaps.webhook` and README
+-- "Receiving webhooks".
+-- @tparam table opts `key` (required: a string of 16+ characters the
+--  webhook URL carries as `?key=`, or `false` for none), `dedup` (event ids
+--  remembered in memory, default 10000; `false`: off), `dedup_dict` (a
+--  `lua_shared_dict` for them instead, shared by the workers), `dedup_ttl`
+--  (seconds an id stays in that dict, default 86400), `max_body` (bytes,
+--  default 4 MiB)
+-- @return the receiver
+-- @raise on a bad option
+-- @usage local hook = vzaps.webhook{key = os.getenv("VZAPS_WEBHOOK_KEY")}
+-- hook:on("Message", function(ev) print(ev.instance_id, ev.data.event.text) end)
+-- assert(hook:handle(body))
+function vzaps.webhook(opts)
+  return import("webhook").new(opts)
+end
+
 -- ---------------------------------------------------------------------------
 -- Clients
 -- ---------------------------------------------------------------------------
