@@ -36,8 +36,9 @@ function M.build_dir()
   return b
 end
 
--- Starts nginx; vars = {EMU_URL, CLIENT_TOKEN, CLIENT_SECRET}.
-function M.start(vars)
+-- Starts nginx; vars = {EMU_URL, CLIENT_TOKEN, CLIENT_SECRET, ...}: the
+-- {{...}} values of conf (default spec/support/nginx.conf).
+function M.start(vars, conf_path)
   local build = M.build_dir()
   local prefix = os.tmpname()
   os.remove(prefix)
@@ -52,7 +53,7 @@ function M.start(vars)
   for k, v in pairs(vars) do values[k] = v end
   values.PREFIX = prefix
   values.CPATH = build .. "/?.so"
-  local conf = assert(read(ROOT .. "/spec/support/nginx.conf"))
+  local conf = assert(read(ROOT .. "/" .. (conf_path or "spec/support/nginx.conf")))
   local self = { prefix = prefix }
   for _ = 1, 5 do -- a port taken between emulator.free_port() and nginx's bind: try again
     values.PORT, values.TLS_PORT = emulator.free_port(), emulator.free_port()
@@ -104,16 +105,22 @@ function M:stop()
   end
 end
 
--- A raw HTTP/1.1 GET on a fresh connection (so requests can overlap): a
--- connection object with :finish() -> status, body.
-function M:open(path)
+-- A raw HTTP/1.1 request on a fresh connection (so requests can overlap):
+-- a connection object with :finish() -> status, body. GET without a body;
+-- with one, `method` (default POST) and a Content-Length body.
+function M:open(path, body, method)
   local c = assert(socket.tcp())
   c:settimeout(30)
   assert(c:connect("127.0.0.1", self.port))
-  assert(c:send("GET " .. path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+  local head = (method or (body and "POST" or "GET")) .. " " .. path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+  if body then head = head .. "Content-Type: application/json\r\nContent-Length: " .. #body .. "\r\n" end
+  -- not asserted: a server that answers early (401, 413) may close before a
+  -- large body is all sent; the answer is what the caller checks
+  c:send(head .. "\r\n" .. (body or ""))
   return {
     finish = function()
-      local data = c:receive("*a")
+      local data, _, partial = c:receive("*a")
+      data = data or partial or ""
       c:close()
       local status = tonumber(data:match("^HTTP/1%.%d (%d%d%d)"))
       local body = data:match("\r\n\r\n(.*)$") or ""
@@ -135,6 +142,10 @@ end
 
 function M:get(path)
   return self:open(path).finish()
+end
+
+function M:post(path, body, method)
+  return self:open(path, body, method).finish()
 end
 
 return M

@@ -247,6 +247,14 @@ local function read_body(ngx, max)
   return body
 end
 
+-- nginx adds the request line, key included, to whatever is logged from a
+-- request (ngx.log and ngx.errlog.raw_log alike): these lines are written
+-- from a zero-delay timer, which has no request. A flood that fills the
+-- worker's pending timers drops lines, never answers.
+local function log(ngx, level, msg)
+  ngx.timer.at(0, function() ngx.log(level, msg) end)
+end
+
 local function reply(ngx, status, code, message)
   ngx.status = status
   ngx.header["Content-Type"] = "application/json"
@@ -265,19 +273,21 @@ end
 -- file too), and runs `handle`: 200 when the handlers ran (or the event id
 -- was a duplicate), 400 for a malformed delivery, 413 for one over
 -- `max_body`, 500 when a handler raised, so that the platform retries it.
--- Failures are logged (`ngx.log`) without the key. Nothing here blocks the
+-- Failures are logged to the error log, without the key (nginx's own access
+-- log and request-line context are the config's: README "Receiving
+-- webhooks"). Nothing here blocks the
 -- worker; handlers should use cosockets (`vzaps.ngx_transport`) too.
 -- @function hook:ngx
 -- @treturn integer the status answered
 function methods.ngx(self)
   local p = priv(self, "ngx")
   local ngx = ngx_of("hook:ngx()")
-  local log, WARN, ERR = ngx.log, ngx.WARN, ngx.ERR
+  local WARN, ERR = ngx.WARN, ngx.ERR
   if p.key then
     local given = ngx.req.get_uri_args(100).key
     local ok, msg = check_key(p, type(given) == "string" and given or nil)
     if not ok then
-      log(WARN, msg, " (refused with 401)")
+      log(ngx, WARN, msg .. " (refused with 401)")
       return reply(ngx, 401, "INVALID_KEY", "webhook key is missing or wrong")
     end
   end
@@ -298,7 +308,7 @@ function methods.ngx(self)
   end
   if ok then return reply(ngx, 200) end
   local status = STATUS[err.code] or 500
-  log(status >= 500 and ERR or WARN, msg, " (answered ", status, ")")
+  log(ngx, status >= 500 and ERR or WARN, msg .. " (answered " .. status .. ")")
   if status == 500 then return reply(ngx, 500, err.code, "webhook handler failed") end
   return reply(ngx, status, err.code, err.message)
 end
