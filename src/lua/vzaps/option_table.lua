@@ -24,6 +24,9 @@ return {
     "`function(req) -> res` or `nil, errmsg[, kind]`, for custom runtimes and tests; `vzaps.ngx_transport()` in OpenResty" },
   { "retry_backoff", "seconds", "`0.5`",
     "first delay of the exponential retry backoff (doubles per retry, capped at 8 s, with jitter); `0` allowed" },
+  { "token_store", "store", "this client",
+    "where the JWT is cached: `vzaps.ngx_token_store(\"dict\")` keeps one token for every worker of an nginx, "
+      .. "refreshed by one `POST /token` (README \"OpenResty with many workers\")" },
   { "sleep", "function", "blocking sleep",
     "`function(seconds)` used for retry backoffs; pass `ngx.sleep` in OpenResty so a backoff does not block the worker" },
 }
