@@ -7,12 +7,13 @@ package.path = script_dir .. "/?.lua;" .. script_dir .. "/?/init.lua;" .. packag
 
 local cqueues = require("cqueues")
 local signal = require("cqueues.signal")
+local cerrno = require("cqueues.errno")
 local http_server = require("http.server")
 local state = require("lib.state")
 local app = require("lib.app")
 
 local USAGE = [==[
-usage: lua5.1 main.lua [--host 127.0.0.1] [--port 0] [--port-file PATH]
+usage: lua5.1 main.lua [--host 127.0.0.1] [--port 8787] [--port-file PATH]
                        [--client-token T] [--client-secret S]
                        [--token-ttl SECONDS] [--quiet]]==]
 
@@ -22,7 +23,10 @@ local function die(msg)
 end
 
 -- CLI ---------------------------------------------------------------------------
-local opts = { host = "127.0.0.1", port = 0 }
+-- 8787 is the base_url the examples default to (examples/config.lua); the
+-- specs and scripts/demo.sh pass --port 0 (any free port) and --port-file.
+local DEFAULT_PORT = 8787
+local opts = { host = "127.0.0.1", port = DEFAULT_PORT }
 do
   local i = 1
   local function value(name)
@@ -71,7 +75,17 @@ local cq = cqueues.new()
 app.cq = cq
 if opts.port_file then os.remove(opts.port_file) end  -- never leave a stale port
 
-local server, err = http_server.listen({
+local shown = host:find(":") and ("[" .. host .. "]") or host
+
+-- A taken port is a common mistake (a second emulator on 8787): one line
+-- that says what to do, not the usage text.
+local function in_use(errno)
+  if errno ~= cerrno.EADDRINUSE then return end
+  io.stderr:write(("vzaps-emulator: %s:%d is in use (another emulator?); pass --port N\n"):format(shown, opts.port))
+  os.exit(1)
+end
+
+local server, err, errno = http_server.listen({
   cq = cq,
   host = host,
   port = opts.port,
@@ -85,9 +99,15 @@ local server, err = http_server.listen({
     end
   end,
 })
-if not server then die("cannot listen: " .. tostring(err)) end
-local ok, lerr = server:listen()
-if not ok then die("cannot listen on " .. host .. ":" .. opts.port .. ": " .. tostring(lerr)) end
+if not server then
+  in_use(errno)
+  die("cannot listen: " .. tostring(err))
+end
+local ok, lerr, lerrno = server:listen()
+if not ok then
+  in_use(lerrno)
+  die("cannot listen on " .. host .. ":" .. opts.port .. ": " .. tostring(lerr))
+end
 local _, _, port = server:localname()
 
 if opts.port_file then
@@ -98,7 +118,6 @@ if opts.port_file then
   assert(os.rename(tmp, opts.port_file))
 end
 
-local shown = host:find(":") and ("[" .. host .. "]") or host
 io.stdout:write("vzaps-emulator listening on http://", shown, ":", tostring(port), "\n")
 io.stdout:flush()
 

@@ -34,7 +34,8 @@ return function(r, app)
 
   add("POST", "/__emu/config", function(req)
     local b = api.body(req)
-    local known = { token_ttl = true, token_style = true, client_token = true, client_secret = true }
+    local known = { token_ttl = true, token_style = true, client_token = true, client_secret = true,
+                    webhook_timeout = true }
     for k in pairs(b) do
       if not known[k] then api.bad("unknown config key " .. tostring(k)) end
     end
@@ -44,6 +45,8 @@ return function(r, app)
     if style and style ~= "snake" and style ~= "camel" then
       api.bad("token_style must be snake or camel")
     end
+    local wt = api.optional(b, "webhook_timeout", "number")
+    if wt and wt <= 0 then api.bad("webhook_timeout must be > 0") end
     api.optional(b, "client_token", "string")
     api.optional(b, "client_secret", "string")
     for k, v in pairs(b) do
@@ -103,7 +106,8 @@ return function(r, app)
     for _ in pairs(state.tokens) do ntok = ntok + 1 end
     for _ in pairs(state.revoked) do nrev = nrev + 1 end
     return 200, {
-      config = { token_ttl = state.config.token_ttl, token_style = state.config.token_style },
+      config = { token_ttl = state.config.token_ttl, token_style = state.config.token_style,
+                 webhook_timeout = state.config.webhook_timeout },
       tokens_issued = ntok, tokens_revoked = nrev,
       requests_recorded = #state.requests, last_seq = state.seq,
       scripts_pending = json.array(state.scripts),
@@ -230,6 +234,34 @@ return function(r, app)
                         stalled = conn.stalled == true }
     end)
     return 200, { connections = out }
+  end)
+
+  -- Webhook delivery attempts that have ended (lib/webhooks.lua), in order.
+  -- ?since=SEQ: only later ones; ?instance_id=ID, ?log_id=ID: only those;
+  -- ?min=N: wait (up to ?timeout=S, default 5, at most 30) until there are
+  -- at least N of them.
+  add("GET", "/__emu/webhooks/attempts", function(req)
+    local webhooks = require("lib.webhooks")
+    local q = req.query
+    local since, min = tonumber(q.since) or 0, tonumber(q.min) or 0
+    local timeout = math.min(math.max(tonumber(q.timeout) or 5, 0), 30)
+    local deadline = state.monotime() + timeout
+    local function matching()
+      local out = json.array()
+      for _, a in ipairs(webhooks.attempts) do
+        if a.seq > since and (not q.instance_id or a.instance_id == q.instance_id)
+          and (not q.log_id or a.log_id == q.log_id) then
+          out[#out + 1] = a
+        end
+      end
+      return out
+    end
+    local list = matching()
+    while #list < min and state.monotime() < deadline do
+      webhooks.changed:wait(deadline - state.monotime())
+      list = matching()
+    end
+    return 200, { attempts = list, in_flight = webhooks.in_flight, timed_out = #list < min }
   end)
 
   -- Inject an incoming event (for the realtime endpoint / webhook logs).

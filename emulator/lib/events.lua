@@ -1,7 +1,7 @@
 -- Internal event bus. Routes call events.emit(instance_id, type, data) when
 -- something a client could observe happens (message sent, session connected /
--- disconnected, ...). Listeners (webhook delivery log now, the realtime
--- /events/ws endpoint later) subscribe with events.listen(fn).
+-- disconnected, ...). Listeners (webhook delivery, routes/webhooks.lua; the
+-- realtime /events/ws endpoint, lib/realtime.lua) subscribe with events.listen(fn).
 local state = require("lib.state")
 
 local M = {}

@@ -41,6 +41,7 @@ M.defaults = {
   client_secret = "emu-client-secret",
   token_ttl = 3600,
   token_style = "snake",
+  webhook_timeout = 5,  -- seconds per webhook delivery attempt (lib/webhooks.lua)
 }
 
 function M.set_defaults(t)
@@ -133,6 +134,9 @@ function M.new_instance(fields)
     created_at = now,
     updated_at = now,
     created_ms = M.now_ms(),
+    -- creation sequence: orders instances created in the same millisecond
+    -- (the ids are random, so they cannot)
+    seq = M.next("instance"),
     -- sub-resources
     session = { pair_phone = nil, push_name = nil },
     messages = {},       -- id -> message

@@ -33,17 +33,16 @@ local SORT_FIELDS = { name = true, created_at = true, status = true, id = true }
 local function sorted_instances(sort, desc)
   local list = {}
   for _, inst in pairs(state.instances) do list[#list + 1] = inst end
+  -- created_at order is the creation sequence: several instances share a
+  -- millisecond, and their random ids would put them in random order.
   local function key(inst, f)
-    if f == "created_at" then return inst.created_ms end
+    if f == "created_at" then return inst.seq end
     if f == "name" then return tostring(inst.name):lower() end
     return inst[f]
   end
   table.sort(list, function(a, b)
     local ka, kb = key(a, sort), key(b, sort)
-    if ka == kb and sort ~= "created_at" then
-      ka, kb = a.created_ms, b.created_ms
-    end
-    if ka == kb then ka, kb = a.id, b.id end
+    if ka == kb then ka, kb = a.seq, b.seq end  -- ties: creation order
     if desc then return ka > kb end
     return ka < kb
   end)

@@ -1,12 +1,14 @@
 -- §4.5 Webhooks. The webhook URL is the instance's `webhook` (create/update)
 -- and `webhook_url` here; the event list is `events_subscribe` / `events`.
 -- Every emitted event (sent message, session connected/disconnected) whose
--- type is in that list (empty list or "All" = every type) gets a delivery log
--- entry while a URL is configured. Nothing is sent over the network.
+-- type is in that list (empty list or "All" = every type) is delivered to
+-- the URL while one is configured (lib/webhooks.lua: loopback hosts only,
+-- asynchronous) and gets a delivery log entry recording each attempt.
 local json = require("lib.json")
 local state = require("lib.state")
 local api = require("lib.api")
 local events = require("lib.events")
+local delivery = require("lib.webhooks")
 
 local function wants(inst, event_type)
   local list = inst.events_subscribe
@@ -20,12 +22,7 @@ end
 events.listen(function(env, inst)
   if not inst or type(inst.webhook) ~= "string" or inst.webhook == "" then return end
   if not wants(inst, env.type) then return end
-  local now = state.iso()
-  inst.webhook_logs[#inst.webhook_logs + 1] = {
-    id = "whl_" .. state.hex(10), event = env.type, event_id = env.id,
-    url = inst.webhook, status = "delivered", response_status = 200,
-    attempts = 1, payload = env, created_at = now, updated_at = now,
-  }
+  delivery.deliver(inst, env)
 end)
 
 local function config(inst)
@@ -75,12 +72,13 @@ local function search(req)
   return api.ok(api.slice(out, page, size), { total = #out, page = page, page_size = size })
 end
 
+-- Sends the delivery again, to the URL it went to: a new attempt on the same
+-- log, answered at once (status "pending" until the attempt ends; "failed"
+-- at once for a refused URL).
 local function retry(req)
   local log = find(req)
-  log.attempts = log.attempts + 1
-  log.status = "delivered"
   log.last_retry_at = state.iso()
-  log.updated_at = log.last_retry_at
+  delivery.send(log)
   return api.ok(log)
 end
 
