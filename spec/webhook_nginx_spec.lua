@@ -201,6 +201,73 @@ describe("webhook receiver in nginx (hook:ngx)", function()
     assert.equals(1, results({ "evt_slow" }).by.evt_slow)
   end)
 
+  describe("end to end: the emulator delivers", function()
+    local client
+
+    setup(function() client = emu:client() end)
+    teardown(function() if client then client:close() end end)
+
+    local function instance(webhook, events)
+      local inst = assert(client.instances:create({ name = "Webhook e2e", webhook = webhook,
+                                                    events_subscribe = events or { "All" } }))
+      return inst, client:instance(inst.id, inst.token)
+    end
+
+    -- The ended delivery attempts of inst, waiting (bounded) for n of them.
+    local function attempts(inst, n)
+      local code, res = emu:control("GET", ("/__emu/webhooks/attempts?instance_id=%s&min=%d&timeout=10")
+        :format(inst.id, n))
+      assert.equals(200, code)
+      assert.is_false(res.timed_out, ("expected %d ended attempts, got %d\n%s"):format(n, #res.attempts, srv:log()))
+      return res.attempts
+    end
+
+    it("a messages:send_text to a subscribed instance reaches the handler; retry_log does not run it twice", function()
+      local inst, h = instance(srv.url .. HOOK, { "Message" })
+      local sent = assert(h.messages:send_text({ phone = "5511988887777", message = "to the receiver" }))
+      assert.is_string(sent.data.message_id)
+      local list = attempts(inst, 1)
+      assert.equals(200, list[1].response_status)
+      assert.equals("delivered", list[1].status)
+      local id = list[1].event_id
+      local r = results({ id })
+      assert.equals(1, r.by[id])
+      assert.equals("Message", r.last.type)
+      assert.equals(inst.id, r.last.instance_id)
+      assert.is_table(r.last.data)
+      -- the platform's replay of the same delivery: 200, and no second run
+      local logs = assert(h.webhooks:search_logs({ event = "Message" }))
+      assert(h.webhooks:retry_log({ log_id = logs.data[1].id }))
+      list = attempts(inst, 2)
+      assert.equals(200, list[2].response_status)
+      assert.equals(1, results({ id }).by[id])
+    end)
+
+    it("a raising handler answers 500, so the delivery log shows it failed and retry_log runs it again", function()
+      local inst, h = instance(srv.url .. HOOK)
+      local code = emu:control("POST", "/__emu/instances/" .. inst.id .. "/events", { type = "Boom", data = { n = 1 } })
+      assert.equals(200, code)
+      local list = attempts(inst, 1)
+      assert.equals(500, list[1].response_status)
+      assert.equals("failed", list[1].status)
+      local id = list[1].event_id
+      assert.equals(1, results({ id }).by[id])
+      local logs = assert(h.webhooks:search_logs({ status = "failed" }))
+      assert(h.webhooks:retry_log({ log_id = logs.data[1].id }))
+      list = attempts(inst, 2)
+      assert.equals(500, list[2].response_status)
+      assert.equals(2, results({ id }).by[id])
+    end)
+
+    it("a webhook URL with a wrong key is refused with 401 and runs no handler", function()
+      local inst, h = instance(srv.url .. "/hook?key=not-the-key-0123456789")
+      assert(h.messages:send_text({ phone = "5511988887777", message = "wrong key" }))
+      local list = attempts(inst, 1)
+      assert.equals(401, list[1].response_status)
+      assert.equals(0, results().runs)
+    end)
+  end)
+
   it("is not blocked by a handler that waits (ngx.sleep): deliveries overlap", function()
     local t0 = socket.gettime()
     local conns = {}
