@@ -123,19 +123,19 @@ function M:open(path, body, method)
       data = data or partial or ""
       c:close()
       local status = tonumber(data:match("^HTTP/1%.%d (%d%d%d)"))
-      local body = data:match("\r\n\r\n(.*)$") or ""
+      local rbody = data:match("\r\n\r\n(.*)$") or ""
       if data:lower():find("\r\ntransfer%-encoding: chunked") then
         local out, pos = {}, 1
         while true do
-          local size, next_pos = body:match("^(%x+)[^\r\n]*\r\n()", pos)
+          local size, next_pos = rbody:match("^(%x+)[^\r\n]*\r\n()", pos)
           size = tonumber(size or "0", 16)
           if size == 0 then break end
-          out[#out + 1] = body:sub(next_pos, next_pos + size - 1)
+          out[#out + 1] = rbody:sub(next_pos, next_pos + size - 1)
           pos = next_pos + size + 2
         end
-        body = table.concat(out)
+        rbody = table.concat(out)
       end
-      return status, body
+      return status, rbody
     end,
   }
 end

@@ -146,16 +146,15 @@ local function shared_refresh(self, st, key, fetch, t0)
       if not (tok or a) then
         local ok, t, exp, err = pcall(fetch, st)
         if ok and t then
-          dict:set(key, format("%.6f", exp) .. " " .. t, exp - now() > 0 and exp - now() or 0.001)
-          tok, a = t, exp
+          local ttl = exp - now()
+          dict:set(key, format("%.6f", exp) .. " " .. t, ttl > 0 and ttl or 0.001)
         else
-          if not ok then t, exp, err = nil, "vzaps: token fetch raised: " .. tostring(t), nil end
-          dict:set(fail_key, encode_failure(err), FAIL_TTL)
-          tok, a, b = nil, exp, err
+          -- the waiters' failure; a raise has no fields ("token fetch failed")
+          dict:set(fail_key, encode_failure(ok and err or nil), FAIL_TTL)
         end
         if dict:get(lock) == id then dict:delete(lock) end
-        if not ok then error(a, 0) end
-        return tok, a, b
+        if not ok then error(t, 0) end
+        return t, exp, err
       end
       if dict:get(lock) == id then dict:delete(lock) end
       return tok, a, b
