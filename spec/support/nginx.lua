@@ -37,8 +37,11 @@ function M.build_dir()
 end
 
 -- Starts nginx; vars = {EMU_URL, CLIENT_TOKEN, CLIENT_SECRET, ...}: the
--- {{...}} values of conf (default spec/support/nginx.conf).
-function M.start(vars, conf_path)
+-- {{...}} values of conf (default spec/support/nginx.conf). opts.edit(text,
+-- values) may change the config text first (values.PORT is the port to
+-- listen on), and opts.env = {NAME = value} is nginx's environment.
+function M.start(vars, conf_path, opts)
+  opts = opts or {}
   local build = M.build_dir()
   local prefix = os.tmpname()
   os.remove(prefix)
@@ -58,13 +61,16 @@ function M.start(vars, conf_path)
   for _ = 1, 5 do -- a port taken between emulator.free_port() and nginx's bind: try again
     values.PORT, values.TLS_PORT = emulator.free_port(), emulator.free_port()
     local text = conf:gsub("{{([%w_]+)}}", function(k) return assert(values[k], k) and tostring(values[k]) end)
+    if opts.edit then text = opts.edit(text, values) end
     local f = assert(io.open(prefix .. "/nginx.conf", "w"))
     f:write(text)
     f:close()
     -- LD_PRELOAD is dropped so a sanitizer runtime preloaded into the spec
     -- process does not follow nginx.
-    local cmd = ("env -u LD_PRELOAD nginx -p %s -c %s -e %s >>%s 2>&1 & echo $!"):format(
-      sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"), sh_quote(prefix .. "/logs/error.log"),
+    local env = {}
+    for k, v in pairs(opts.env or {}) do env[#env + 1] = k .. "=" .. sh_quote(v) end
+    local cmd = ("env -u LD_PRELOAD %s nginx -p %s -c %s -e %s >>%s 2>&1 & echo $!"):format(
+      table.concat(env, " "), sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"), sh_quote(prefix .. "/logs/error.log"),
       sh_quote(prefix .. "/logs/stderr.log"))
     local p = assert(io.popen(cmd))
     self.pid = p:read("*l")
