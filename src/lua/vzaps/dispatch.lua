@@ -6,7 +6,7 @@
 local import, core = ...
 local args = import("args")
 
-local type, ipairs, pcall, getmetatable = type, ipairs, pcall, getmetatable
+local type, pcall, getmetatable = type, pcall, getmetatable
 local json_decode, array_mt = core.json_decode, core.array_mt
 local argerror = args.argerror
 
@@ -39,23 +39,24 @@ end
 
 local NONE = {}
 
--- Runs the handlers of ev: those of its type, then the "All" ones. Every
--- handler runs, also after one raised; for each that raises,
--- failed(raised value, ev) is called. Returns true when none raised.
+-- Runs the handlers of ev (with the extra arguments): those of its type,
+-- then the "All" ones. Every handler runs, also after one raised; failed
+-- (optional) is called as failed(raised value, ev) for each that raised.
+-- Returns true when none raised, else false and the first raised value.
 function M.run(handlers, ev, failed, ...)
   local t = ev.type
-  local ok_all = true
+  local ok_all, first = true, nil
   for pass = 1, 2 do
     local list = pass == 1 and (type(t) == "string" and t ~= "All" and handlers[t] or NONE) or handlers.All or NONE
-    for _, fn in ipairs(list) do
-      local ok, e = pcall(fn, ev, ...)
+    for i = 1, #list do
+      local ok, e = pcall(list[i], ev, ...)
       if not ok then
-        ok_all = false
-        failed(e, ev)
+        if ok_all then ok_all, first = false, e end
+        if failed then failed(e, ev) end
       end
     end
   end
-  return ok_all
+  return ok_all, first
 end
 
 return M

@@ -241,11 +241,7 @@ local do_close
 local function dispatch(p, ev)
   local ws = p.ws
   p.dispatching = true
-  local ok_all = dispatcher.run(p.handlers, ev, function(e)
-    local _, _, err = new_error(p, "realtime", "HANDLER_ERROR", "event handler failed: " .. tostring(e),
-      { details = e, event_id = ev.id, event_type = ev.type })
-    fire_error(p, err)
-  end)
+  local ok_all = dispatcher.run(p.handlers, ev, p.handler_failed)
   p.dispatching = false
   if ok_all then ack(p, ws, ev) end
   if p.close_requested then do_close(p) end
@@ -448,6 +444,11 @@ function resource.subscribe(self, opts)
     ping_interval = o.ping_interval, handlers = {}, on_open = {}, on_close = {}, on_error = {},
     state = "waiting", failures = 0, next_at = 0, open_pending = true,
   }
+  p.handler_failed = function(e, ev)
+    local _, _, err = new_error(p, "realtime", "HANDLER_ERROR", "event handler failed: " .. tostring(e),
+      { details = e, event_id = ev.id, event_type = ev.type })
+    fire_error(p, err)
+  end
   sub[PRIV] = p
   setmetatable(sub, SUB_MT)
   local ws, msg, err = connect(p)

@@ -113,7 +113,8 @@ local function parse(p, body)
   local t = v.type
   if type(t) ~= "string" or t == "" then return invalid(p, "has no event type (a non-empty string `type`)") end
   if is_object(v.data) then
-    for _, k in pairs(ENVELOPE_STRINGS) do
+    for i = 1, #ENVELOPE_STRINGS do
+      local k = ENVELOPE_STRINGS[i]
       local x = v[k]
       if x ~= nil and type(x) ~= "string" then return invalid(p, "field `" .. k .. "` must be a string") end
     end
@@ -162,16 +163,11 @@ local function handle(p, body, headers)
   local id, dedup = ev.id, p.dedup
   if type(id) ~= "string" or id == "" then dedup = nil end
   if dedup and not dedup.begin(id) then return true, "duplicate" end
-  local first
-  dispatcher.run(p.handlers, ev, function(e)
-    if first then return end
-    local _
-    _, msg, first = failure(p, "HANDLER_ERROR", "webhook handler failed: " .. tostring(e),
-      { details = e, event_id = ev.id, event_type = ev.type })
-  end, headers)
-  if first then
+  local ok, e = dispatcher.run(p.handlers, ev, nil, headers)
+  if not ok then
     if dedup then dedup.abort(id) end
-    return nil, msg, first
+    return failure(p, "HANDLER_ERROR", "webhook handler failed: " .. tostring(e),
+      { details = e, event_id = ev.id, event_type = ev.type })
   end
   if dedup then dedup.done(id) end
   return true
