@@ -132,6 +132,18 @@ local par_line = sh(command("vzaps", BASE .. "/slow", "parallel", 10, 200)):matc
 local par = {}
 if par_line then for k, v in par_line:gmatch("([%w_]+)=([%d.]+)") do par[k] = tonumber(v) end end
 
+-- 7. A webhook delivery: the receiver against hand-written decode + dispatch
+local WEBHOOK = { { "vzaps", "vzaps.webhook `hook:handle` (dedup on, the default)" },
+                  { "vzaps_nodup", "vzaps.webhook `hook:handle`, `dedup = false`" },
+                  { "lua", "hand-written Lua 5.4: `cjson.decode` + type check + handlers under pcall" } }
+local WH_N = QUICK and 500 or 2000
+local webhook = {}
+for _, w in ipairs(WEBHOOK) do
+  say("  webhook delivery, %s: callgrind, %d deliveries", w[1], WH_N)
+  local cmd = function(k) return string.format("lua5.4 %s/webhook_loop.lua %s %s 3 %d", BENCH, BUILD, w[1], k) end
+  webhook[w[1]] = (ir_total(cmd(WH_N)) - ir_total(cmd(0))) / WH_N
+end
+
 say("  profile of instances:get (cgprofile.lua)")
 local profile = sh(string.format("lua5.4 %s/cgprofile.lua %s/cg.vzaps_get.0.out %s/cg.vzaps_get.%d.out %d 30",
   BENCH, WORK, WORK, WL[1].cg, WL[1].cg))
@@ -206,6 +218,17 @@ if par.calls then
     par.calls, par.sequential, par.concurrency, par.parallel, par.sequential / par.parallel, par.failed)
 else
   w("not available: `client.parallel` is nil in this build.")
+end
+w("")
+w("## Webhook receiver")
+w("")
+w("One delivery (a 323-byte Message envelope, its own event id each time) parsed and dispatched to two no-op")
+w("handlers (the type's and All), %s deliveries, instructions per delivery (callgrind, N minus 0, bench/webhook_loop.lua):", fmt_int(WH_N))
+w("")
+w("| receiver | instructions/delivery | vs hand-written |")
+w("|---|---:|---:|")
+for _, wh in ipairs(WEBHOOK) do
+  w("| %s | %s | %.2fx |", wh[2], fmt_int(webhook[wh[1]]), webhook[wh[1]] / webhook.lua)
 end
 w("")
 w("## Goals")
