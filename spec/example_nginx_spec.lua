@@ -27,11 +27,10 @@ describe("README's nginx.conf", function()
   local emu, srv
   local KEY = "readme-example-key-0123456789"
 
-  setup(function()
-    emu = emulator.start()
-    srv = nginx.start({}, CONF, {
+  nginx.fixture(function(e, s) emu, srv = e, s end, CONF, {}, function(e)
+    return {
       env = { VZAPS_CLIENT_TOKEN = emulator.CLIENT_TOKEN, VZAPS_CLIENT_SECRET = emulator.CLIENT_SECRET,
-              VZAPS_WEBHOOK_KEY = KEY, VZAPS_BASE_URL = emu.url },
+              VZAPS_WEBHOOK_KEY = KEY, VZAPS_BASE_URL = e.url },
       edit = function(text, values)
         local n
         text, n = text:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. values.PORT .. ";")
@@ -40,12 +39,7 @@ describe("README's nginx.conf", function()
         assert(n == 1, "no lua_package_cpath to change")
         return text
       end,
-    })
-  end)
-
-  teardown(function()
-    if srv then srv:stop() end
-    if emu then emu:stop() end
+    }
   end)
 
   it("receives the emulator's delivery and calls the API with the shared token", function()

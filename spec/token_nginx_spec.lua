@@ -20,18 +20,8 @@ describe("shared token store in nginx (vzaps.ngx_token_store)", function()
   end
 
   local emu, srv
-
-  setup(function()
-    emu = emulator.start()
-    srv = nginx.start({ EMU_URL = emu.url, CLIENT_TOKEN = emulator.CLIENT_TOKEN,
-                        CLIENT_SECRET = emulator.CLIENT_SECRET, WEBHOOK_KEY = string.rep("k", 20) },
-                      "spec/support/nginx_workers.conf")
-  end)
-
-  teardown(function()
-    if srv then srv:stop() end
-    if emu then emu:stop() end
-  end)
+  nginx.fixture(function(e, s) emu, srv = e, s end, "spec/support/nginx_workers.conf",
+    { WEBHOOK_KEY = string.rep("k", 20) })
 
   before_each(function()
     emu:reset()

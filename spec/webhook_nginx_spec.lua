@@ -21,18 +21,7 @@ describe("webhook receiver in nginx (hook:ngx)", function()
   end
 
   local emu, srv
-
-  setup(function()
-    emu = emulator.start()
-    srv = nginx.start({ EMU_URL = emu.url, CLIENT_TOKEN = emulator.CLIENT_TOKEN,
-                        CLIENT_SECRET = emulator.CLIENT_SECRET, WEBHOOK_KEY = KEY },
-                      "spec/support/nginx_workers.conf")
-  end)
-
-  teardown(function()
-    if srv then srv:stop() end
-    if emu then emu:stop() end
-  end)
+  nginx.fixture(function(e, s) emu, srv = e, s end, "spec/support/nginx_workers.conf", { WEBHOOK_KEY = KEY })
 
   before_each(function()
     emu:reset()
@@ -224,6 +213,12 @@ describe("webhook receiver in nginx (hook:ngx)", function()
       return res.attempts
     end
 
+    -- webhooks:retry_log on the first delivery log that filter finds.
+    local function replay(h, filter)
+      local logs = assert(h.webhooks:search_logs(filter))
+      assert(h.webhooks:retry_log({ log_id = logs.data[1].id }))
+    end
+
     it("a messages:send_text to a subscribed instance reaches the handler; retry_log does not run it twice", function()
       local inst, h = instance(srv.url .. HOOK, { "Message" })
       local sent = assert(h.messages:send_text({ phone = "5511988887777", message = "to the receiver" }))
@@ -238,8 +233,7 @@ describe("webhook receiver in nginx (hook:ngx)", function()
       assert.equals(inst.id, r.last.instance_id)
       assert.is_table(r.last.data)
       -- the platform's replay of the same delivery: 200, and no second run
-      local logs = assert(h.webhooks:search_logs({ event = "Message" }))
-      assert(h.webhooks:retry_log({ log_id = logs.data[1].id }))
+      replay(h, { event = "Message" })
       list = attempts(inst, 2)
       assert.equals(200, list[2].response_status)
       assert.equals(1, results({ id }).by[id])
@@ -254,8 +248,7 @@ describe("webhook receiver in nginx (hook:ngx)", function()
       assert.equals("failed", list[1].status)
       local id = list[1].event_id
       assert.equals(1, results({ id }).by[id])
-      local logs = assert(h.webhooks:search_logs({ status = "failed" }))
-      assert(h.webhooks:retry_log({ log_id = logs.data[1].id }))
+      replay(h, { status = "failed" })
       list = attempts(inst, 2)
       assert.equals(500, list[2].response_status)
       assert.equals(2, results({ id }).by[id])

@@ -93,6 +93,28 @@ function M.start(vars, conf_path, opts)
   error("nginx did not start:\n" .. (read(prefix .. "/logs/error.log") or "") .. (read(prefix .. "/logs/stderr.log") or ""))
 end
 
+-- The fixture the nginx specs share, registered in the calling describe
+-- block: an emulator, then an nginx on conf_path (default nginx.conf) with
+-- the emulator's URL and credentials as {{EMU_URL}}, {{CLIENT_TOKEN}},
+-- {{CLIENT_SECRET}} plus vars; opts as M.start's, or a function(emu)
+-- returning them. ready(emu, srv) gets both; they stop after the tests.
+function M.fixture(ready, conf_path, vars, opts)
+  local busted = require("busted") -- its block functions are not globals here
+  local emu, srv
+  busted.setup(function()
+    emu = emulator.start()
+    local v = { EMU_URL = emu.url, CLIENT_TOKEN = emulator.CLIENT_TOKEN, CLIENT_SECRET = emulator.CLIENT_SECRET }
+    for k, x in pairs(vars or {}) do v[k] = x end
+    if type(opts) == "function" then opts = opts(emu) end
+    srv = M.start(v, conf_path, opts)
+    ready(emu, srv)
+  end)
+  busted.teardown(function()
+    if srv then srv:stop() end
+    if emu then emu:stop() end
+  end)
+end
+
 function M:log()
   return read(self.prefix .. "/logs/error.log") or ""
 end
