@@ -221,8 +221,20 @@ describe("webhook receiver", function()
       assert.is_true(vzaps.webhook({ key = false }):check_key(nil))
     end)
 
-    it("tostring(hook) shows no key", function()
+    it("tostring(hook) shows no key, and no key is reachable by iterating the receiver", function()
       assert.equals("vzaps.webhook", tostring(hook))
+      local function walk(t, depth, visited)
+        if visited[t] or depth > 5 then return end
+        visited[t] = true
+        for k, v in pairs(t) do
+          assert.are_not.equal(KEY, k)
+          assert.are_not.equal(KEY, v)
+          if type(k) == "table" then walk(k, depth + 1, visited) end
+          if type(v) == "table" then walk(v, depth + 1, visited) end
+        end
+      end
+      walk(hook, 0, {})
+      assert.is_nil(next(hook))
     end)
   end)
 

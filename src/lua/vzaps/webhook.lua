@@ -128,7 +128,9 @@ end
 -- The receiver object
 -- ---------------------------------------------------------------------------
 
-local PRIV = {}
+-- Each receiver's state, its key included, lives here and not in the
+-- receiver table, so a table dumper (inspect, serpent) shows no key.
+local PRIV = setmetatable({}, { __mode = "k" })
 local methods = {}
 local HOOK_MT = {
   __index = methods,
@@ -137,7 +139,7 @@ local HOOK_MT = {
 }
 
 local function priv(self, name)
-  local p = type(self) == "table" and rawget(self, PRIV)
+  local p = PRIV[self]
   if not p then argerror(1, name, "webhook receiver expected (use a colon: hook:" .. name .. "(...))") end
   return p
 end
@@ -359,8 +361,9 @@ function M.new(opts)
   elseif dedup then
     store = memory_dedup(dedup)
   end
-  local p = { key = key, max_body = mb, dedup = store, handlers = {} }
-  return setmetatable({ [PRIV] = p }, HOOK_MT)
+  local hook = setmetatable({}, HOOK_MT)
+  PRIV[hook] = { key = key, max_body = mb, dedup = store, handlers = {} }
+  return hook
 end
 
 return M
