@@ -19,7 +19,8 @@ export VZAPS_REALTIME_URL="ws://127.0.0.1:$port"
 export VZAPS_CLIENT_TOKEN="emu-client-token" VZAPS_CLIENT_SECRET="emu-client-secret"
 export LUA_CPATH="$root/$build/?.so;;"
 export LUA_PATH="$root/examples/?.lua;;"
-for ex in examples/[0-9]*.lua; do
+# examples/NN-name.lua, and examples/NN-name/main.lua for one with files of its own
+for ex in $(ls examples/[0-9]*.lua examples/[0-9]*/main.lua 2>/dev/null | sort); do
   echo "==> $ex"
   "$lua" "$ex"
   echo

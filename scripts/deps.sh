@@ -28,7 +28,7 @@ esac
 
 case "${1:-build}" in
   build) want="$build $lua" ;;
-  demo) want="$build $lua $emulator" ;;
+  demo) want="$build $lua $emulator lua-socket" ;;
   test) want="$build $lua $emulator $tests $nginx" ;;
   check) want="$build $lua $emulator $tests $nginx valgrind" ;;
   nginx) want="$build $nginx" ;;

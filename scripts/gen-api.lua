@@ -104,6 +104,31 @@ local HAND = {
       .. "`on(\"All\", fn)`, `on_open`, `on_close`, `on_error`, `run()`, `poll(timeout)`, `close()` and "
       .. "`last_event_id`; see docs/realtime.md.",
     'local sub = assert(client.events:subscribe{instance_id = id, instance_token = token, events = {"Message"}})' },
+  { "vzaps.webhook", "vzaps.webhook{key=, dedup=, dedup_dict=, dedup_ttl=, max_body=}", "a webhook receiver",
+    "A webhook receiver with the registration API of a realtime subscription. Its methods: "
+      .. "`hook:on(type, fn)` (`fn(event, headers)`; `\"All\"` for every type, after the type's own handlers), "
+      .. "`hook:handle(body [, headers])` (plain Lua: `true`, `true, \"duplicate\"` or `nil, message, err` with "
+      .. "`err.kind` `\"webhook\"` and `err.code` `INVALID_DELIVERY`, `BODY_TOO_LARGE` or `HANDLER_ERROR`), "
+      .. "`hook:check_key(key)` (constant time; `INVALID_KEY`) and `hook:ngx()`, a complete `content_by_lua*` "
+      .. "handler (200, 400, 401, 405, 413, 500). Takes the realtime envelope and the bare `data` payload; see "
+      .. "README \"Receiving webhooks\".",
+    'local hook = vzaps.webhook{key = os.getenv("VZAPS_WEBHOOK_KEY")}; hook:on("Message", function(ev) print(ev.id) end)',
+    {
+      "| option | type | default | meaning |", "|---|---|---|---|",
+      "| `key` | string or `false` | required | 16 to 1024 characters the webhook URL carries as `?key=`; "
+        .. "`false`: no key check |",
+      "| `dedup` | integer or `false` | `10000` | event ids remembered in this Lua state; `false`: no de-duplication |",
+      "| `dedup_dict` | string | none | a `lua_shared_dict` for the ids instead, shared by every nginx worker |",
+      "| `dedup_ttl` | seconds | `86400` | how long an id stays in `dedup_dict` |",
+      "| `max_body` | integer | `4194304` | the largest delivery, in bytes (larger: `BODY_TOO_LARGE`, 413) |",
+    } },
+  { "vzaps.ngx_token_store", "vzaps.ngx_token_store(dict_name)", "a `token_store` for `vzaps.new`",
+    "Keeps the JWT in a `lua_shared_dict`, so that every worker of an nginx uses one token. It is refreshed by one "
+      .. "`POST /token` (a lock in the dict; waiters sleep with `ngx.sleep` and get the fetch's token, or its "
+      .. "failure as the same `nil, message, err`). Raises outside nginx or for an unknown dict; see README "
+      .. "\"OpenResty with many workers\".",
+    'vzaps.new{client_token = tok, client_secret = secret, transport = vzaps.ngx_transport(), sleep = ngx.sleep, '
+      .. 'token_store = vzaps.ngx_token_store("vzaps_tokens")}' },
   { "client:close", "client:close()", "nothing",
     "Releases the connections. Also done by `__gc` and `__close`; closing twice is harmless; "
       .. "any later call on the client (or its handles) raises.",
@@ -537,7 +562,7 @@ local INDEX_END = "<!-- /api-index -->"
 local function index_block()
   local lines = { INDEX_BEGIN, "", "| resource | methods |", "|---|---|" }
   lines[#lines + 1] = "| `vzaps` | `new`, `array`, `is_error`, `null`, `json.encode`, `json.decode`, `file`, `bytes`, "
-    .. "`ngx_transport`, `VERSION` |"
+    .. "`ngx_transport`, `ngx_token_store`, `webhook`, `VERSION` |"
   lines[#lines + 1] = "| `client` | `request`, `instance`, `parallel`, `close`, `auth:get_access_token`, `events:subscribe` |"
   for _, res in ipairs(RESOURCES) do
     local names = {}

@@ -17,17 +17,7 @@ describe("nginx with lua-nginx-module", function()
   end
 
   local emu, srv
-
-  setup(function()
-    emu = emulator.start()
-    srv = nginx.start({ EMU_URL = emu.url, CLIENT_TOKEN = emulator.CLIENT_TOKEN,
-                        CLIENT_SECRET = emulator.CLIENT_SECRET })
-  end)
-
-  teardown(function()
-    if srv then srv:stop() end
-    if emu then emu:stop() end
-  end)
+  nginx.fixture(function(e, s) emu, srv = e, s end)
 
   before_each(function() emu:reset() end)
 

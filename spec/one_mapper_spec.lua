@@ -5,6 +5,7 @@
 -- The edge values below are those where two copies of a rule used to
 -- disagree (issue "One request builder").
 local emulator = require("spec.support.emulator")
+local compat = require("spec.support.compat")
 local vzaps = require("vzaps")
 
 local NAN = 0 / 0
@@ -81,7 +82,7 @@ describe("one mapper", function()
       end)
     end
 
-    it("math.mininteger is a valid id: sent, never raised after sending", function()
+    compat.it_if("integers", "math.mininteger is a valid id: sent, never raised after sending", function()
       local o = same_outcome(function(c) return c.instances:get(MININT) end, "sends")
       assert.equals(1, #o.sent)
     end)

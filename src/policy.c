@@ -1,7 +1,8 @@
 /* policy.c: the rules that more than one part of the module applies, each
  * written once (docs/design.md, "One home for each rule"): the range of a
  * time in seconds, which HTTP methods are safe to send again, which of them
- * go in libcurl's POST mode, and what may go in a header. The Lua layer
+ * go in libcurl's POST mode, what may go in a header, and how a secret is
+ * compared. The Lua layer
  * reads the same rules from the core table (core.MAX_SECONDS,
  * core.SAFE_METHODS, core.check_seconds) instead of restating them. */
 #include <math.h>
@@ -99,6 +100,20 @@ static int l_check_header(lua_State *L) {
   return 1;
 }
 
+/* core.same_secret(given, expected) -> boolean: the two strings are equal,
+ * in a time that depends on the length of `expected` only, never on where
+ * `given` first differs (a webhook key compared byte by byte would tell an
+ * attacker, through the answer's timing, how much of a guess was right). */
+static int l_same_secret(lua_State *L) {
+  size_t gn = 0, en = 0, i;
+  const unsigned char *g = (const unsigned char *)(lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &gn) : NULL);
+  const unsigned char *e = (const unsigned char *)luaL_checklstring(L, 2, &en);
+  volatile unsigned char diff = (unsigned char)(g == NULL || gn != en);
+  for (i = 0; i < en; i++) diff |= (unsigned char)(e[i] ^ (gn > 0 ? g[i % gn] : 0));
+  lua_pushboolean(L, diff == 0);
+  return 1;
+}
+
 void vz_policy_register(lua_State *L) {
   int core = lua_gettop(L), i;
   lua_pushnumber(L, VZ_MAX_SECONDS);
@@ -113,4 +128,6 @@ void vz_policy_register(lua_State *L) {
   lua_setfield(L, core, "check_seconds");
   lua_pushcfunction(L, l_check_header);
   lua_setfield(L, core, "check_header");
+  lua_pushcfunction(L, l_same_secret);
+  lua_setfield(L, core, "same_secret");
 }

@@ -52,6 +52,8 @@ describe("webhooks", function()
     ctx:arg_error(function() c.webhooks:set(ctx:req({ events = { "Message" } })) end, 1, "set", "'webhook_url'")
   end)
 
+  -- The emulator delivers to loopback receivers only: a delivery to
+  -- example.com is refused, and logged as failed (emulator/README.md).
   it("webhooks.search_logs", function()
     assert(c.webhooks:set(ctx:req({ webhook_url = "https://example.com/hook", events = { "Message" } })))
     ctx:clear()

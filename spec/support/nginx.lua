@@ -36,8 +36,12 @@ function M.build_dir()
   return b
 end
 
--- Starts nginx; vars = {EMU_URL, CLIENT_TOKEN, CLIENT_SECRET}.
-function M.start(vars)
+-- Starts nginx; vars = {EMU_URL, CLIENT_TOKEN, CLIENT_SECRET, ...}: the
+-- {{...}} values of conf (default spec/support/nginx.conf). opts.edit(text,
+-- values) may change the config text first (values.PORT is the port to
+-- listen on), and opts.env = {NAME = value} is nginx's environment.
+function M.start(vars, conf_path, opts)
+  opts = opts or {}
   local build = M.build_dir()
   local prefix = os.tmpname()
   os.remove(prefix)
@@ -52,18 +56,21 @@ function M.start(vars)
   for k, v in pairs(vars) do values[k] = v end
   values.PREFIX = prefix
   values.CPATH = build .. "/?.so"
-  local conf = assert(read(ROOT .. "/spec/support/nginx.conf"))
+  local conf = assert(read(ROOT .. "/" .. (conf_path or "spec/support/nginx.conf")))
   local self = { prefix = prefix }
   for _ = 1, 5 do -- a port taken between emulator.free_port() and nginx's bind: try again
     values.PORT, values.TLS_PORT = emulator.free_port(), emulator.free_port()
     local text = conf:gsub("{{([%w_]+)}}", function(k) return assert(values[k], k) and tostring(values[k]) end)
+    if opts.edit then text = opts.edit(text, values) end
     local f = assert(io.open(prefix .. "/nginx.conf", "w"))
     f:write(text)
     f:close()
     -- LD_PRELOAD is dropped so a sanitizer runtime preloaded into the spec
     -- process does not follow nginx.
-    local cmd = ("env -u LD_PRELOAD nginx -p %s -c %s -e %s >>%s 2>&1 & echo $!"):format(
-      sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"), sh_quote(prefix .. "/logs/error.log"),
+    local env = {}
+    for k, v in pairs(opts.env or {}) do env[#env + 1] = k .. "=" .. sh_quote(v) end
+    local cmd = ("env -u LD_PRELOAD %s nginx -p %s -c %s -e %s >>%s 2>&1 & echo $!"):format(
+      table.concat(env, " "), sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"), sh_quote(prefix .. "/logs/error.log"),
       sh_quote(prefix .. "/logs/stderr.log"))
     local p = assert(io.popen(cmd))
     self.pid = p:read("*l")
@@ -86,6 +93,28 @@ function M.start(vars)
   error("nginx did not start:\n" .. (read(prefix .. "/logs/error.log") or "") .. (read(prefix .. "/logs/stderr.log") or ""))
 end
 
+-- The fixture the nginx specs share, registered in the calling describe
+-- block: an emulator, then an nginx on conf_path (default nginx.conf) with
+-- the emulator's URL and credentials as {{EMU_URL}}, {{CLIENT_TOKEN}},
+-- {{CLIENT_SECRET}} plus vars; opts as M.start's, or a function(emu)
+-- returning them. ready(emu, srv) gets both; they stop after the tests.
+function M.fixture(ready, conf_path, vars, opts)
+  local busted = require("busted") -- its block functions are not globals here
+  local emu, srv
+  busted.setup(function()
+    emu = emulator.start()
+    local v = { EMU_URL = emu.url, CLIENT_TOKEN = emulator.CLIENT_TOKEN, CLIENT_SECRET = emulator.CLIENT_SECRET }
+    for k, x in pairs(vars or {}) do v[k] = x end
+    if type(opts) == "function" then opts = opts(emu) end
+    srv = M.start(v, conf_path, opts)
+    ready(emu, srv)
+  end)
+  busted.teardown(function()
+    if srv then srv:stop() end
+    if emu then emu:stop() end
+  end)
+end
+
 function M:log()
   return read(self.prefix .. "/logs/error.log") or ""
 end
@@ -104,37 +133,47 @@ function M:stop()
   end
 end
 
--- A raw HTTP/1.1 GET on a fresh connection (so requests can overlap): a
--- connection object with :finish() -> status, body.
-function M:open(path)
+-- A raw HTTP/1.1 request on a fresh connection (so requests can overlap):
+-- a connection object with :finish() -> status, body. GET without a body;
+-- with one, `method` (default POST) and a Content-Length body.
+function M:open(path, body, method)
   local c = assert(socket.tcp())
   c:settimeout(30)
   assert(c:connect("127.0.0.1", self.port))
-  assert(c:send("GET " .. path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+  local head = (method or (body and "POST" or "GET")) .. " " .. path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+  if body then head = head .. "Content-Type: application/json\r\nContent-Length: " .. #body .. "\r\n" end
+  -- not asserted: a server that answers early (401, 413) may close before a
+  -- large body is all sent; the answer is what the caller checks
+  c:send(head .. "\r\n" .. (body or ""))
   return {
     finish = function()
-      local data = c:receive("*a")
+      local data, _, partial = c:receive("*a")
+      data = data or partial or ""
       c:close()
       local status = tonumber(data:match("^HTTP/1%.%d (%d%d%d)"))
-      local body = data:match("\r\n\r\n(.*)$") or ""
+      local rbody = data:match("\r\n\r\n(.*)$") or ""
       if data:lower():find("\r\ntransfer%-encoding: chunked") then
         local out, pos = {}, 1
         while true do
-          local size, next_pos = body:match("^(%x+)[^\r\n]*\r\n()", pos)
+          local size, next_pos = rbody:match("^(%x+)[^\r\n]*\r\n()", pos)
           size = tonumber(size or "0", 16)
           if size == 0 then break end
-          out[#out + 1] = body:sub(next_pos, next_pos + size - 1)
+          out[#out + 1] = rbody:sub(next_pos, next_pos + size - 1)
           pos = next_pos + size + 2
         end
-        body = table.concat(out)
+        rbody = table.concat(out)
       end
-      return status, body
+      return status, rbody
     end,
   }
 end
 
 function M:get(path)
   return self:open(path).finish()
+end
+
+function M:post(path, body, method)
+  return self:open(path, body, method).finish()
 end
 
 return M

@@ -93,6 +93,9 @@ local function fail(fields, secrets)
   local err = setmetatable(fields, Error)
   return nil, tostring(err), err
 end
+-- The failure tuple of an error made elsewhere (fields: kind, code, message,
+-- ...), with the same redaction.
+M.fail = fail
 
 -- An error raised from a failed exchange (no HTTP answer): kind is
 -- "timeout", "tls" or "network".

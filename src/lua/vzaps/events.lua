@@ -5,17 +5,19 @@
 local import, core = ...
 local http = import("http")
 local errors = import("errors")
+local tokens = import("token")
 
 local args = import("args")
 local state = import("state")
+local dispatcher = import("dispatch")
 
-local type, pairs, ipairs, pcall, error, tostring, setmetatable, getmetatable =
-  type, pairs, ipairs, pcall, error, tostring, setmetatable, getmetatable
+local type, pairs, ipairs, pcall, error, tostring, setmetatable =
+  type, pairs, ipairs, pcall, error, tostring, setmetatable
 local min, floor, huge, concat = math.min, math.floor, math.huge, table.concat
-local now, sleep, ws_connect, json_decode, json_encode, is_open =
-  core.now, core.sleep, core.ws_connect, core.json_decode, core.json_encode, core.is_open
+local now, sleep, ws_connect, json_encode, is_open =
+  core.now, core.sleep, core.ws_connect, core.json_encode, core.is_open
 local argerror, check_open, check_token = args.argerror, args.check_open, args.check_token
-local array_mt = core.array_mt
+local check_fn = dispatcher.check_fn
 
 local M = {}
 
@@ -97,7 +99,7 @@ local function connect(p)
     -- fuzz/fuzz_ws.c: a 401 whose reason phrase held the JWT).
     local s = secrets(p)
     -- A refused token (revoked, expired early) must not be reused next time.
-    if status == 401 then http.set_token(st, nil) end
+    if status == 401 then tokens.drop(st, token) end
     return errors.http(REQ, status, body or "", reason, nil, nil, s)
   end
   return errors.transport(kind, message, REQ, secrets(p))
@@ -172,10 +174,6 @@ local function keepalive(p)
   end
 end
 
-local function is_object(v)
-  return type(v) == "table" and getmetatable(v) ~= array_mt
-end
-
 -- Next event: "event", ev | "timeout" | "closed" | "failed", msg, err.
 -- deadline nil waits as long as it takes (in slices: no single wait is
 -- unbounded).
@@ -194,8 +192,8 @@ local function step(p, deadline)
       if slice < 0 then slice = 0 end
       local text, kind, message, code, reason = p.ws:recv(slice)
       if text then
-        local ev = json_decode(text)
-        if is_object(ev) then return "event", ev end
+        local ev = dispatcher.decode(text)
+        if ev then return "event", ev end
         local _, _, err = new_error(p, "decode", "DECODE_ERROR", "realtime frame is not a JSON object (skipped)",
           { body = #text > 4096 and text:sub(1, 4096) or text })
         fire_error(p, err) -- D48: the connection is kept
@@ -241,19 +239,9 @@ local do_close
 -- Type handlers, then All (D46); a handler that raises is reported with kind
 -- "realtime" and the event is not acked, so it comes again (D47).
 local function dispatch(p, ev)
-  local ws, ok_all = p.ws, true
+  local ws = p.ws
   p.dispatching = true
-  for _, list in ipairs({ type(ev.type) == "string" and ev.type ~= "All" and p.handlers[ev.type] or {}, p.handlers.All or {} }) do
-    for _, fn in ipairs(list) do
-      local ok, e = pcall(fn, ev)
-      if not ok then
-        ok_all = false
-        local _, _, err = new_error(p, "realtime", "HANDLER_ERROR", "event handler failed: " .. tostring(e),
-          { details = e, event_id = ev.id, event_type = ev.type })
-        fire_error(p, err)
-      end
-    end
-  end
+  local ok_all = dispatcher.run(p.handlers, ev, p.handler_failed)
   p.dispatching = false
   if ok_all then ack(p, ws, ev) end
   if p.close_requested then do_close(p) end
@@ -296,18 +284,9 @@ local function closed(p)
   return new_error(p, "closed", "SUBSCRIPTION_CLOSED", "subscription is closed")
 end
 
-local function check_fn(fn, n, name)
-  if type(fn) ~= "function" then argerror(n, name, "function expected, got " .. type(fn)) end
-end
-
 -- sub:on(type, fn): fn(event) for events of that type; "All" for every one.
 function methods.on(self, event_type, fn)
-  local p = priv(self, "on")
-  if type(event_type) ~= "string" or event_type == "" then argerror(1, "on", "event type must be a non-empty string") end
-  check_fn(fn, 2, "on")
-  local list = p.handlers[event_type]
-  if not list then list = {}; p.handlers[event_type] = list end
-  list[#list + 1] = fn
+  dispatcher.on(priv(self, "on").handlers, event_type, fn)
   return self
 end
 
@@ -465,6 +444,11 @@ function resource.subscribe(self, opts)
     ping_interval = o.ping_interval, handlers = {}, on_open = {}, on_close = {}, on_error = {},
     state = "waiting", failures = 0, next_at = 0, open_pending = true,
   }
+  p.handler_failed = function(e, ev)
+    local _, _, err = new_error(p, "realtime", "HANDLER_ERROR", "event handler failed: " .. tostring(e),
+      { details = e, event_id = ev.id, event_type = ev.type })
+    fire_error(p, err)
+  end
   sub[PRIV] = p
   setmetatable(sub, SUB_MT)
   local ws, msg, err = connect(p)

@@ -5,9 +5,10 @@
 local import, core = ...
 local errors = import("errors")
 -- (observe.lua is imported when a client has an observe hook)
+local token = import("token")
 
 local type, pairs, pcall, tonumber = type, pairs, pcall, tonumber
-local perform, now, success_body = core.perform, core.now, core.success_body
+local perform, success_body = core.perform, core.success_body
 local random, min = math.random, math.min
 local running, yield = coroutine.running, coroutine.yield
 
@@ -104,6 +105,8 @@ end
 function M.send(st, req, first)
   local attempt, replayed, tries = 0, false, 0
   local watch = st.observe and import("observe")
+  -- the token of the current attempt: a first attempt from C sent the mirror
+  local used = first and st.token
   while true do
     local status, body, reason, retry_after, request_id
     if first then
@@ -111,8 +114,9 @@ function M.send(st, req, first)
       first = nil
     else
       if req.auth then
-        local token, msg, err = M.token(st)
-        if not token then return nil, msg, err end
+        local msg, err
+        used, msg, err = M.token(st)
+        if not used then return nil, msg, err end
       end
       status, body, reason, retry_after, request_id = exchange(st, req)
     end
@@ -143,14 +147,15 @@ function M.send(st, req, first)
       if seen then seen.kind, seen.response = "ok", body watch.report(st, req, tries, seen) end
       return body
     elseif status == 401 and req.auth and not replayed then
-      -- The token was refused (revoked, or expired early): fetch a new one
-      -- and replay once; a 401 means nothing was executed (D14).
+      -- The token was refused (revoked, or expired early): drop it (unless
+      -- a newer one replaced it meanwhile), fetch a new one and replay
+      -- once; a 401 means nothing was executed (D14).
       replayed = true
       if seen then
         seen.kind, seen.retry, seen.delay, seen.response = "auth", "token refused (401): replayed with a new one", 0, body
         watch.report(st, req, tries, seen)
       end
-      M.set_token(st, nil)
+      token.drop(st, used)
     else
       local wait = retry_after and core.retry_after(retry_after)
       if attempt < st.max_retries and (wait or 0) <= M.MAX_RETRY_AFTER
@@ -174,59 +179,25 @@ function M.send(st, req, first)
 end
 
 -- ---------------------------------------------------------------------------
--- Token cache (contract §2.1)
+-- The token (contract §2.1; token.lua keeps it)
 -- ---------------------------------------------------------------------------
 
-local function lifetime(v)
-  if type(v) == "string" then v = tonumber(v) end
-  if type(v) == "number" and v > 0 and v < math.huge then return v end
-  return nil
-end
-
--- One token fetch at a time: in a parallel run the other coroutines wait
--- for it instead of each asking /token.
+-- The cached token, or a new one. One fetch at a time: in a parallel run
+-- the other coroutines wait for it instead of each asking /token (and a
+-- shared token_store makes one fetch for all its clients, token.lua).
 function M.token(st)
-  local token = st.token
-  if token and now() < st.expires_at then return token end
+  local tok = token.current(st)
+  if tok then return tok end
   if in_parallel(st) then
     while st.fetching do yield(PAR, "wait") end
-    token = st.token
-    if token and now() < st.expires_at then return token end
+    tok = token.current(st)
+    if tok then return tok end
     st.fetching = running() -- the scheduler frees it if this job dies
   end
-  local tok, msg, err = M.fetch_token(st)
+  local msg, err
+  tok, msg, err = token.refresh(st, M.send)
   st.fetching = nil
   return tok, msg, err
-end
-
-function M.fetch_token(st)
-  local req = {
-    method = "POST", path = "/token", url = st.base_url .. "/token", auth = false, op = "auth.token",
-    body = core.json_encode({ client_token = st.client_token, client_secret = st.client_secret }),
-  }
-  local res, msg, err = M.send(st, req)
-  if res == nil then return nil, msg, err end
-  local tok, ttl
-  if type(res) == "table" then
-    tok = res.access_token
-    if type(tok) ~= "string" or tok == "" then tok = res.accessToken end
-    ttl = lifetime(res.expires_in)
-    if ttl == nil then ttl = lifetime(res.expiresIn) end
-  end
-  if type(tok) ~= "string" or tok == "" or not ttl then
-    local secrets = errors.secrets(st)
-    if type(tok) == "string" and #tok >= 4 then table.insert(secrets, 1, tok) end
-    return errors.bad_token(req, type(res) == "table" and res or nil, secrets)
-  end
-  M.set_token(st, tok, now() + ttl - st.token_skew)
-  return tok
-end
-
--- The token cache's one writer: the Lua state and the C mirror (headers,
--- fast path) change together.
-function M.set_token(st, tok, expires_at)
-  st.token, st.expires_at = tok, expires_at
-  core.set_token(st.ud, tok, expires_at)
 end
 
 return M

@@ -159,6 +159,45 @@ function vzaps.ngx_transport(opts)
   return import("ngx").transport(opts)
 end
 
+--- A `token_store` for `vzaps.new` that keeps the JWT in a `lua_shared_dict`
+-- (OpenResty / lua-nginx-module), so that every worker of an nginx, and
+-- every client made with the same credentials, uses one token. When it is
+-- missing or about to expire, one `POST /token` runs (a lock in the dict);
+-- the other requests wait for it without blocking the worker and use its
+-- token, or get its failure, the same `nil, message, err` for all of them.
+-- The dict key is a SHA-1 of `base_url`, `client_token` and
+-- `client_secret`: it names the account without holding a credential.
+-- See README "OpenResty with many workers".
+-- @tparam string dict_name a `lua_shared_dict` of nginx.conf (16k is plenty)
+-- @return the store, for `token_store`
+-- @raise outside nginx, or when there is no such dict
+-- @usage local client = vzaps.new{client_token = tok, client_secret = secret,
+--   transport = vzaps.ngx_transport(), sleep = ngx.sleep,
+--   token_store = vzaps.ngx_token_store("vzaps_tokens")}
+function vzaps.ngx_token_store(dict_name)
+  return import("ngx_store").new(dict_name)
+end
+
+--- A webhook receiver: a dispatcher with the registration API of a
+-- realtime subscription (`hook:on(type, fn)`, `"All"`), `hook:handle(body
+-- [, headers])` for any Lua runtime and `hook:ngx()`, a complete content
+-- handler for `content_by_lua*`. Details in `vzaps.webhook` and README
+-- "Receiving webhooks".
+-- @tparam table opts `key` (required: a string of 16+ characters the
+--  webhook URL carries as `?key=`, or `false` for none), `dedup` (event ids
+--  remembered in memory, default 10000; `false`: off), `dedup_dict` (a
+--  `lua_shared_dict` for them instead, shared by the workers), `dedup_ttl`
+--  (seconds an id stays in that dict, default 86400), `max_body` (bytes,
+--  default 4 MiB)
+-- @return the receiver
+-- @raise on a bad option
+-- @usage local hook = vzaps.webhook{key = os.getenv("VZAPS_WEBHOOK_KEY")}
+-- hook:on("Message", function(ev) print(ev.instance_id, ev.data.event.text) end)
+-- assert(hook:handle(body))
+function vzaps.webhook(opts)
+  return import("webhook").new(opts)
+end
+
 -- ---------------------------------------------------------------------------
 -- Clients
 -- ---------------------------------------------------------------------------

@@ -29,6 +29,9 @@ return {
       .. "retry reason and delay, timings); see README \"Request hooks\"" },
   { "observe_payloads", "boolean", "`false`",
     "also give the hook each attempt's request headers and body and the response, redacted" },
+  { "token_store", "store", "this client",
+    "where the JWT is cached: `vzaps.ngx_token_store(\"dict\")` keeps one token for every worker of an nginx, "
+      .. "refreshed by one `POST /token` (README \"OpenResty with many workers\")" },
   { "sleep", "function", "blocking sleep",
     "`function(seconds)` used for retry backoffs; pass `ngx.sleep` in OpenResty so a backoff does not block the worker" },
 }

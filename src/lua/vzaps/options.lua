@@ -4,7 +4,7 @@ local import, core = ...
 local args = import("args")
 local option_table = import("option_table")
 
-local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local type, pairs, ipairs, tostring, getmetatable = type, pairs, ipairs, tostring, getmetatable
 
 local M = {}
 
@@ -101,6 +101,14 @@ function M.check(opts)
   -- First delay of the exponential retry backoff (doubles each retry, capped
   -- at 8 s, with jitter); tests and latency-bound callers lower it.
   s.retry_backoff = seconds_opt(opts, "retry_backoff", 0.5, true)
+  -- Where the JWT is cached (token.lua): nil keeps it in this client only.
+  local ts = opts.token_store
+  if ts ~= nil then
+    if getmetatable(ts) ~= import("ngx_store").STORE_MT then
+      bad("token_store must be a store made by vzaps.ngx_token_store(dict_name)")
+    end
+    s.token_store, s.token_key = ts, ts:key(s)
+  end
   return s
 end
 
