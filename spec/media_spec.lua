@@ -351,6 +351,32 @@ for _, way in ipairs({ "from C", "by the Lua layer" }) do
                  body = { phone = PHONE, document = data_url("text/plain", "second, longer"), file_name = "again.txt" } })
     end)
 
+    it("returns nil, msg, err, sending nothing, for a file above its field's WhatsApp limit", function()
+      local cases = {
+        { "send_image", "image", 5 * 1024 * 1024 }, { "send_video", "video", 16 * 1024 * 1024 },
+        { "send_audio", "audio", 16 * 1024 * 1024 }, { "send_gif", "gif", 16 * 1024 * 1024 },
+        { "send_sticker", "sticker", 500 * 1024 },
+      }
+      for _, case in ipairs(cases) do
+        local name, field, limit = case[1], case[2], case[3]
+        local m = assert(vzaps.file(sparse("big-" .. field, limit + 1)))
+        local res, msg, err = c.messages[name](c.messages, ctx:req({ phone = PHONE, [field] = m }))
+        assert.is_nil(res)
+        assert.equals(tostring(err), msg)
+        assert.equals("media", err.kind)
+        assert.equals("MEDIA_TOO_LARGE", err.code)
+        assert.equals(field, err.details.field)
+        assert.equals(limit, err.details.limit)
+        assert.matches("field '" .. field .. "'", msg, 1, true)
+        assert.matches("nothing was sent", msg, 1, true)
+        assert.equals(0, #ctx.emu:api_requests(), name .. " reached the wire")
+      end
+      -- the limit itself is fine, and a document may be up to 100 MiB
+      local m = assert(vzaps.file(sparse("sticker-at-limit", 500 * 1024)))
+      assert(c.messages:send_sticker(ctx:req({ phone = PHONE, sticker = m })))
+      assert.equals(1, #ctx.emu:api_requests())
+    end)
+
     it("raises, sending nothing, when the file cannot be read any more", function()
       local m = assert(vzaps.file(write("gone.png", MAGIC[2][2])))
       os.remove(path("gone.png"))

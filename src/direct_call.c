@@ -36,7 +36,7 @@ static vz_client *client_of(lua_State *L, int idx) {
 static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
   vz_xfer *x = &c->rest;
   int outcome = 0, n;
-  if (c->fast_off == 0 && (!q->auth || (c->token != NULL && vz_now() < c->token_expires))) {
+  if (c->fast_off == 0 && q->refuse_field == NULL && (!q->auth || (c->token != NULL && vz_now() < c->token_expires))) {
     vz_call_headers h;
     long timeout_ms = q->timeout ? vz_seconds_to_ms((double)lua_tonumber(L, q->timeout)) : c->timeout_ms;
     h.auth = q->auth;

@@ -263,6 +263,11 @@ static vz_media *to_media(lua_State *L, int idx) { return (vz_media *)vz_testuda
 
 int vz_media_is(lua_State *L, int idx) { return to_media(L, idx) != NULL; }
 
+size_t vz_media_size(lua_State *L, int idx) {
+  vz_media *m = to_media(L, idx);
+  return m != NULL ? m->size : 0;
+}
+
 /* Pushes [i] of the media value's user value table (at absolute idx). */
 static void push_part(lua_State *L, int idx, int i) {
   vz_getuservalue(L, idx);

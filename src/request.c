@@ -315,6 +315,35 @@ static void default_file_name(lua_State *L, const frame *f, int route, vz_buf *b
   lua_settop(L, top);
 }
 
+/* WhatsApp's limits per media field (the Cloud API's "supported media
+ * types"; README "Media from local files"): a value above its field's limit
+ * is refused before anything is sent. vzaps.file and vzaps.bytes already
+ * refuse anything above the largest one, a document's 100 MiB. */
+static const struct {
+  const char *field, *kind;
+  size_t limit;
+} MEDIA_LIMITS[] = {
+    {"image", "images", (size_t)5 * 1024 * 1024},      {"video", "videos", (size_t)16 * 1024 * 1024},
+    {"gif", "GIFs (sent as video)", (size_t)16 * 1024 * 1024}, {"audio", "audio", (size_t)16 * 1024 * 1024},
+    {"sticker", "stickers", (size_t)500 * 1024},
+};
+
+static void check_media_limits(lua_State *L, const frame *f, vz_request *q) {
+  size_t i;
+  if (f->body == 0) return;
+  for (i = 0; i < sizeof MEDIA_LIMITS / sizeof MEDIA_LIMITS[0] && q->refuse_field == NULL; i++) {
+    int top = lua_gettop(L), v = get_field(L, f->body, MEDIA_LIMITS[i].field);
+    size_t n = v ? vz_media_size(L, v) : 0;
+    if (n > MEDIA_LIMITS[i].limit) {
+      q->refuse_field = MEDIA_LIMITS[i].field;
+      q->refuse_kind = MEDIA_LIMITS[i].kind;
+      q->refuse_size = n;
+      q->refuse_limit = MEDIA_LIMITS[i].limit;
+    }
+    lua_settop(L, top);
+  }
+}
+
 /* The JSON body into c->rest.req_body (§3.4): only when there is a field
  * to send. */
 static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, int nfields, vz_request *q) {
@@ -471,6 +500,7 @@ void vz_map_endpoint(lua_State *L, vz_client *c, const vz_route *r, int scope, i
     if (f.body == 0 || get_field(L, f.body, r->required[i]) == 0) field_error(L, &f, -1, r->required[i], "is required");
   }
   check_ints(L, &f);
+  check_media_limits(L, &f, q);
 
   start_url(L, c);
   build_path(L, c, &f, q);
@@ -562,7 +592,7 @@ void vz_map_generic(lua_State *L, vz_client *c, int first, vz_request *q) {
 /* The request as the Lua layer's table: {method, path, url, body, auth,
  * instance_token, headers, timeout, op}. */
 void vz_push_request(lua_State *L, vz_client *c, const vz_request *q) {
-  lua_createtable(L, 0, 9);
+  lua_createtable(L, 0, 10);
   lua_pushstring(L, q->method);
   lua_setfield(L, -2, "method");
   lua_pushlstring(L, c->url.data + q->path_at, q->path_len);
@@ -586,6 +616,18 @@ void vz_push_request(lua_State *L, vz_client *c, const vz_request *q) {
   if (q->timeout) {
     lua_pushvalue(L, q->timeout);
     lua_setfield(L, -2, "timeout");
+  }
+  if (q->refuse_field != NULL) {
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, q->refuse_field);
+    lua_setfield(L, -2, "field");
+    lua_pushstring(L, q->refuse_kind);
+    lua_setfield(L, -2, "what");
+    lua_pushnumber(L, (lua_Number)q->refuse_size);
+    lua_setfield(L, -2, "size");
+    lua_pushnumber(L, (lua_Number)q->refuse_limit);
+    lua_setfield(L, -2, "limit");
+    lua_setfield(L, -2, "refuse");
   }
   if (q->resource != NULL)
     lua_pushfstring(L, "%s.%s", q->resource, q->name);

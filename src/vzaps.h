@@ -103,6 +103,10 @@ typedef struct vz_request {
   int headers;              /* stack index of the checked caller headers, or 0 */
   int timeout;              /* stack index of the timeout in seconds, or 0 */
   const char *resource, *name; /* the operation, e.g. "messages", "send_text" */
+  /* A media value above WhatsApp's limit for its field: the call is not
+   * sent, http.send returns the `media` failure (field NULL: none). */
+  const char *refuse_field, *refuse_kind;
+  size_t refuse_size, refuse_limit;
 } vz_request;
 
 /* The headers of one call (headers.c): the module's own, then the caller's
@@ -213,6 +217,8 @@ void vz_ws_register(lua_State *L);
  * (README "Media from local files"). */
 #define VZ_MEDIA_MAX_BYTES ((size_t)100 * 1024 * 1024)
 int vz_media_is(lua_State *L, int idx);
+/* The size in bytes of the media value at idx, 0 for any other value. */
+size_t vz_media_size(lua_State *L, int idx);
 /* Appends the value at idx as a JSON string, "data:<mime>;base64,...", to
  * out: a file is read in chunks straight into out, reserved once at the
  * exact size. 1, or 0 with a message in err (the file cannot be read any

@@ -152,6 +152,18 @@ end
 -- iterators): code PAGE_REPEATED (the server answered a page again),
 -- BAD_PAGE (an answer without its list) or TOO_MANY_PAGES; page is the
 -- page number asked for, op the list method ("instances.list").
+-- A media value above WhatsApp's limit for its field (src/request.c):
+-- refused before anything was sent.
+function M.media_limit(req, r)
+  local function mib(n) return string.format("%.1f MiB", n / 1048576) end
+  return fail({
+    kind = "media", code = "MEDIA_TOO_LARGE",
+    message = string.format("field '%s': %s is above WhatsApp's %s limit for %s; nothing was sent",
+      r.field, mib(r.size), r.limit >= 1048576 and mib(r.limit) or string.format("%d KiB", math.floor(r.limit / 1024)), r.what),
+    details = { field = r.field, size = r.size, limit = r.limit }, method = req.method, path = req.path,
+  }, {})
+end
+
 function M.paging(code, message, page, op)
   return setmetatable({ kind = "paging", code = code, message = op .. ": " .. message, page = page, op = op }, Error)
 end

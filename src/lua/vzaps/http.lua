@@ -103,6 +103,7 @@ end
 -- first: the outcome of a first attempt already made from C
 -- (direct_call.c), as a packed list of core.perform's results, or nil.
 function M.send(st, req, first)
+  if req.refuse then return errors.media_limit(req, req.refuse) end
   local attempt, replayed, tries = 0, false, 0
   local watch = st.observe and import("observe")
   -- the token of the current attempt: a first attempt from C sent the mirror
