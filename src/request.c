@@ -330,7 +330,7 @@ static const struct {
 
 static void check_media_limits(lua_State *L, const frame *f, vz_request *q) {
   size_t i;
-  if (f->body == 0) return;
+  if (f->body == 0 || !f->r->has_media) return; /* rows with a media field only (send_image, ...) */
   for (i = 0; i < sizeof MEDIA_LIMITS / sizeof MEDIA_LIMITS[0] && q->refuse_field == NULL; i++) {
     int top = lua_gettop(L), v = get_field(L, f->body, MEDIA_LIMITS[i].field);
     size_t n = v ? vz_media_size(L, v) : 0;

@@ -275,7 +275,12 @@ static int l_route(lua_State *L) {
     n = (int)vz_rawlen(L, fl);
     lua_newtable(L);
     for (i = 1; i <= n; i++) {
+      const char *f;
       vz_rawgeti(L, fl, i);
+      f = lua_tostring(L, -1);
+      if (f != NULL && (strcmp(f, "image") == 0 || strcmp(f, "video") == 0 || strcmp(f, "gif") == 0 ||
+                        strcmp(f, "audio") == 0 || strcmp(f, "sticker") == 0))
+        r->has_media = 1;
       lua_pushboolean(L, 1);
       lua_rawset(L, -3);
     }
