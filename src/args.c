@@ -58,9 +58,7 @@ static int l_argerror(lua_State *L) {
 }
 
 /* core.raise(message): raises message with the user's position in front */
-static int l_raise(lua_State *L) {
-  return vz_raise(L, "%s", luaL_checkstring(L, 1));
-}
+static int l_raise(lua_State *L) { return vz_raise(L, "%s", luaL_checkstring(L, 1)); }
 
 void vz_args_register(lua_State *L) {
   int core = lua_gettop(L);

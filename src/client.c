@@ -262,7 +262,7 @@ void vz_client_register(lua_State *L) {
   lua_setfield(L, -2, "__name");
   lua_pushvalue(L, -1);
   lua_setfield(L, core, "client_mt"); /* the Lua layer sets __close */
-  lua_pushvalue(L, -2); /* methods */
+  lua_pushvalue(L, -2);               /* methods */
   lua_pushcclosure(L, l_client_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 2);

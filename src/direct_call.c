@@ -116,7 +116,8 @@ static int l_request(lua_State *L) {
   lua_settop(L, 4);
   if (!lua_checkstack(L, 40)) return luaL_error(L, "vzaps: stack overflow");
   c = client_of(L, 1);
-  if (c == NULL) return vz_raise(L, "vzaps: request is a method: call it with ':' (client:request(method, path, opts))");
+  if (c == NULL)
+    return vz_raise(L, "vzaps: request is a method: call it with ':' (client:request(method, path, opts))");
   if (c->curl == NULL) return vz_raise(L, "vzaps: client is closed");
   vz_map_generic(L, c, 2, &q);
   return dispatch(L, c, 1, &q);

@@ -44,7 +44,6 @@ static const char esc_tab[256] = {
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   '\\', 0,   0,   0,
 };
 
-
 /* The first byte of [p, end) that needs escaping, or end. */
 static inline const char *find_escape(const char *p, const char *end) {
   while (end - p >= 8) {

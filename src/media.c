@@ -37,9 +37,9 @@
 #define O_BINARY 0
 #endif
 
-#define MIME_MAX 128   /* longest MIME type kept, NUL included */
-#define HEAD_BYTES 64  /* bytes read to recognise a format */
-#define CHUNK 65535    /* bytes read at a time; a multiple of 3, so chunks encode without padding */
+#define MIME_MAX 128  /* longest MIME type kept, NUL included */
+#define HEAD_BYTES 64 /* bytes read to recognise a format */
+#define CHUNK 65535   /* bytes read at a time; a multiple of 3, so chunks encode without padding */
 
 typedef struct vz_media {
   int from_file; /* 1: [1] of the user value is a path; 0: it is the data */
@@ -149,16 +149,15 @@ static const char *container_type(const char *name, const char *const *allowed) 
 /* The MIME type the first bytes h[0..n) show, or NULL. name (a base name,
  * or NULL) tells the formats that are ZIP or OLE2 containers apart. */
 static const char *by_magic(const unsigned char *h, size_t n, const char *name) {
-  static const char *const ZIPPED[] = {
-      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-      "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-      "application/vnd.oasis.opendocument.text",
-      "application/vnd.oasis.opendocument.spreadsheet",
-      "application/vnd.oasis.opendocument.presentation",
-      "application/epub+zip",
-      "application/vnd.android.package-archive",
-      NULL};
+  static const char *const ZIPPED[] = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                       "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                                       "application/vnd.oasis.opendocument.text",
+                                       "application/vnd.oasis.opendocument.spreadsheet",
+                                       "application/vnd.oasis.opendocument.presentation",
+                                       "application/epub+zip",
+                                       "application/vnd.android.package-archive",
+                                       NULL};
   static const char *const OLE2[] = {"application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
                                      NULL};
   if (starts(h, n, 0, "\xFF\xD8\xFF", 3)) return "image/jpeg";
@@ -447,7 +446,8 @@ static const char *explicit_mime(lua_State *L, int idx, const char *fname) {
   size_t n;
   const char *s;
   if (lua_isnoneornil(L, idx)) return NULL;
-  if (lua_type(L, idx) != LUA_TSTRING) vz_argerror(L, idx, fname, "mime must be a string, got %s", luaL_typename(L, idx));
+  if (lua_type(L, idx) != LUA_TSTRING)
+    vz_argerror(L, idx, fname, "mime must be a string, got %s", luaL_typename(L, idx));
   s = lua_tolstring(L, idx, &n);
   if (!mime_ok(s, n)) vz_argerror(L, idx, fname, "mime must be a MIME type such as \"image/png\"");
   return s;
@@ -471,7 +471,8 @@ static int l_file(lua_State *L) {
   size_t got = 0;
   struct stat st;
   int fd;
-  if (lua_type(L, 1) != LUA_TSTRING) return vz_argerror(L, 1, "file", "path must be a string, got %s", luaL_typename(L, 1));
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return vz_argerror(L, 1, "file", "path must be a string, got %s", luaL_typename(L, 1));
   path = lua_tolstring(L, 1, &n);
   mime = explicit_mime(L, 2, "file");
   if (n == 0) return refuse(L, "MEDIA_UNREADABLE", "cannot read file '': empty path");
@@ -525,7 +526,8 @@ static int l_file(lua_State *L) {
 static int l_bytes(lua_State *L) {
   size_t n;
   const char *mime;
-  if (lua_type(L, 1) != LUA_TSTRING) return vz_argerror(L, 1, "bytes", "data must be a string, got %s", luaL_typename(L, 1));
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return vz_argerror(L, 1, "bytes", "data must be a string, got %s", luaL_typename(L, 1));
   lua_tolstring(L, 1, &n);
   mime = explicit_mime(L, 2, "bytes");
   if (n == 0) return refuse(L, "MEDIA_EMPTY", "media data is empty");

@@ -176,9 +176,8 @@ static int l_multi_close(lua_State *L) {
 }
 
 static const luaL_Reg multi_methods[] = {
-    {"add", l_multi_add},       {"next", l_multi_next},   {"in_flight", l_multi_in_flight},
-    {"cancel", l_multi_cancel}, {"timings", l_multi_timings}, {"size", l_multi_size},
-    {"close", l_multi_close},   {NULL, NULL},
+    {"add", l_multi_add},         {"next", l_multi_next}, {"in_flight", l_multi_in_flight}, {"cancel", l_multi_cancel},
+    {"timings", l_multi_timings}, {"size", l_multi_size}, {"close", l_multi_close},         {NULL, NULL},
 };
 
 /* Registers the metatable and core.multi_new on the core table on top of

@@ -173,8 +173,7 @@ static void take_opts(lua_State *L, int idx, int n, const char *name, int *token
   while (lua_next(L, idx)) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
     lua_pop(L, 1);
-    if (k == NULL ||
-        (strcmp(k, "instance_token") != 0 && strcmp(k, "headers") != 0 && strcmp(k, "timeout") != 0))
+    if (k == NULL || (strcmp(k, "instance_token") != 0 && strcmp(k, "headers") != 0 && strcmp(k, "timeout") != 0))
       vz_argerror(L, n, name, "unknown option '%s'", key_text(L, lua_gettop(L)));
   }
   *token = get_field(L, idx, "instance_token");
@@ -323,8 +322,10 @@ static const struct {
   const char *field, *kind;
   size_t limit;
 } MEDIA_LIMITS[] = {
-    {"image", "images", (size_t)5 * 1024 * 1024},      {"video", "videos", (size_t)16 * 1024 * 1024},
-    {"gif", "GIFs (sent as video)", (size_t)16 * 1024 * 1024}, {"audio", "audio", (size_t)16 * 1024 * 1024},
+    {"image", "images", (size_t)5 * 1024 * 1024},
+    {"video", "videos", (size_t)16 * 1024 * 1024},
+    {"gif", "GIFs (sent as video)", (size_t)16 * 1024 * 1024},
+    {"audio", "audio", (size_t)16 * 1024 * 1024},
     {"sticker", "stickers", (size_t)500 * 1024},
 };
 
@@ -392,8 +393,8 @@ static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, i
     if (!vz_json_encode(L, lua_gettop(L), b, VZ_ARRAY_MT, lists, err, sizeof err)) encode_failed(L, f, err);
     q->has_body = b->len > 0;
   } else if (nfields > 0) {
-    int ok = r->table_form ? vz_json_encode_except(L, t, b, VZ_ARRAY_MT, lists, (const char *const *)r->slot,
-                                                   r->nslots, err, sizeof err)
+    int ok = r->table_form ? vz_json_encode_except(L, t, b, VZ_ARRAY_MT, lists, (const char *const *)r->slot, r->nslots,
+                                                   err, sizeof err)
                            : vz_json_encode(L, t, b, VZ_ARRAY_MT, lists, err, sizeof err);
     if (!ok) encode_failed(L, f, err);
     default_file_name(L, f, route, b);
@@ -520,7 +521,8 @@ void vz_map_generic(lua_State *L, vz_client *c, int first, vz_request *q) {
   q->auth = 1;
 
   s = lua_type(L, m) == LUA_TSTRING ? lua_tolstring(L, m, &n) : NULL;
-  if (s == NULL || n == 0 || n >= sizeof q->method_buf || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != n)
+  if (s == NULL || n == 0 || n >= sizeof q->method_buf ||
+      strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != n)
     vz_argerror(L, 1, "request", "method must be an HTTP verb such as \"GET\"");
   for (i = 0; i < (int)n; i++) q->method_buf[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 'a' + 'A' : s[i]);
   q->method_buf[n] = '\0';

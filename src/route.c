@@ -162,7 +162,8 @@ static int l_route(lua_State *L) {
     vz_rawgeti(L, -1, i);
     f = luaL_checklstring(L, -1, &fn);
     slot = slot_of(L, r, f, fn);
-    for (j = r->nquery; j > 0 && strcmp(r->slot[r->query_slot[j - 1]], f) > 0; j--) r->query_slot[j] = r->query_slot[j - 1];
+    for (j = r->nquery; j > 0 && strcmp(r->slot[r->query_slot[j - 1]], f) > 0; j--)
+      r->query_slot[j] = r->query_slot[j - 1];
     r->query_slot[j] = slot;
     r->nquery++;
     lua_pop(L, 1);

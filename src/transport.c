@@ -213,7 +213,8 @@ static void push_opt_string(lua_State *L, const char *s) {
 /* The success value of a 2xx body, the one rule for every transport:
  * true when empty (or only white space), the decoded JSON, or the text
  * itself when it is not JSON (the action did happen). */
-void vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache) {
+void vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints,
+                          int strcache) {
   const char *p = data, *end;
   char err[128];
   if (data == NULL) { /* nothing was ever received into this buffer */
@@ -327,8 +328,10 @@ void vz_xfer_push_timings(lua_State *L, vz_xfer *x) {
   static const struct {
     const char *name;
     CURLINFO info;
-  } T[] = {{"name_lookup", CURLINFO_NAMELOOKUP_TIME_T}, {"connect", CURLINFO_CONNECT_TIME_T},
-           {"tls", CURLINFO_APPCONNECT_TIME_T},         {"first_byte", CURLINFO_STARTTRANSFER_TIME_T},
+  } T[] = {{"name_lookup", CURLINFO_NAMELOOKUP_TIME_T},
+           {"connect", CURLINFO_CONNECT_TIME_T},
+           {"tls", CURLINFO_APPCONNECT_TIME_T},
+           {"first_byte", CURLINFO_STARTTRANSFER_TIME_T},
            {"total", CURLINFO_TOTAL_TIME_T}};
   size_t i;
   lua_createtable(L, 0, 5);

@@ -96,12 +96,12 @@ typedef struct vz_client {
 typedef struct vz_request {
   const char *method;
   char method_buf[16];
-  size_t path_at, path_len; /* the path inside c->url, without base or query (errors name it) */
-  int has_body;             /* the JSON or caller body is in c->rest.req_body */
-  int auth;                 /* a JWT is needed (not for no_auth requests) */
-  int itoken;               /* stack index of the instance token string, or 0 */
-  int headers;              /* stack index of the checked caller headers, or 0 */
-  int timeout;              /* stack index of the timeout in seconds, or 0 */
+  size_t path_at, path_len;    /* the path inside c->url, without base or query (errors name it) */
+  int has_body;                /* the JSON or caller body is in c->rest.req_body */
+  int auth;                    /* a JWT is needed (not for no_auth requests) */
+  int itoken;                  /* stack index of the instance token string, or 0 */
+  int headers;                 /* stack index of the checked caller headers, or 0 */
+  int timeout;                 /* stack index of the timeout in seconds, or 0 */
   const char *resource, *name; /* the operation, e.g. "messages", "send_text" */
   /* A media value above WhatsApp's limit for its field: the call is not
    * sent, http.send returns the `media` failure (field NULL: none). */
@@ -167,7 +167,7 @@ int vz_success_body(lua_State *L); /* core.success_body */
 /* policy.c: each rule that several parts apply, once. */
 int vz_seconds_ok(double s, int zero_ok); /* (0 or more | more than 0), at most VZ_MAX_SECONDS */
 long vz_seconds_to_ms(double s);
-int vz_method_is_safe(const char *m);                  /* may be sent again */
+int vz_method_is_safe(const char *m);                 /* may be sent again */
 int vz_method_post_mode(const char *m, int has_body); /* goes in libcurl's POST mode */
 int vz_header_name_ok(const char *s, size_t n);
 int vz_header_value_ok(const char *s, size_t n);
