@@ -133,6 +133,17 @@ describe("one mapper", function()
         end)
       end
     end
+    it("a blank instance token (spaces and a tab) is 'required' everywhere a token is checked", function()
+      local blank = " \t "
+      local o = same_outcome(function(c) return c.sessions:status(id, { instance_token = blank }) end, "raises")
+      assert.matches("instance_token is required", o.raised, 1, true)
+      local ok, err = pcall(direct.instance, direct, id, blank)
+      assert.is_false(ok)
+      assert.matches("instance_token is required", err, 1, true)
+      ok, err = pcall(vzaps.new, { client_token = blank, client_secret = "s" })
+      assert.is_false(ok)
+      assert.matches("client_token must not be blank", err, 1, true)
+    end)
     for _, name in ipairs({ "X T", "X:T", "", "X\r\nY", "Ü" }) do
       it("a header named " .. label(name) .. " raises", function()
         same_outcome(function(c) return c.sessions:status(id, { instance_token = tok, headers = { [name] = "v" } }) end,

@@ -4,7 +4,8 @@
  * go in libcurl's POST mode, what may go in a header, and how a secret is
  * compared. The Lua layer
  * reads the same rules from the core table (core.MAX_SECONDS,
- * core.SAFE_METHODS, core.check_seconds) instead of restating them. */
+ * core.SAFE_METHODS, core.check_seconds, core.check_header,
+ * core.token_problem) instead of restating them. */
 #include <math.h>
 #include <string.h>
 
@@ -63,17 +64,32 @@ int vz_header_value_ok(const char *s, size_t n) {
   return 1;
 }
 
-/* A token that goes in a header (instance token, credentials): a single
- * line that is not blank; no control byte at all. */
-int vz_token_ok(const char *s, size_t n) {
+/* A token that goes in a header (instance token, credentials): not blank
+ * (only white space, or empty: VZ_TOKEN_BLANK), then no control byte at
+ * all (VZ_TOKEN_CONTROL); 0 when it may go on the wire. */
+int vz_token_problem(const char *s, size_t n) {
   size_t i;
   int blank = 1;
+  for (i = 0; i < n && blank; i++) blank = s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r');
+  if (blank) return VZ_TOKEN_BLANK;
   for (i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
-    if (ch < 0x20 || ch == 0x7f) return 0;
-    if (ch != ' ') blank = 0;
+    if (ch < 0x20 || ch == 0x7f) return VZ_TOKEN_CONTROL;
   }
-  return !blank;
+  return 0;
+}
+
+int vz_token_ok(const char *s, size_t n) { return vz_token_problem(s, n) == 0; }
+
+/* core.token_problem(s) -> nil | "blank" | "control" (s a string) */
+static int l_token_problem(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  switch (vz_token_problem(s, n)) {
+    case VZ_TOKEN_BLANK: lua_pushliteral(L, "blank"); return 1;
+    case VZ_TOKEN_CONTROL: lua_pushliteral(L, "control"); return 1;
+    default: return 0;
+  }
 }
 
 /* core.check_seconds(v, zero_ok) -> boolean: v is a number of seconds in
@@ -128,6 +144,8 @@ void vz_policy_register(lua_State *L) {
   lua_setfield(L, core, "check_seconds");
   lua_pushcfunction(L, l_check_header);
   lua_setfield(L, core, "check_header");
+  lua_pushcfunction(L, l_token_problem);
+  lua_setfield(L, core, "token_problem");
   lua_pushcfunction(L, l_same_secret);
   lua_setfield(L, core, "same_secret");
 }

@@ -157,9 +157,11 @@ static void check_token(lua_State *L, int idx, int n, const char *name, const ch
     return;
   }
   s = lua_tolstring(L, idx, &len);
-  if (vz_token_ok(s, len)) return;
-  if (strspn(s, " ") == len) vz_argerror(L, n, name, "%s is required", field);
-  vz_argerror(L, n, name, "%s contains control characters", field);
+  switch (vz_token_problem(s, len)) {
+    case VZ_TOKEN_BLANK: vz_argerror(L, n, name, "%s is required", field); break;
+    case VZ_TOKEN_CONTROL: vz_argerror(L, n, name, "%s contains control characters", field); break;
+    default: break;
+  }
 }
 
 /* opts of a positional method: {instance_token, headers, timeout}. */

@@ -20,10 +20,14 @@ function M.check_open(client)
   if not is_open(client) then raise("vzaps: client is closed") end
 end
 
--- A token that goes in a header: non-blank, single line.
+-- A token that goes in a header: non-blank, single line (the rule of
+-- src/policy.c, as the mapper applies it).
+local token_problem = core.token_problem
 function M.check_token(v, n, name, field)
-  if type(v) ~= "string" or not v:find("%S") then argerror(n, name, field .. " is required") end
-  if v:find("%c") then argerror(n, name, field .. " contains control characters") end
+  local why = "blank"
+  if type(v) == "string" then why = token_problem(v) end
+  if why == "blank" then argerror(n, name, field .. " is required") end
+  if why == "control" then argerror(n, name, field .. " contains control characters") end
   return v
 end
 

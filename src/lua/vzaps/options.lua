@@ -48,8 +48,9 @@ function M.check(opts)
     local v = opts[name]
     if v == nil then bad(name .. " is required") end
     if type(v) ~= "string" then bad(name .. " must be a string, got " .. type(v)) end
-    if not v:find("%S") then bad(name .. " must not be blank") end
-    if v:find("%c") then bad(name .. " contains control characters") end
+    local why = core.token_problem(v) -- the rule of every token that goes in a header (src/policy.c)
+    if why == "blank" then bad(name .. " must not be blank") end
+    if why == "control" then bad(name .. " contains control characters") end
     if #v > 4096 then bad(name .. " is too long") end
     s[name] = v
   end
