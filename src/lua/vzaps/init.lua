@@ -308,13 +308,10 @@ function methods.spawn(self, fn, ...)
   check_open(self)
   if type(fn) ~= "function" then argerror(1, "spawn", "function expected, got " .. type(fn)) end
   local st = state.of_client(self)
-  if st.transport then
-    -- A custom transport is called from Lua and may yield on its own
-    -- (cosockets): the call runs now, and the job is done when spawn returns.
-    local scheduler = import("scheduler")
-    return scheduler.spawn_now(scheduler.engine(st), fn, ...)
-  end
   local scheduler = import("scheduler")
+  -- A custom transport is called from Lua and may yield on its own
+  -- (cosockets): the call runs now, and the job is done when spawn returns.
+  if st.transport then return scheduler.spawn_now(scheduler.engine(st), fn, ...) end
   return scheduler.spawn(scheduler.engine(st), fn, ...)
 end
 

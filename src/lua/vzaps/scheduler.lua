@@ -321,6 +321,19 @@ function start_pending(e)
   return moved
 end
 
+-- A finished transfer from multi:next (r: slot, then its results): the
+-- slot is free again, and its job goes on with the results.
+local function collect(e, multi, r)
+  local slot = r[1]
+  local job = e.owner[slot]
+  e.owner[slot] = nil
+  e.free[#e.free + 1] = slot
+  if job then
+    if e.st.observe then e.st.last_timings = multi:timings(slot) end
+    step(e, job, unpack(r, 2, r.n))
+  end
+end
+
 local function advance(e)
   local st = e.st
   local moved = start_pending(e)
@@ -345,16 +358,33 @@ local function advance(e)
   while multi and multi:in_flight() > 0 do
     local r = pack(multi:next(0))
     if not r[1] then break end
-    local job = e.owner[r[1]]
-    e.owner[r[1]] = nil
-    e.free[#e.free + 1] = r[1]
-    if job then
-      if st.observe then st.last_timings = multi:timings(r[1]) end
-      step(e, job, unpack(r, 2, r.n))
-    end
+    collect(e, multi, r)
     moved = true
   end
   return moved, wake
+end
+
+-- The pump's loop: advance, and wait (within max_wait) when nothing moved.
+local function run(e, max_wait)
+  local deadline = now() + max_wait
+  while e.live > 0 do
+    local moved, wake = advance(e)
+    local left = deadline - now()
+    if left <= 0 then break end
+    if not moved then
+      local wait = wake and min(left, wake - now()) or left
+      if wait < 0 then wait = 0 end
+      local multi = e.multi
+      if multi and multi:in_flight() > 0 then
+        local r = pack(multi:next(wait))
+        if r[1] then collect(e, multi, r) end
+      elseif #e.sleepers > 0 and #e.pending == 0 and #e.waiters == 0 then
+        core.sleep(wait) -- only timers left: sleep to the next one, within max_wait
+      else
+        break -- nothing that could make progress (a waiter whose fetcher is gone cannot happen)
+      end
+    end
+  end
 end
 
 -- Advances every job, waiting at most max_wait seconds in all (0: never
@@ -367,35 +397,7 @@ function M.pump(e, max_wait)
   end
   if e.pumping then core.raise("vzaps: pump() cannot be called from inside a job") end
   e.pumping = true
-  local ok, err = pcall(function()
-    local deadline = now() + max_wait
-    while e.live > 0 do
-      local moved, wake = advance(e)
-      local left = deadline - now()
-      if left <= 0 then break end
-      if not moved then
-        local wait = wake and min(left, wake - now()) or left
-        if wait < 0 then wait = 0 end
-        local multi = e.multi
-        if multi and multi:in_flight() > 0 then
-          local r = pack(multi:next(wait))
-          if r[1] then
-            local job = e.owner[r[1]]
-            e.owner[r[1]] = nil
-            e.free[#e.free + 1] = r[1]
-            if job then
-              if e.st.observe then e.st.last_timings = multi:timings(r[1]) end
-              step(e, job, unpack(r, 2, r.n))
-            end
-          end
-        elseif #e.sleepers > 0 and #e.pending == 0 and #e.waiters == 0 then
-          core.sleep(wait) -- only timers left: sleep to the next one, within max_wait
-        else
-          break -- nothing that could make progress (a waiter whose fetcher is gone cannot happen)
-        end
-      end
-    end
-  end)
+  local ok, err = pcall(run, e, max_wait)
   e.pumping = false
   if not ok then error(type(err) == "string" and err:gsub(INTERNAL, "", 1) or err, 0) end
   return e.live
