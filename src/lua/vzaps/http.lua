@@ -25,6 +25,7 @@ local function in_parallel(st)
   local par = st.par
   return par ~= nil and par[running()] ~= nil
 end
+M.in_job = in_parallel
 
 -- The client's `sleep` option (default core.sleep, which blocks; ngx.sleep
 -- in OpenResty yields). Called from Lua, so it may yield.
@@ -122,9 +123,8 @@ function M.send(st, req, first)
       status, body, reason, retry_after, request_id = exchange(st, req)
     end
     tries = tries + 1
-    -- What this attempt did, for the observe hook: {status, kind, retry,
-    -- delay, ...}; filled in below where the decision is made.
-    local seen = watch and { status = status, request_id = request_id, timings = watch.timings(st, in_parallel(st)) }
+    -- Each branch below tells the observe hook what it decided for this
+    -- attempt (observe.report: kind, response, retry reason, delay).
     if status == nil then
       local a, b, c
       local kind, message, sent = body, reason, retry_after
@@ -134,27 +134,25 @@ function M.send(st, req, first)
         a, b, c = errors.transport(kind, message, req, errors.secrets(st, req.instance_token), sent)
       end
       if c then
-        if seen then seen.kind = c.kind watch.report(st, req, tries, seen) end
+        if watch then watch.report(st, req, tries, status, request_id, c.kind) end
         return a, b, c
       end
       attempt = attempt + 1
       local delay = backoff(st, attempt)
-      if seen then
-        seen.kind, seen.retry, seen.delay = kind, kind .. " failure before anything was sent", delay
-        watch.report(st, req, tries, seen)
+      if watch then
+        watch.report(st, req, tries, status, request_id, kind, nil, kind .. " failure before anything was sent", delay)
       end
       sleep(st, delay)
     elseif status < 300 and status >= 200 then
-      if seen then seen.kind, seen.response = "ok", body watch.report(st, req, tries, seen) end
+      if watch then watch.report(st, req, tries, status, request_id, "ok", body) end
       return body
     elseif status == 401 and req.auth and not replayed then
       -- The token was refused (revoked, or expired early): drop it (unless
       -- a newer one replaced it meanwhile), fetch a new one and replay
       -- once; a 401 means nothing was executed (D14).
       replayed = true
-      if seen then
-        seen.kind, seen.retry, seen.delay, seen.response = "auth", "token refused (401): replayed with a new one", 0, body
-        watch.report(st, req, tries, seen)
+      if watch then
+        watch.report(st, req, tries, status, request_id, "auth", body, "token refused (401): replayed with a new one", 0)
       end
       token.drop(st, used)
     else
@@ -163,16 +161,15 @@ function M.send(st, req, first)
         and (status == 429 or (RETRY_STATUS[status] and RETRY_METHOD[req.method])) then
         attempt = attempt + 1
         local delay = wait or backoff(st, attempt)
-        if seen then
-          seen.kind, seen.delay, seen.response = watch.status_kind(status), delay, body
-          seen.retry = status == 429 and "rate limited (429)" or ("status " .. status .. " on a " .. req.method)
-          watch.report(st, req, tries, seen)
+        if watch then
+          watch.report(st, req, tries, status, request_id, watch.status_kind(status), body,
+            status == 429 and "rate limited (429)" or ("status " .. status .. " on a " .. req.method), delay)
         end
         sleep(st, delay)
       else
         if type(body) ~= "string" then body = "" end
         local a, b, c = errors.http(req, status, body, reason, wait, request_id, errors.secrets(st, req.instance_token))
-        if seen then seen.kind, seen.response = c.kind, body watch.report(st, req, tries, seen) end
+        if watch then watch.report(st, req, tries, status, request_id, c.kind, body) end
         return a, b, c
       end
     end

@@ -19,13 +19,14 @@ function M.status_kind(status)
   return KIND_OF_STATUS[status] or "http"
 end
 
--- info for one attempt; a = {status, kind, retry (reason), delay, timings,
--- request_id, response}
-function M.report(st, req, attempt, a)
+-- The hook's call for one attempt that just ended: its status and request
+-- id, the kind of its outcome, the response (given with observe_payloads),
+-- and, when the module tries again, why and after how long.
+function M.report(st, req, attempt, status, request_id, kind, response, retry, delay)
   local info = {
     op = req.op, method = req.method, path = req.path, attempt = attempt,
-    status = a.status, kind = a.kind, retry = a.retry ~= nil, retry_reason = a.retry, retry_delay = a.delay,
-    request_id = a.request_id, timings = a.timings,
+    status = status, kind = kind, retry = retry ~= nil, retry_reason = retry, retry_delay = delay,
+    request_id = request_id, timings = M.timings(st),
   }
   if st.observe_payloads then
     local secrets = errors.secrets(st, req.instance_token)
@@ -34,15 +35,17 @@ function M.report(st, req, attempt, a)
     local ok, headers = pcall(core.headers, st.ud, req.auth, req.body ~= nil, itoken, req.headers)
     info.request_headers = ok and errors.redact(headers, secrets) or nil
     info.request_body = req.body and errors.redact(req.body, secrets) or nil
-    info.response = a.response ~= nil and errors.redact(a.response, secrets) or nil
+    info.response = response ~= nil and errors.redact(response, secrets) or nil
   end
   pcall(st.observe, info)
 end
 
--- The timings of the attempt that just ended (nil with a custom transport).
-function M.timings(st, in_job)
+-- The timings of the attempt that just ended (nil with a custom
+-- transport): a job's were left by the scheduler for the transfer it
+-- resumed the job with (scheduler.lua), a blocking call's are the client's.
+function M.timings(st)
   if st.transport then return nil end
-  if in_job then
+  if import("http").in_job(st) then
     -- set by the scheduler for the transfer it resumes the job with; taken once
     local t = st.last_timings
     st.last_timings = nil
