@@ -39,23 +39,26 @@ describe("API reference", function()
     end
   end)
 
-  it("the README's API index is what scripts/gen-api.lua generates (run `make docs`)", function()
-    local p = assert(io.popen(LUA .. " scripts/gen-api.lua --index"))
+  -- The README block scripts/gen-api.lua writes with flag, asserted to be
+  -- in README.md as generated; returns it.
+  local function generated_block(flag, what)
+    local p = assert(io.popen(LUA .. " scripts/gen-api.lua " .. flag))
     local block = p:read("*a")
     p:close()
-    local readme = read("README.md")
-    assert.truthy(readme:find(block:gsub("\n$", ""), 1, true), "README.md's API index is out of date: run `make docs`")
+    assert.truthy(read("README.md"):find(block:gsub("\n$", ""), 1, true),
+      "README.md's " .. what .. " is out of date: run `make docs`")
+    return block
+  end
+
+  it("the README's API index is what scripts/gen-api.lua generates (run `make docs`)", function()
+    local block = generated_block("--index", "API index")
     for _, row in ipairs(rows) do
       assert.truthy(block:find("[`" .. row[2] .. "`](docs/api.md#" .. row[1] .. row[2], 1, true), row[1] .. "." .. row[2])
     end
   end)
 
   it("the README's client options table is what scripts/gen-api.lua generates (run `make docs`)", function()
-    local p = assert(io.popen(LUA .. " scripts/gen-api.lua --options"))
-    local block = p:read("*a")
-    p:close()
-    local readme = read("README.md")
-    assert.truthy(readme:find(block:gsub("\n$", ""), 1, true), "README.md's client options table is out of date: run `make docs`")
+    local block = generated_block("--options", "client options table")
     for _, o in ipairs(assert(loadfile("src/lua/vzaps/option_table.lua"))()) do
       assert.truthy(block:find("| `" .. o[1] .. "` |", 1, true), "option " .. o[1])
     end

@@ -159,13 +159,7 @@ describe("instances", function()
   for _, case in ipairs(list_cases) do
     it("list: " .. case.name, function()
       -- a deep copy to prove the caller's table is left alone
-      local function copy(t)
-        if type(t) ~= "table" then return t end
-        local c = {}
-        for k, v in pairs(t) do c[k] = copy(v) end
-        return c
-      end
-      local before = copy(case.args)
+      local before = require("spec.support.tables").copy(case.args)
       assert(client.instances:list(case.args))
       local r = only_api_request()
       assert.same(case.want, r.json)

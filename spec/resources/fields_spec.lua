@@ -29,12 +29,7 @@ local function sample(field)
   return v
 end
 
-local function copy(t)
-  if type(t) ~= "table" then return t end
-  local c = {}
-  for k, v in pairs(t) do c[k] = copy(v) end
-  return c
-end
+local copy = require("spec.support.tables").copy
 
 local function find(msg, s) return msg:find(s, 1, true) ~= nil end
 

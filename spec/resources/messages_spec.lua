@@ -49,12 +49,7 @@ local SENDS = {
     { '"selectable_options_count":0', '"hide_participant_names":false', '"allow_add_option":false' } },
 }
 
-local function copy(t)
-  if type(t) ~= "table" then return t end
-  local c = {}
-  for k, v in pairs(t) do c[k] = copy(v) end
-  return c
-end
+local copy = require("spec.support.tables").copy
 
 describe("messages", function()
   local ctx, c
