@@ -19,6 +19,14 @@ function M.status_kb(field)
   return tonumber(text:match(field .. ":%s*(%d+)"))
 end
 
+-- The size of a file in bytes.
+function M.file_size(path)
+  local f = assert(io.open(path, "rb"))
+  local n = f:seek("end")
+  f:close()
+  return n
+end
+
 -- Runs call() warmup times, then n timed times, and prints the RESULT line.
 -- call returns the size of the body it received.
 function M.run(call, warmup, n)

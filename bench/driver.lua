@@ -4,6 +4,8 @@
 --   BASE (http://127.0.0.1:PORT), C_LOOP (the built c_loop), SRV (server dir)
 local env = setmetatable({}, { __index = function(_, k) return assert(os.getenv(k), k .. " not set") end })
 local BENCH, BUILD, WORK, BASE, C_LOOP, SRV = env.BENCH, env.BUILD, env.WORK, env.BASE, env.C_LOOP, env.SRV
+package.path = BENCH .. "/?.lua;" .. package.path
+local common = require("common")
 local QUICK = os.getenv("BENCH_QUICK") == "1" -- smaller N, for trying the bench out
 
 local function sh(cmd)
@@ -61,12 +63,7 @@ local function allocs_per_call(impl, base, mode, warmup, n)
   return (a1 - a0) / n, (b1 - b0) / n
 end
 
-local function file_size(path)
-  local f = assert(io.open(path, "rb"))
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local file_size = common.file_size
 
 local function fmt_int(x)
   local s = string.format("%.0f", x):reverse():gsub("(%d%d%d)", "%1 "):reverse()

@@ -19,12 +19,7 @@ local common = require("common")
 
 local RUNS = { "file-c", "file-lua", "bytes-c", "hand" }
 
-local function file_size(path)
-  local f = assert(io.open(path, "rb"))
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local file_size = common.file_size
 
 if not run then
   for _, r in ipairs(RUNS) do
