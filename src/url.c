@@ -123,13 +123,15 @@ static const char *append_value(lua_State *L, int idx, vz_buf *b) {
 
 typedef struct qpair {
   size_t key_at, key_len, val_at, val_len; /* in the scratch buffer */
+  const char *key;                         /* scratch.data + key_at, once the buffer stopped growing */
 } qpair;
 
-static const vz_buf *sort_buf;
+/* Pairs by key; no state outside the pairs, so two Lua states on two
+ * threads can build query strings at once. */
 static int cmp_pair(const void *a, const void *b) {
   const qpair *x = (const qpair *)a, *y = (const qpair *)b;
   size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-  int c = memcmp(sort_buf->data + x->key_at, sort_buf->data + y->key_at, n);
+  int c = memcmp(x->key, y->key, n);
   if (c != 0) return c;
   return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
 }
@@ -161,7 +163,7 @@ const char *vz_query_append(lua_State *L, const char *const *keys, const size_t 
     np++;
   }
   if (why == NULL && np > 0) {
-    sort_buf = &scratch;
+    for (i = 0; i < np; i++) pairs[i].key = scratch.data + pairs[i].key_at;
     qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair);
     for (i = 0; i < np && why == NULL; i++) {
       if ((i > 0 && vz_buf_putc(out, '&') != 0) ||
