@@ -82,8 +82,7 @@ end
 -- the client's strings and current token: as libcurl's header list, or as
 -- a fresh table for a custom transport, which may change it.
 local function exchange(st, req)
-  local itoken = req.instance_token
-  if itoken == "" then itoken = nil end
+  local itoken = req.instance_token -- never blank: the mapper refuses that
   if st.transport then
     local headers = core.headers(st.ud, req.auth, req.body ~= nil, itoken, req.headers)
     return custom_exchange(st, req.method, req.url, headers, req.body, req.timeout)
