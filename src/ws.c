@@ -3,8 +3,6 @@
  * CONNECT_ONLY connection opened in ws_handshake.c. Its callbacks only move
  * bytes and store complete messages in a C list; Lua sees them in ws:recv.
  * Every wait is a poll() with a deadline, so nothing blocks forever. */
-#include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,23 +10,8 @@
 #include <openssl/rand.h>
 
 #include "ws.h"
-
-/* ------------------------------------------------------------------------ */
-/* Time and waiting                                                          */
-/* ------------------------------------------------------------------------ */
-
-int vz_ws_wait(curl_socket_t fd, short events, double deadline) {
-  for (;;) {
-    struct pollfd p;
-    double left = deadline - vz_now();
-    int r;
-    if (left <= 0) return 0;
-    p.fd = fd, p.events = events, p.revents = 0;
-    r = poll(&p, 1, left > 86400 ? 86400000 : (int)ceil(left * 1000.0));
-    if (r > 0) return 1; /* also on POLLERR/POLLHUP: the next recv tells */
-    if (r < 0 && errno != EINTR) return -1;
-  }
-}
+#include "ws_handshake.h"
+#include "ws_wait.h"
 
 /* ------------------------------------------------------------------------ */
 /* wslay callbacks: bytes in and out, messages into the list                 */

@@ -1,8 +1,8 @@
-/* ws.h: the realtime WebSocket client (RFC 6455). libcurl opens the TCP/TLS
- * connection (CONNECT_ONLY) with the client's settings; ws_handshake.c
- * writes the HTTP/1.1 Upgrade itself; ws.c frames with wslay and exposes the
- * vzaps.WebSocket userdata. No Lua code ever runs inside a libcurl or wslay
- * callback: they only move bytes and collect messages into C buffers. */
+/* ws.h: the realtime connection's state (vz_ws), shared by ws_handshake.c
+ * (the HTTP/1.1 Upgrade over libcurl's CONNECT_ONLY connection) and ws.c
+ * (wslay framing, the vzaps.WebSocket userdata). No Lua code ever runs
+ * inside a libcurl or wslay callback: they only move bytes and collect
+ * messages into C buffers. */
 #ifndef VZ_WS_H
 #define VZ_WS_H
 
@@ -47,17 +47,5 @@ typedef struct vz_ws {
   char close_reason[124];
   char errbuf[CURL_ERROR_SIZE];
 } vz_ws;
-
-/* ws.c */
-/* Waits until fd is ready for events or deadline (monotonic seconds) passes.
- * Returns 1 ready, 0 timed out, -1 poll failed. */
-int vz_ws_wait(curl_socket_t fd, short events, double deadline);
-
-/* ws_handshake.c: connects w (its curl handle set up with the http(s) URL)
- * and performs the Upgrade for host/target with the headers table at
- * hdr_idx (already checked: string names and values, no CR/LF). Returns 0
- * on success; on failure pushes nil, kind, message[, status, body, reason]
- * and returns their count. */
-int vz_ws_handshake(lua_State *L, vz_ws *w, const char *host, const char *target, int hdr_idx, double deadline);
 
 #endif
