@@ -17,6 +17,17 @@
 /* Longest handshake response head, and error body kept for the message. */
 #define VZ_WS_MAX_HEAD 16384
 #define VZ_WS_MAX_ERRBODY 65536
+/* Bytes one pump reads at most, so that a server sending without pause
+ * cannot keep a call inside wslay_event_recv (the caller's deadline bounds
+ * it too). */
+#define VZ_WS_PUMP_BYTES ((size_t)1024 * 1024)
+/* Defaults of the flood limits (ws_connect's limits table, the
+ * subscription's options of the same names): received messages waiting for
+ * ws:recv, in bytes (with a per-message overhead) and in count, and frames
+ * waiting to be sent (pongs wslay owes the server's pings, acks). */
+#define VZ_WS_MAX_QUEUED_BYTES ((size_t)64 * 1024 * 1024)
+#define VZ_WS_MAX_QUEUED_MESSAGES ((size_t)100000)
+#define VZ_WS_MAX_UNSENT_FRAMES ((size_t)1024)
 
 /* One complete message received, waiting for ws:recv. */
 typedef struct vz_ws_msg {
@@ -38,9 +49,15 @@ typedef struct vz_ws {
   vz_buf pre; /* bytes read past the handshake head, fed to wslay first */
   size_t pre_pos;
   vz_ws_msg *head, *tail;
-  double last_rx;  /* monotonic time of the last bytes received */
-  int eof;         /* the server closed TCP */
-  int oom;         /* a message could not be stored */
+  double last_rx; /* monotonic time of the last bytes received */
+  int eof;        /* the server closed TCP */
+  int oom;        /* a message could not be stored */
+  int flood;      /* a flood limit was passed (WS_FLOOD_* in ws.c) */
+  size_t max_queued_bytes, max_queued_messages, max_unsent_frames;
+  size_t queued_bytes, queued_messages; /* in the list head..tail */
+  size_t pump_left;                     /* bytes the current pump may still read */
+  double pump_deadline;                 /* and until when (after its first read) */
+  int pump_reads;
   CURLcode io_err; /* hard send/recv error, CURLE_OK when none */
   int ended;       /* the connection is over; the fields above say why */
   int close_code;  /* close code the server sent, 0 when none */
