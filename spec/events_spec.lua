@@ -501,6 +501,22 @@ describe("realtime events", function()
     sub:close()
   end)
 
+  it("moves a 1 MiB event along with poll(0) calls, not 4 KiB per call", function()
+    local inst = new_instance()
+    local sub = subscribe(inst)
+    local res = control("big", { instance_id = inst.id, size = 1048576 })
+    local polls, ev = 0, nil
+    local deadline = clock() + 10 * SLOW
+    repeat
+      polls = polls + 1
+      ev = sub:poll(0)
+      if not ev then socket.sleep(0.01) end
+    until ev or clock() > deadline
+    assert.equals(res.id, ev and ev.id)
+    assert.is_true(polls < 100, polls .. " polls") -- one read per call would take 256 or more
+    sub:close()
+  end)
+
   it("refuses a message over 16 MiB with a clean error", function()
     local inst = new_instance()
     local sub = subscribe(inst, { reconnect = false })

@@ -191,13 +191,15 @@ static void ws_release(vz_ws *w) {
 }
 
 /* One non-blocking round: read what is there (at most VZ_WS_PUMP_BYTES, and
- * past the first read no later than deadline), write what is queued. Marks
+ * no later than deadline, or VZ_WS_PUMP_SLICE from now when that is later,
+ * so that poll(0) still moves a big message along), write what is queued. Marks
  * the connection ended when wslay has nothing more to do in either way, or
  * when a limit was passed or memory ran out (then nothing more is sent:
  * the peer may not be reading at all). */
 static void ws_pump(vz_ws *w, double deadline) {
+  double slice = vz_now() + VZ_WS_PUMP_SLICE;
   if (w->ended) return;
-  w->pump_left = VZ_WS_PUMP_BYTES, w->pump_reads = 0, w->pump_deadline = deadline;
+  w->pump_left = VZ_WS_PUMP_BYTES, w->pump_reads = 0, w->pump_deadline = deadline > slice ? deadline : slice;
   if (wslay_event_want_read(w->ctx) && wslay_event_recv(w->ctx) != 0) w->ended = 1;
   if (w->flood || w->oom) w->ended = 1;
   if (!w->ended && wslay_event_want_write(w->ctx) && wslay_event_send(w->ctx) != 0) w->ended = 1;

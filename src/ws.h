@@ -18,9 +18,11 @@
 #define VZ_WS_MAX_HEAD 16384
 #define VZ_WS_MAX_ERRBODY 65536
 /* Bytes one pump reads at most, so that a server sending without pause
- * cannot keep a call inside wslay_event_recv (the caller's deadline bounds
- * it too). */
+ * cannot keep a call inside wslay_event_recv (the caller's deadline, or
+ * VZ_WS_PUMP_SLICE when that is sooner, bounds it too). */
 #define VZ_WS_PUMP_BYTES ((size_t)1024 * 1024)
+/* Seconds a pump may read past an earlier deadline (a recv(0)). */
+#define VZ_WS_PUMP_SLICE 0.002
 /* Defaults of the flood limits (ws_connect's limits table, the
  * subscription's options of the same names): received messages waiting for
  * ws:recv, in bytes (with a per-message overhead) and in count, and frames
