@@ -505,7 +505,7 @@ describe("realtime events", function()
     local inst = new_instance()
     local sub = subscribe(inst)
     local res = control("big", { instance_id = inst.id, size = 1048576 })
-    local polls, ev = 0, nil
+    local polls, ev = 0
     local deadline = clock() + 10 * SLOW
     repeat
       polls = polls + 1

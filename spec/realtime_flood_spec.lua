@@ -112,6 +112,26 @@ describe("realtime subscription against a flooding server", function()
     end
   end)
 
+  it("fails run() on a server that sends events and never reads the acks (max_unsent_frames)", function()
+    local url, stop = hostile_ws.start("events")
+    local client = emu:client({ realtime_url = url })
+    local sub = assert(client.events:subscribe({ instance_id = "VZ-flood", instance_token = "flood-instance-token",
+      reconnect = false, ping_interval = false }))
+    local n = 0
+    sub:on("All", function() n = n + 1 end)
+    local t0 = clock()
+    local ok, msg, err = sub:run()
+    local dt = clock() - t0
+    stop()
+    client:close()
+    if REPORT then io.stderr:write(("\n[flood events/run] %d events, failed after %.3f s: %s\n"):format(n, dt, msg)) end
+    assert.is_nil(ok)
+    assert.equals("network", err.kind)
+    assert.matches("does not read: more than 1024 frames wait to be sent %(max_unsent_frames%)", msg)
+    assert.is_true(n > 1024)
+    assert.is_true(dt < 30 * SLOW, "took " .. dt)
+  end)
+
   it("takes its limits from the subscription's options", function()
     local r = flood("chunks", { max_queued_bytes = 65536 }, 0.5, 15 * SLOW)
     assert.equals("network", r.err.kind)

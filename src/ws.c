@@ -426,6 +426,12 @@ static int queue_and_flush(lua_State *L, vz_ws *w, uint8_t opcode, const char *p
   struct wslay_event_msg msg;
   int r;
   if (w->ended) return push_end(L, w);
+  if (wslay_event_get_queued_msg_count(w->ctx) >= w->max_unsent_frames) {
+    /* the peer has read nothing for that many frames: acks and pings too */
+    w->flood = WS_FLOOD_UNSENT, w->ended = 1;
+    drop_queue(w);
+    return push_end(L, w);
+  }
   msg.opcode = opcode, msg.msg = (const uint8_t *)p, msg.msg_length = n;
   if (wslay_event_queue_msg(w->ctx, &msg) != 0) {
     lua_pushnil(L);

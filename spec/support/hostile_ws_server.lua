@@ -12,6 +12,7 @@
 --   texts  1 MiB text frames, each a JSON event
 --   tiny   empty text frames
 --   chunks 8 KiB text frames, each a JSON event
+--   events 64-byte JSON events (each one owes the server an ack)
 -- or, once, echo: a text frame that is not JSON, 4076 bytes and then the
 -- access token of the handshake's query (so a 4096-byte cut falls inside
 -- it), then a close frame (code 4000) whose reason holds the instance token.
@@ -58,6 +59,8 @@ elseif mode == "tiny" then
   chunk = string.rep(frame(1, ""), 32768)
 elseif mode == "chunks" then
   chunk = string.rep(frame(1, event(8192)), 8)
+elseif mode == "events" then
+  chunk = string.rep(frame(1, event(64)), 1024)
 elseif mode ~= "echo" then
   error("unknown mode " .. tostring(mode))
 end

@@ -178,16 +178,9 @@ local function attempt(sub, p)
   schedule(p, p.failures + 1)
 end
 
--- Seconds a send may wait: until deadline (nil: up to limit).
-local function send_time(deadline, limit)
-  if not deadline then return limit end
-  local left = deadline - now()
-  return left > limit and limit or left > 0 and left or 0
-end
-
 -- Keepalive: a ping after ping_interval of silence; a connection silent for
 -- twice that long (no pong either) is dead and gets replaced.
-local function keepalive(sub, p, deadline)
+local function keepalive(sub, p)
   local ws, pi = p.ws, p.ping_interval
   if not pi then return end
   local last = ws:last_rx()
@@ -196,9 +189,10 @@ local function keepalive(sub, p, deadline)
     ended(sub, p, "timeout", "realtime connection stalled: nothing received for " .. floor(idle) .. " s")
   elseif idle >= pi and (p.pinged_at or -huge) < last then
     p.pinged_at = now()
-    -- A ping not flushed by the caller's deadline stays queued and goes out
-    -- with the next read; a failure shows up at the next recv.
-    ws:ping(send_time(deadline, pi))
+    -- Never waits for the socket: what is not written now goes out with the
+    -- next read (a server that never reads fails on max_unsent_frames); a
+    -- failure shows up at the next recv.
+    ws:ping(0)
   end
 end
 
@@ -230,7 +224,7 @@ local function step(sub, p, deadline)
         -- A stream of such frames must not hold the caller past its time.
         if deadline and now() >= deadline then return "timeout" end
       elseif kind == "timeout" then
-        keepalive(sub, p, deadline)
+        keepalive(sub, p)
         if deadline and now() >= deadline then return "timeout" end
       else
         ended(sub, p, kind, message, code, reason)
@@ -252,23 +246,22 @@ end
 -- Dispatch and ack (contract §6.3)
 -- ---------------------------------------------------------------------------
 
-local ACK_SEND = 10 -- seconds an ack may wait for the socket when the caller set no deadline
-
 -- Acks event id on ws (only the connection it came from) and then moves
 -- the cursor (D39, D40, D45). A failed send ends the connection at the next
--- recv; one not flushed by the deadline stays queued and goes out with the
--- next read, and the cursor stays (the event may come again: at least once).
-local function ack(sub, p, ws, id, deadline)
+-- recv. The ack waits for the socket at most `wait` seconds (0 inside run
+-- and poll: a server that does not read must not hold them, and fails on
+-- max_unsent_frames); one not written by then stays queued and goes out
+-- with the next read, and the cursor stays (the event may come again: at
+-- least once).
+local function ack(sub, p, ws, id, wait)
   if type(id) ~= "string" or id == "" or ws == nil or ws ~= p.ws then return end
-  if ws:send('{"type":"ack","event_id":' .. json_encode(id) .. "}", send_time(deadline, ACK_SEND)) then
-    sub.last_event_id = id
-  end
+  if ws:send('{"type":"ack","event_id":' .. json_encode(id) .. "}", wait) then sub.last_event_id = id end
 end
 
-local function flush_pending_ack(sub, p, deadline)
+local function flush_pending_ack(sub, p, wait)
   local pa = p.pending_ack
   p.pending_ack = nil
-  if pa then ack(sub, p, pa.ws, pa.id, deadline) end
+  if pa then ack(sub, p, pa.ws, pa.id, wait or 0) end
 end
 
 local do_close
@@ -277,7 +270,7 @@ local do_close
 -- "realtime" and the event is not acked, so it comes again (D47). run()
 -- acks at once; poll() (later = true) keeps the ack for its next call or
 -- close(), so the caller sees the event first.
-local function dispatch(sub, p, ev, later, deadline)
+local function dispatch(sub, p, ev, later)
   local ws = p.ws
   p.dispatching = true
   local ok_all = dispatcher.run(sub[CB].handlers, ev, sub[CB].failed)
@@ -286,7 +279,7 @@ local function dispatch(sub, p, ev, later, deadline)
     if later then
       p.pending_ack = { ws = ws, id = ev.id } -- the id only: the event may refer to sub
     else
-      ack(sub, p, ws, ev.id, deadline)
+      ack(sub, p, ws, ev.id, 0)
     end
   end
   if p.close_requested then do_close(sub, p) end
@@ -294,7 +287,7 @@ end
 
 function do_close(sub, p)
   if p.state == "closed" then return end
-  flush_pending_ack(sub, p, now() + 1)
+  flush_pending_ack(sub, p, 1)
   p.state = "closed"
   local ws = p.ws
   p.ws = nil
@@ -404,9 +397,9 @@ function methods.poll(self, timeout)
   p.polling = true
   local ok, what, a, b = pcall(function()
     start(self, p)
-    flush_pending_ack(self, p, deadline)
+    flush_pending_ack(self, p)
     local what, a, b = step(self, p, deadline)
-    if what == "event" then dispatch(self, p, a, true, deadline) end
+    if what == "event" then dispatch(self, p, a, true) end
     return what, a, b
   end)
   p.polling, p.dispatching = false, false
