@@ -64,6 +64,32 @@ describe("API reference", function()
     end
   end)
 
+  -- Issue 19.8: the answer fields of every row that has them, and plainly
+  -- "none" for the others, in the method's own entry.
+  it("says what each method returns: the documented fields, or that none are documented", function()
+    local text = read("docs/api.md")
+    for _, row in ipairs(rows) do
+      local key = row[1] .. "." .. row[2]
+      local entry = text:match("\n### " .. key:gsub("%p", "%%%0") .. "\n(.-)\n### ")
+      assert(entry, "no entry for " .. key)
+      local returns = entry:match("\n%- Returns: ([^\n]*)")
+      assert(returns, "no Returns line for " .. key)
+      local r = row.returns
+      if r == nil then
+        assert(returns:find("the platform documents no answer shape", 1, true), key .. ": " .. returns)
+      elseif type(r) == "string" then
+        assert(returns:find("`" .. r .. "`", 1, true), key .. ": " .. returns)
+      else
+        assert(returns:find("[`" .. r.name .. "`](#" .. r.name:lower() .. ")", 1, true), key .. ": " .. returns)
+        for _, f in ipairs(r) do assert(returns:find("`" .. f[1] .. "`", 1, true), key .. ": field " .. f[1]) end
+        assert(text:find("\n### " .. r.name .. "\n", 1, true), "no Answer shapes entry for " .. r.name)
+      end
+    end
+    -- the issue's own example
+    local list = text:match("\n### instances%.list\n(.-)\n### ")
+    assert.truthy(list:find("`page`, `size`, `total`, `total_pages`, `content`, `summary`", 1, true))
+  end)
+
   it("lists every method, with its HTTP method and path", function()
     local text = read("docs/api.md")
     for _, row in ipairs(rows) do
