@@ -206,7 +206,9 @@ local function request_class(row, scoped_handle)
   end
   if open then w("---@field [string] any every other field is the JSON body, passed through") end
   w()
-  return name, (row.optional or (scoped_handle and not any_required)) and true or false
+  -- the mapper takes a missing table on a handle, or for an `optional` row;
+  -- either way every required field must then come from elsewhere
+  return name, not any_required and (row.optional or scoped_handle) and true or false
 end
 
 -- The positional parameters of a row: {name, type, optional, doc}.

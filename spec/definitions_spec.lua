@@ -8,6 +8,7 @@
 -- every `vzaps.*` type they name is declared. (docs_spec checks that they
 -- are what scripts/gen-defs.lua writes.)
 local emulator = require("spec.support.emulator")
+local compat = require("spec.support.compat")
 local surface = require("spec.support.surface")
 local read = require("spec.support.files").must_read
 local vzaps = require("vzaps")
@@ -221,6 +222,117 @@ describe("editor definitions (types/)", function()
     assert.same({}, missing, "public functions without a definition (scripts/gen-defs.lua, `make docs`): "
       .. table.concat(missing, ", "))
     assert.same({}, extra, "definitions without a function: " .. table.concat(extra, ", "))
+  end)
+
+  -- Request classes as the files declare them: class -> {{name, optional,
+  -- type}}; and every resource method: {resource, method, params, and for
+  -- one that takes a request table its class and whether it is optional}.
+  local function requests()
+    local text = read("types/vzaps-resources.lua")
+    local classes_of, calls, var_class = {}, {}, {}
+    for class, body in text:gmatch("\n%-%-%-@class (vzaps%.[%w_]*request%.[%w_.]+)\n(.-)\n\n") do
+      local fields = {}
+      for name, opt, ty in body:gmatch("%-%-%-@field ([%w_]+)(%??) (%S+)") do
+        fields[#fields + 1] = { name = name, optional = opt == "?", type = ty }
+      end
+      classes_of[class] = fields
+    end
+    for class, var in text:gmatch("\n%-%-%-@class (vzaps%.[%w_]+%.[%w_]+)\nlocal ([%w_]+) = {}") do var_class[var] = class end
+    local params = {}
+    for line in text:gmatch("[^\n]+") do
+      local pname, opt, ty = line:match("^%-%-%-@param ([%w_]+)(%??) (%S+)")
+      if pname then params[#params + 1] = { name = pname, optional = opt == "?", type = ty } end
+      local var, name = line:match("^function ([%w_]+):([%w_]+)%(")
+      if var and name ~= "each" and name ~= "pages" then
+        local call = { resource = var_class[var], method = name, params = params }
+        if params[1] and params[1].name == "req" then call.class, call.optional = params[1].type, params[1].optional end
+        calls[#calls + 1] = call
+      end
+      if line:match("^function ") then params = {} end
+    end
+    return classes_of, calls
+  end
+
+  -- A value of a declared field type.
+  local SAMPLE = {
+    ["{id: string, text: string}[]"] = { { id = "b1", text = "Yes" } },
+    ["{title: string, rows: {id: string, title: string, description?: string}[]}[]"] =
+      { { title = "Main", rows = { { id = "r1", title = "One" } } } },
+  }
+  local function sample(ty)
+    if SAMPLE[ty] then return SAMPLE[ty] end
+    if ty == "vzaps.InstanceCallOptions" then return { instance_token = "itok" } end
+    if ty == "vzaps.CallOptions" then return {} end
+    local literal = ty:match('^"([^"]*)"')
+    if literal then return literal end
+    local first = ty:match("^([%w_.]+)")
+    if ty:match("^[%w_.]+%[%]$") then return { sample(first) } end
+    if first == "integer" or first == "number" then return 1 end
+    if first == "boolean" then return true end
+    if first == "table" then return {} end
+    return "x1"
+  end
+
+  -- Every method against the mapper (no network: a transport answers
+  -- 200): what the definitions call optional may be left out, each required
+  -- field or argument is needed, and every declared field is taken.
+  it("mark required and optional as the mapper takes them", function()
+    local c = vzaps.new({ client_token = "t", client_secret = "s", base_url = "http://127.0.0.1:9", max_retries = 0,
+      transport = function(req)
+        if req.url:find("/token$") then
+          return { status = 200, headers = {}, body = '{"access_token":"jwt-1234","expires_in":3600}' }
+        end
+        return { status = 200, headers = {}, body = "{}" }
+      end })
+    local h = c:instance("VZ-1", "itok")
+    local classes_of, calls = requests()
+    assert.is_true(#calls > 150, "found too few methods: " .. #calls)
+    local wrong = {}
+    local function try(what, ok_expected, fn)
+      local ok, e = pcall(fn)
+      if ok ~= ok_expected then
+        wrong[#wrong + 1] = what .. (ok and ": took it" or (": raised " .. tostring(e)))
+      end
+    end
+    local positional = 0
+    for _, call in ipairs(calls) do
+      local on_handle = call.resource:match("^vzaps%.handle%.")
+      local res = (on_handle and h or c)[call.resource:match("([%w_]+)$")]
+      local m = res[call.method]
+      local label = call.resource .. ":" .. call.method
+      if not call.class then
+        -- positional: the required arguments are enough, and needed
+        positional = positional + 1
+        local args, n, needed = {}, 0, false
+        for i, p in ipairs(call.params) do
+          if not p.optional then args[i], n, needed = sample(p.type), i, true end
+        end
+        try(label .. " with its required arguments", true, function() return m(res, compat.unpack(args, 1, n)) end)
+        if needed then try(label .. " with no arguments", false, function() return m(res) end) end
+      end
+      local fields = classes_of[call.class] or {}
+      local minimal, full = {}, {}
+      for _, f in ipairs(fields) do
+        full[f.name] = sample(f.type)
+        if not f.optional then minimal[f.name] = sample(f.type) end
+      end
+      if call.class then try(label .. " with nothing", call.optional, function() return m(res) end) end
+      if call.class then
+        try(label .. " with its required fields", true, function() return m(res, minimal) end)
+        try(label .. " with every declared field", true, function() return m(res, full) end)
+      end
+      for _, f in ipairs(fields) do
+        if not f.optional then
+          local t = {}
+          for k, v in pairs(minimal) do t[k] = v end
+          t[f.name] = nil
+          try(label .. " without " .. f.name, false, function() return m(res, t) end)
+        end
+      end
+    end
+    c:close()
+    assert.is_true(positional > 20, "found too few positional methods: " .. positional)
+    assert.same({}, wrong)
   end)
 
   it("declare the resources of a client and of a handle as fields", function()

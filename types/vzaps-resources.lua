@@ -1659,7 +1659,7 @@ function messages:mark_read(req) end
 ---Downloads the image of a received message; its media fields are passed through.
 ---
 ---`POST /instances/{id}/chat/downloadimage` (docs/api.md, `messages.download_image`)
----@param req? vzaps.request.messages.download_image
+---@param req vzaps.request.messages.download_image
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -1668,7 +1668,7 @@ function messages:download_image(req) end
 ---Downloads the video of a received message; its media fields are passed through.
 ---
 ---`POST /instances/{id}/chat/downloadvideo` (docs/api.md, `messages.download_video`)
----@param req? vzaps.request.messages.download_video
+---@param req vzaps.request.messages.download_video
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -1677,7 +1677,7 @@ function messages:download_video(req) end
 ---Downloads the audio of a received message; its media fields are passed through.
 ---
 ---`POST /instances/{id}/chat/downloadaudio` (docs/api.md, `messages.download_audio`)
----@param req? vzaps.request.messages.download_audio
+---@param req vzaps.request.messages.download_audio
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -1686,7 +1686,7 @@ function messages:download_audio(req) end
 ---Downloads the document of a received message; its media fields are passed through.
 ---
 ---`POST /instances/{id}/chat/downloaddocument` (docs/api.md, `messages.download_document`)
----@param req? vzaps.request.messages.download_document
+---@param req vzaps.request.messages.download_document
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -1748,7 +1748,7 @@ function webhooks:set(req) end
 ---Searches the webhook delivery logs a page at a time; the filters are passed through.
 ---
 ---`POST /instances/{id}/webhook/logs/search` (docs/api.md, `webhooks.search_logs`)
----@param req? vzaps.request.webhooks.search_logs
+---@param req vzaps.request.webhooks.search_logs
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -1756,13 +1756,13 @@ function webhooks:search_logs(req) end
 
 ---The items of `webhooks:search_logs`, page after page, for a generic `for` loop: `item, page` a step. Raises a failed
 ---page's `vzaps.Error` (with `page`), or one of kind `paging` (README "Paging").
----@param req? vzaps.request.webhooks.search_logs
+---@param req vzaps.request.webhooks.search_logs
 ---@return fun(): any, table
 function webhooks:each(req) end
 
 ---The pages of `webhooks:search_logs`, for a generic `for` loop: `page, items` a step, never an empty page. Raises
 ---as `each` does.
----@param req? vzaps.request.webhooks.search_logs
+---@param req vzaps.request.webhooks.search_logs
 ---@return fun(): table, any[]
 function webhooks:pages(req) end
 
@@ -1814,7 +1814,7 @@ local groups = {}
 ---Lists the instance's groups a page at a time.
 ---
 ---`GET /instances/{id}/group/list` (docs/api.md, `groups.list`)
----@param req? vzaps.request.groups.list
+---@param req vzaps.request.groups.list
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -1822,13 +1822,13 @@ function groups:list(req) end
 
 ---The items of `groups:list`, page after page, for a generic `for` loop: `item, page` a step. Raises a failed
 ---page's `vzaps.Error` (with `page`), or one of kind `paging` (README "Paging").
----@param req? vzaps.request.groups.list
+---@param req vzaps.request.groups.list
 ---@return fun(): any, table
 function groups:each(req) end
 
 ---The pages of `groups:list`, for a generic `for` loop: `page, items` a step, never an empty page. Raises
 ---as `each` does.
----@param req? vzaps.request.groups.list
+---@param req vzaps.request.groups.list
 ---@return fun(): table, any[]
 function groups:pages(req) end
 
@@ -1961,7 +1961,7 @@ local queues = {}
 ---Outgoing messages waiting to be sent.
 ---
 ---`GET /instances/{id}/queue/messages` (docs/api.md, `queues.list_messages`)
----@param req? vzaps.request.queues.list_messages
+---@param req vzaps.request.queues.list_messages
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -1970,7 +1970,7 @@ function queues:list_messages(req) end
 ---Drops every queued outgoing message.
 ---
 ---`DELETE /instances/{id}/queue/messages` (docs/api.md, `queues.purge_messages`)
----@param req? vzaps.request.queues.purge_messages
+---@param req vzaps.request.queues.purge_messages
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -1988,7 +1988,7 @@ function queues:remove_message(req) end
 ---Chat and group actions waiting to run.
 ---
 ---`GET /instances/{id}/queue/operations` (docs/api.md, `queues.list_operations`)
----@param req? vzaps.request.queues.list_operations
+---@param req vzaps.request.queues.list_operations
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -1997,7 +1997,7 @@ function queues:list_operations(req) end
 ---Drops every queued operation.
 ---
 ---`DELETE /instances/{id}/queue/operations` (docs/api.md, `queues.purge_operations`)
----@param req? vzaps.request.queues.purge_operations
+---@param req vzaps.request.queues.purge_operations
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -2139,7 +2139,7 @@ local chats = {}
 ---Lists the chats a page at a time.
 ---
 ---`GET /instances/{id}/chats` (docs/api.md, `chats.list`)
----@param req? vzaps.request.chats.list
+---@param req vzaps.request.chats.list
 ---@return any result the decoded JSON answer (the platform documents no shape for it); nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
@@ -2147,13 +2147,13 @@ function chats:list(req) end
 
 ---The items of `chats:list`, page after page, for a generic `for` loop: `item, page` a step. Raises a failed
 ---page's `vzaps.Error` (with `page`), or one of kind `paging` (README "Paging").
----@param req? vzaps.request.chats.list
+---@param req vzaps.request.chats.list
 ---@return fun(): any, table
 function chats:each(req) end
 
 ---The pages of `chats:list`, for a generic `for` loop: `page, items` a step, never an empty page. Raises
 ---as `each` does.
----@param req? vzaps.request.chats.list
+---@param req vzaps.request.chats.list
 ---@return fun(): table, any[]
 function chats:pages(req) end
 
