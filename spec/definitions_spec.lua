@@ -219,7 +219,7 @@ describe("editor definitions (types/)", function()
     table.sort(missing)
     table.sort(extra)
     assert.is_true(count > 200, "found too few public functions: " .. count)
-    assert.same({}, missing, "public functions without a definition (scripts/gen-defs.lua, `make docs`): "
+    assert.same({}, missing, "public functions without a definition (a row, or SURFACE in scripts/gen-defs.lua; then `make docs`): "
       .. table.concat(missing, ", "))
     assert.same({}, extra, "definitions without a function: " .. table.concat(extra, ", "))
   end)
