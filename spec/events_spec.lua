@@ -121,6 +121,7 @@ describe("realtime events", function()
     assert.equals("websocket", h.upgrade:lower())
     assert.equals("13", h["sec-websocket-version"])
     assert.equals(24, #h["sec-websocket-key"])
+    assert.is_nil(h.accept) -- no Accept: application/json on the upgrade, unlike the REST calls
   end)
 
   it("drops events and last_event_id from the query when not given", function()
@@ -131,6 +132,9 @@ describe("realtime events", function()
     local q = handshakes()[1].query
     assert.is_nil(q:find("events=", 1, true))
     assert.is_nil(q:find("last_event_id", 1, true))
+    emu:clear()
+    subscribe(inst, { last_event_id = "" }):close() -- an empty value is dropped too (contract §3.3)
+    assert.is_nil(handshakes()[1].query:find("last_event_id", 1, true))
   end)
 
   it("works from an instance handle", function()
