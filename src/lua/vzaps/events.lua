@@ -381,6 +381,16 @@ function methods.run(self)
   return r, msg, err
 end
 
+-- One poll, run protected (a misuse raised by a callback must not leave
+-- p.polling set): "event", ev (its handlers ran) | what step returned.
+local function poll_step(sub, p, deadline)
+  start(sub, p)
+  flush_pending_ack(sub, p)
+  local what, a, b = step(sub, p, deadline)
+  if what == "event" then dispatch(sub, p, a, true) end
+  return what, a, b
+end
+
 -- sub:poll([timeout]): the next event, after the handlers registered with
 -- sub:on ran for it (acked at the next poll or close, unless a handler
 -- raised); nil on timeout; nil, msg, err once the subscription failed or is
@@ -393,15 +403,8 @@ function methods.poll(self, timeout)
   if p.state == "closed" then return closed(p) end
   check_open(p.ud)
   check_not_inside(p, "poll")
-  local deadline = timeout and (now() + timeout)
   p.polling = true
-  local ok, what, a, b = pcall(function()
-    start(self, p)
-    flush_pending_ack(self, p)
-    local what, a, b = step(self, p, deadline)
-    if what == "event" then dispatch(self, p, a, true) end
-    return what, a, b
-  end)
+  local ok, what, a, b = pcall(poll_step, self, p, timeout and (now() + timeout))
   p.polling, p.dispatching = false, false
   if not ok then rethrow(what) end
   if what == "event" then
