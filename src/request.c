@@ -216,7 +216,9 @@ static void build_path(lua_State *L, vz_client *c, const frame *f, vz_request *q
       if (s == NULL) field_error(L, f, slot, r->slot[slot], "is required (a non-empty string)");
       if (slot == r->raw_slot) {
         while (n > 0 && *s == '/') s++, n--; /* inserted as given, leading "/" stripped (§3.1) */
+        const char *why = vz_url_raw_path_problem(s, n);
         if (has_space_or_control(s, n)) field_error(L, f, slot, r->slot[slot], "contains spaces or control characters");
+        if (why != NULL) field_error(L, f, slot, r->slot[slot], why);
         if (vz_buf_append(b, s, n) != 0) luaL_error(L, "vzaps: out of memory");
       } else if (vz_url_segment(b, s, n) != 0) {
         luaL_error(L, "vzaps: out of memory");
@@ -279,7 +281,7 @@ static void check_ints(lua_State *L, const frame *f) {
       v = f->body ? get_field(L, f->body, r->int_name[i]) : 0;
     if (v == 0) continue;
     x = lua_tonumber(L, v);
-    if (lua_type(L, v) != LUA_TNUMBER || x != floor(x) || x < (lua_Number)r->int_min[i] || x > 9007199254740992.0) {
+    if (lua_type(L, v) != LUA_TNUMBER || x != floor(x) || x < (lua_Number)r->int_min[i] || x > VZ_MAX_WHOLE) {
       lua_pushfstring(L, "must be a whole number, %d or more", (int)r->int_min[i]);
       field_error(L, f, slot, r->int_name[i], lua_tostring(L, -1));
     }
