@@ -123,6 +123,11 @@ local STOPPED = {
   cancelled = "request cancelled (not sent)",
   closed = "client is closed",
 }
+-- ... and those whose request libcurl had begun sending.
+local STOPPED_SENT = {
+  cancelled = "request cancelled after it was sent; it may have been received",
+  closed = "client is closed; the request was sent and may have been received",
+}
 
 -- Resumes a job with the given values and files what it asks next.
 local function step(e, job, ...)
@@ -173,7 +178,8 @@ local function drop(list, job)
 end
 
 -- Takes the job out of wherever it waits; true when a request of it was
--- in flight (it may have reached the server).
+-- in flight and libcurl had begun sending it (it may have reached the
+-- server); a request added to a slot but not yet driven is not sent.
 local function unfile(e, job)
   local st = job.state
   if st == "queued" then
@@ -183,16 +189,17 @@ local function unfile(e, job)
   elseif st == "waiting" then
     drop(e.waiters, job)
   elseif st == "in_flight" then
-    e.multi:cancel(job.slot)
+    local sent = e.multi:cancel(job.slot)
     e.owner[job.slot] = nil
     e.free[#e.free + 1] = job.slot
-    return true
+    return sent
   end
   return false
 end
 
 -- Stops a job that has not finished: cancelled by its owner, or its client
--- closed. A request in flight is abandoned; it may have been received.
+-- closed. A request in flight is abandoned; once sending began, it may
+-- have been received.
 local function stop_job(e, job, why)
   job.stop = why
   -- The job itself is running (it cancels itself, or a callback of its
@@ -202,7 +209,8 @@ local function stop_job(e, job, why)
   if job.state == "sleeping" or job.state == "waiting" then
     step(e, job)
   else
-    step(e, job, nil, why, STOPPED[why] .. (sent and "; it may have been received" or ""), sent)
+    local msg = sent and STOPPED_SENT[why] or STOPPED[why]
+    step(e, job, nil, why, msg, sent)
   end
 end
 
@@ -225,8 +233,8 @@ function Job:result()
 end
 
 --- Cancels a job that has not finished: before its request is sent,
--- nothing is sent; a request in flight is abandoned (it may have been
--- received: err.sent is true). The job then finishes with
+-- nothing is sent (err.sent is false); a request being sent is abandoned
+-- (it may have been received: err.sent is true). The job then finishes with
 -- nil, message, err (err.kind "cancelled"). Returns false when the job had
 -- already finished.
 function Job:cancel()
