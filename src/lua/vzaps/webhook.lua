@@ -18,8 +18,8 @@ local args = import("args")
 local errors = import("errors")
 local dispatcher = import("dispatch")
 
-local type, pairs, tostring, tonumber, setmetatable, rawget =
-  type, pairs, tostring, tonumber, setmetatable, rawget
+local type, pairs, ipairs, tostring, tonumber, setmetatable, rawget =
+  type, pairs, ipairs, tostring, tonumber, setmetatable, rawget
 local floor = math.floor
 local json_decode, json_encode, same_secret = core.json_decode, core.json_encode, core.same_secret
 local argerror, raise = args.argerror, args.raise
@@ -97,11 +97,26 @@ end
 
 local ENVELOPE_STRINGS = { "id", "instance_id", "created_at" }
 
+-- The event type names of contract §6.6, by their folded form (lower case,
+-- no `_`, `-` or space): a bare payload says "message" or "read_receipt"
+-- where a realtime envelope says "Message" or "ReadReceipt".
+local EVENT_NAMES = {}
+for _, name in ipairs({ "Message", "ReadReceipt", "Presence", "ChatPresence", "HistorySync", "Connected",
+                        "Disconnected", "GroupParticipantsAdd", "GroupParticipantsRemove" }) do
+  EVENT_NAMES[name:lower()] = name
+end
+
+-- The §6.6 name of a bare payload's type whatever its case; a type with no
+-- such name is kept as it is.
+local function event_name(t)
+  return EVENT_NAMES[t:gsub("[_%-%s]", ""):lower()] or t
+end
+
 -- The event of a delivery body, or nil, msg, err. The envelope
 -- {id, type, instance_id, created_at, data = {...}} (what realtime sends,
 -- contract §6.2) is taken as it is; any other object with a `type` is the
 -- bare payload (contract §7: "same object as realtime data") and becomes the
--- `data` of an envelope with that type.
+-- `data` of an envelope with that type, named as in §6.6.
 local function parse(p, body)
   if body == "" then return invalid(p, "is empty") end
   if #body > p.max_body then
@@ -121,7 +136,7 @@ local function parse(p, body)
     return v
   end
   local inst = v.instance_id
-  return { type = t, instance_id = type(inst) == "string" and inst or nil, data = v }
+  return { type = event_name(t), instance_id = type(inst) == "string" and inst or nil, data = v }
 end
 
 -- ---------------------------------------------------------------------------
