@@ -22,6 +22,7 @@ local type, pairs, ipairs, tostring, tonumber, setmetatable, rawget =
   type, pairs, ipairs, tostring, tonumber, setmetatable, rawget
 local floor = math.floor
 local json_decode, json_encode, same_secret = core.json_decode, core.json_encode, core.same_secret
+local sha256 = core.sha256
 local argerror, raise = args.argerror, args.raise
 local is_object = dispatcher.is_object
 
@@ -32,6 +33,7 @@ local DEFAULT_DEDUP_TTL = 86400     -- seconds an id stays in a lua_shared_dict
 local PENDING_TTL = 60              -- seconds a delivery being handled holds its id
 local DEFAULT_MAX_BODY = 4 * 1024 * 1024
 local MIN_KEY = 16
+local MAX_ID = 128                  -- bytes of an event id remembered as it is
 
 -- What hook:ngx() answers for each outcome.
 local STATUS = { INVALID_DELIVERY = 400, INVALID_KEY = 401, BODY_TOO_LARGE = 413, HANDLER_ERROR = 500 }
@@ -55,6 +57,15 @@ local function invalid(p, why) return failure(p, "INVALID_DELIVERY", "webhook de
 -- (or being handled); done(id) remembers it; abort(id) forgets it, so a
 -- delivery whose handler raised runs again when the platform retries it.
 -- ---------------------------------------------------------------------------
+
+-- What is remembered of an event id: itself up to MAX_ID bytes, else its
+-- SHA-256 (a sender chooses the id: a 1 MiB one must not cost 1 MiB per
+-- entry, nor 60 KB ones fill a lua_shared_dict and evict legitimate ids).
+-- A platform's ids do not start with a NUL byte, so the two never meet.
+local function id_key(id)
+  if #id <= MAX_ID then return id end
+  return "\0sha256:" .. sha256(id)
+end
 
 -- In this Lua state: the last n ids handled (a ring), and those in progress.
 local function memory_dedup(n)
@@ -179,6 +190,7 @@ local function handle(p, body, headers)
   if not ev then return nil, msg, err end
   local id, dedup = ev.id, p.dedup
   if type(id) ~= "string" or id == "" then dedup = nil end
+  if dedup then id = id_key(id) end
   if dedup and not dedup.begin(id) then return true, "duplicate" end
   local ok, e = dispatcher.run(p.handlers, ev, nil, headers)
   if not ok then
