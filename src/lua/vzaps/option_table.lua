@@ -7,10 +7,12 @@
 --   type: "string", "secret" (a credential: required, one line), "url",
 --         "seconds", "integer", "boolean", "function"
 return {
-  { "client_token", "secret", "required", "account client token (sent as `X-Client-Token`)" },
-  { "client_secret", "secret", "required", "account client secret (only sent to `POST /token`)" },
-  { "base_url", "url", "`https://api.vzaps.com`", "REST endpoint; a trailing `/` is ignored" },
-  { "realtime_url", "url", "`wss://realtime.vzaps.com`", "realtime endpoint (`ws://` for local use)" },
+  { "client_token", "secret", "`VZAPS_CLIENT_TOKEN`, else required", "account client token (sent as `X-Client-Token`)" },
+  { "client_secret", "secret", "`VZAPS_CLIENT_SECRET`, else required",
+    "account client secret (only sent to `POST /token`)" },
+  { "base_url", "url", "`VZAPS_BASE_URL`, else `https://api.vzaps.com`", "REST endpoint; a trailing `/` is ignored" },
+  { "realtime_url", "url", "`VZAPS_REALTIME_URL`, else `wss://realtime.vzaps.com`",
+    "realtime endpoint (`ws://` for local use)" },
   { "timeout", "seconds", "`30`", "whole-request budget (connect + send + receive), at most one year" },
   { "connect_timeout", "seconds", "`10`", "TCP + TLS connect budget" },
   { "token_skew", "seconds", "`60`", "refresh the JWT this long before it expires" },
