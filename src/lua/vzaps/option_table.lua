@@ -18,6 +18,9 @@ return {
   { "token_skew", "seconds", "`60`", "refresh the JWT this long before it expires" },
   { "user_agent", "string", "`VZaps.SDK.Lua/<VERSION>`", "`User-Agent` header" },
   { "max_retries", "integer", "`2`", "see Reliability; `0` turns retries off (0 to 100)" },
+  { "concurrency", "integer", "`8`",
+    "requests of `client:spawn` jobs and `client:parallel` runs in flight at once (1 to 256); see README "
+      .. "\"Calls that never stall a frame loop\"" },
   { "ssl_verify", "boolean", "`true`", "verify the server certificate and host name" },
   { "ca_file", "string", "system store", "CA bundle file" },
   { "ca_path", "string", "system store", "CA certificate directory" },

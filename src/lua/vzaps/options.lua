@@ -113,6 +113,15 @@ function M.check(opts)
     bad("max_retries must be an integer from 0 to 100")
   end
   s.max_retries = mr
+  -- The job engine's transfer slots (scheduler.lua): requests of spawned
+  -- jobs and parallel runs in flight at once.
+  local cc = opts.concurrency
+  if cc == nil then
+    cc = 8
+  elseif type(cc) ~= "number" or cc ~= math.floor(cc) or cc < 1 or cc > 256 then
+    bad("concurrency must be an integer from 1 to 256")
+  end
+  s.concurrency = cc
   local v = opts.ssl_verify
   if v ~= nil and type(v) ~= "boolean" then bad("ssl_verify must be a boolean, got " .. type(v)) end
   s.ssl_verify = v ~= false

@@ -56,11 +56,10 @@ end
 -- The engine: one per client, made on first use
 -- ---------------------------------------------------------------------------
 
-local DEFAULT_SLOTS = 8
-
-local function new_engine(st, slots)
+-- The engine's transfer slots are the client's `concurrency` option.
+local function new_engine(st)
   local e = {
-    st = st, slots = slots or DEFAULT_SLOTS, multi = nil,
+    st = st, slots = st.concurrency, multi = nil,
     jobs = {},      -- co -> job, every job not finished
     live = 0,
     pending = {},   -- jobs whose request waits for a free slot, in order
@@ -75,14 +74,8 @@ local function new_engine(st, slots)
   return e
 end
 
-function M.engine(st, slots)
-  local e = st.engine or new_engine(st, slots)
-  -- A different pool size is taken only while nothing is in flight.
-  if slots and slots ~= e.slots and (not e.multi or e.multi:in_flight() == 0) then
-    if e.multi then e.multi:close() end
-    e.multi, e.slots, e.free = nil, slots, {}
-  end
-  return e
+function M.engine(st)
+  return st.engine or new_engine(st)
 end
 
 local function multi_of(e)
