@@ -28,6 +28,21 @@ void vz_client_forget_secret(char **s) {
   }
 }
 
+/* The message of a call made on a client while it maps or sends another. */
+static const char BUSY[] =
+    "vzaps: this client is in the middle of another call (a metamethod or finalizer called "
+    "it while it was preparing or sending one): make this call once that one returned";
+
+int vz_client_run_guarded(lua_State *L, vz_client *c) {
+  int status;
+  if (c->busy) return vz_raise(L, "%s", BUSY);
+  c->busy = 1;
+  status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  c->busy = 0;
+  if (status != 0) return lua_error(L);
+  return lua_gettop(L);
+}
+
 /* One function serves close(), __gc and __close, so closing twice is a
  * no-op and nothing is freed twice. */
 static void client_release(vz_client *c) {
@@ -193,7 +208,12 @@ static int l_client_set_fast(lua_State *L) {
 /* ------------------------------------------------------------------------ */
 
 static int l_client_close(lua_State *L) {
-  client_release((vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT));
+  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
+  /* __gc cannot run while busy (the call holds the client); close() and
+   * __close from a metamethod of the call's arguments can: refuse, since
+   * the call is still using the handle and buffers. */
+  if (c->busy) return vz_raise(L, "%s", BUSY);
+  client_release(c);
   return 0;
 }
 

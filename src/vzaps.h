@@ -88,6 +88,7 @@ typedef struct vz_client {
   double token_expires;
   unsigned long token_gen;
   int fast_off; /* calls are sent by the Lua layer (custom transport, parallel run, vzaps._direct = false) */
+  int busy;     /* a call is mapping or sending on this client (vz_client_run_guarded) */
 } vz_client;
 
 /* One call's request, as the mapper (request.c) built it from the
@@ -124,6 +125,12 @@ vz_client *vz_client_check(lua_State *L, int idx);
 /* Wipes and frees *s (a token or secret), then sets it to NULL. */
 void vz_client_forget_secret(char **s);
 void vz_client_register(lua_State *L);
+/* Calls the function at stack index 1 with the values above it, with c
+ * marked busy until it returns or raises: a call made on c meanwhile (from
+ * a metamethod of an argument or a finalizer) raises instead of sharing c's
+ * URL, body and response buffers. Returns the number of results; raises
+ * the function's error again. */
+int vz_client_run_guarded(lua_State *L, vz_client *c);
 /* Applies the client's TLS, proxy and connect-timeout settings to an easy
  * handle, so every connection of a client (REST and realtime) uses them. */
 void vz_client_apply_settings(const vz_client *c, CURL *h);
