@@ -91,7 +91,7 @@ function M.check(opts)
     local why = core.token_problem(v) -- the rule of every token that goes in a header (src/policy.c)
     if why == "blank" then bad(name .. " must not be blank") end
     if why == "control" then bad(name .. " contains control characters") end
-    if #v > 4096 then bad(name .. " is too long") end
+    if why == "long" then bad(name .. " is longer than " .. core.MAX_TOKEN .. " bytes") end
     s[name] = v
   end
   local base = string_opt(opts, "base_url", "^https?://[^%s]+$", "an http:// or https:// URL without spaces")
