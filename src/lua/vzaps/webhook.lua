@@ -174,7 +174,8 @@ end
 -- every type with `"All"` (handlers of the type run first, then the `All`
 -- ones, in the order registered). `event` is `{id, type, instance_id,
 -- created_at, data}`; `headers` the table given to `handle` (in `ngx()`,
--- the request headers).
+-- the request headers). A bare payload's type runs the handlers of its
+-- realtime event name whatever its case (`"message"`: `"Message"`).
 -- @function hook:on
 -- @tparam string event_type e.g. `"Message"`, or `"All"`
 -- @tparam function fn
