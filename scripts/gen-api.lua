@@ -85,7 +85,7 @@ local HAND = {
     "The resources with `instance_id` and `instance_token` filled in: request tables may leave both out, and "
       .. "positional methods drop their `instance_id` argument. Shares the client's connections and token.",
     'client:instance(id, token).messages:send_text{phone = "5511999999999", message = "Hi"}' },
-  { "client:parallel", "client:parallel(fns, {concurrency = 8})", "a list of each function's results",
+  { "client:parallel", "client:parallel(fns, {concurrency = n})", "a list of each function's results",
     "Runs each function of `fns` as a coroutine; the requests they make through this client run at the "
       .. "same time, up to `concurrency` transfers over one pool of connections. Returns, in order, a table "
       .. "of each function's return values; a function that raised gives `{nil, message, err}`.",

@@ -440,6 +440,22 @@ static void start_url(lua_State *L, vz_client *c) {
 
 /* ---- the two mappers ------------------------------------------------------- */
 
+/* A table-form method given something else (a positional id, most often):
+ * the message shows the call's shape, naming its first path field
+ * (webhooks:retry_log{log_id = ...}), else its first required one. */
+static void not_a_table(lua_State *L, const vz_route *r, int t) {
+  const char *field = NULL;
+  int i;
+  for (i = 0; i + 1 < r->path.n && field == NULL; i++)
+    if (r->path.field[i] != VZ_SLOT_INSTANCE_ID) field = r->slot[r->path.field[i]];
+  if (field == NULL && r->nrequired > 0) field = r->required[0];
+  if (field != NULL)
+    vz_argerror(L, 1, r->name, "table expected, got %s: call it as %s:%s{%s = ...}", luaL_typename(L, t), r->resource,
+                r->name, field);
+  vz_argerror(L, 1, r->name, "table expected, got %s: call it as %s:%s{...}", luaL_typename(L, t), r->resource,
+              r->name);
+}
+
 /* An endpoint call: route at stack index 2, the caller's arguments from
  * `first` on (missing ones are nil), scope the instance handle's scope
  * table (or 0). */
@@ -458,9 +474,9 @@ void vz_map_endpoint(lua_State *L, vz_client *c, const vz_route *r, int scope, i
   if (r->table_form) {
     int t = first;
     if (lua_isnil(L, t)) {
-      if (!r->optional && scope == 0) vz_argerror(L, 1, r->name, "table expected, got nil");
+      if (!r->optional && scope == 0) not_a_table(L, r, t);
     } else if (!lua_istable(L, t)) {
-      vz_argerror(L, 1, r->name, "table expected, got %s", luaL_typename(L, t));
+      not_a_table(L, r, t);
     } else {
       for (i = 0; i < r->nslots; i++) f.val[i] = get_field(L, t, r->slot[i]);
       f.body = t;

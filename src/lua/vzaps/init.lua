@@ -278,7 +278,9 @@ methods.request = resources.request
 -- (with a custom `transport`, one after another).
 -- @function Client:parallel
 -- @tparam {function,...} fns the functions
--- @tparam[opt] table opts `concurrency` (1 to 256, default 8)
+-- @tparam[opt] table opts `concurrency`: functions run at a time (1 to 256, default the
+--  client's `concurrency` option, 8 unless set); their requests share the
+--  client's `concurrency` transfers with its spawned jobs
 -- @treturn {table,...} each function's results, in order, as a packed list
 --  (`{n = ..., ...}`); a function that raised gives `{nil, message, err}`
 -- @usage local out = client:parallel({
