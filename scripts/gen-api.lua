@@ -99,10 +99,12 @@ local HAND = {
     "Advances every started job, waiting at most `max_wait` seconds (default 0: never waits).",
     "while client:pump(0.005) > 0 do end" },
   { "events.subscribe", "client.events:subscribe{instance_id=, instance_token=, events=, reconnect=, "
-      .. "max_retries=, retry_delay=, last_event_id=, ping_interval=}", "a subscription, or nil, message, err",
+      .. "max_retries=, retry_delay=, last_event_id=, ping_interval=, max_queued_bytes=, max_queued_messages=, "
+      .. "max_unsent_frames=}", "a subscription, or nil, message, err",
     "Opens the realtime WebSocket (`{realtime_url}/events/ws`). The subscription has `on(type, fn)`, "
-      .. "`on(\"All\", fn)`, `on_open`, `on_close`, `on_error`, `run()`, `poll(timeout)`, `close()` and "
-      .. "`last_event_id`; see docs/realtime.md.",
+      .. "`on(\"All\", fn)`, `on_open`, `on_close`, `on_error`, `run()`, `poll(timeout)` (which runs the `on` "
+      .. "handlers of the event it returns), `close()` and `last_event_id`; the `max_*` options are its flood "
+      .. "limits. See docs/realtime.md.",
     'local sub = assert(client.events:subscribe{instance_id = id, instance_token = token, events = {"Message"}})' },
   { "vzaps.webhook", "vzaps.webhook{key=, dedup=, dedup_dict=, dedup_ttl=, max_body=}", "a webhook receiver",
     "A webhook receiver with the registration API of a realtime subscription. Its methods: "

@@ -60,6 +60,9 @@
 ---@field retry_delay? number seconds of the linear reconnect backoff, 0 to 30 (default 1)
 ---@field last_event_id? string resume after this event
 ---@field ping_interval? number|false seconds between pings, or false for none
+---@field max_queued_bytes? integer flood limit: bytes of received messages waiting (default 64 MiB)
+---@field max_queued_messages? integer flood limit: received messages waiting (default 100000)
+---@field max_unsent_frames? integer flood limit: frames (pongs, acks) the server has not read (default 1024)
 
 ---A realtime event (contract §6.2), as `sub:on` handlers and `sub:poll` get it; webhook handlers get the same shape.
 ---@class vzaps.Event
@@ -324,7 +327,7 @@ function Subscription:on_error(fn) end
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
 function Subscription:run() end
 
----The next event, or nil when `timeout` seconds pass (no timeout: waits).
+---The next event, after the `on` handlers ran for it, or nil when `timeout` seconds pass (no timeout: waits).
 ---@param timeout? number
 ---@return vzaps.Event? result the event, or nil when the timeout passed; nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`
