@@ -74,7 +74,7 @@ local state = import("state")
 local errors = import("errors")
 local args = import("args")
 
-local pairs, ipairs, setmetatable, getmetatable, type, error = pairs, ipairs, setmetatable, getmetatable, type, error
+local pairs, ipairs, getmetatable, type, error = pairs, ipairs, getmetatable, type, error
 local floor = math.floor
 local send = http.send
 local argerror, raise = args.argerror, args.raise
