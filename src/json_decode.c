@@ -140,7 +140,7 @@ static int charge(dec *d, size_t n) {
   if (d->err != NULL && d->errsz > 0)
     snprintf(d->err, d->errsz,
              "JSON text is too costly to decode: its %lu bytes would take over %lu bytes of Lua memory "
-             "(the decode budget)",
+             "(the decode budget: option json_budget)",
              (unsigned long)(d->end - d->start), (unsigned long)d->budget);
   return 0;
 }
