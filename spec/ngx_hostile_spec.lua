@@ -12,7 +12,7 @@ local cjson = emulator.json
 
 local missing = nginx.missing(nginx.build_dir())
 -- Under valgrind and ASan the spec process and nginx are slower.
-local SLOW = (os.getenv("VZAPS_VALGRIND") or os.getenv("VZAPS_ASAN")) and 5 or 1
+local SLOW = (os.getenv("VZAPS_VALGRIND") or os.getenv("VZAPS_SANITIZE")) and 5 or 1
 
 describe("ngx_transport against hostile answers", function()
   if missing then
