@@ -34,11 +34,11 @@ local MAX_DEPTH = 50
 function M.is_error(v) return getmetatable(v) == Error end
 
 -- Replaces every plain occurrence of needle (no patterns: secrets may hold
--- magic characters). Hex escapes (%2f, \u002f) come in either case, so an
--- encoded form (`nocase`) is looked for in the lowered text: lower() keeps
--- every byte where it is, so the positions found are those of s.
-local function replace_plain(s, needle, rep, nocase)
-  local hay = nocase and s:lower() or s
+-- magic characters), found in hay: s itself, or s:lower() for an encoded
+-- form (hex escapes such as %2f, \u002f come in either case; lower()
+-- keeps every byte where it is, so the positions are those of s).
+local function replace_plain(s, needle, rep, hay)
+  hay = hay or s
   local a, b = hay:find(needle, 1, true)
   if not a then return s end
   local out, i = {}, 1
@@ -52,10 +52,20 @@ local function replace_plain(s, needle, rep, nocase)
   return concat(out)
 end
 
--- secrets: a list from M.secrets (its `nocase` set marks the encoded forms).
+-- secrets: a list from M.secret_list (its `nocase` set marks the encoded
+-- forms). The lowered text is made once, and again only after a change.
+local NONE = {}
 local function redact_string(s, secrets)
-  local nocase = secrets.nocase or {}
-  for i = 1, #secrets do s = replace_plain(s, secrets[i], REDACTED, nocase[secrets[i]]) end
+  local nocase, low = secrets.nocase or NONE, nil
+  for i = 1, #secrets do
+    local needle, hay = secrets[i], nil
+    if nocase[needle] then
+      low = low or s:lower()
+      hay = low
+    end
+    local r = replace_plain(s, needle, REDACTED, hay)
+    if r ~= s then s, low = r, nil end
+  end
   return s
 end
 

@@ -44,7 +44,7 @@ local STATUS = { INVALID_DELIVERY = 400, INVALID_KEY = 401, BODY_TOO_LARGE = 413
 -- Errors: kind "webhook"; the key never reaches a message or a log
 -- ---------------------------------------------------------------------------
 
-local function secrets(p) return { p.key } end
+local function secrets(p) return errors.secret_list(p.key) end -- its escaped and encoded forms too
 
 local function failure(p, code, message, extra)
   local fields = { kind = "webhook", code = code, message = message }
