@@ -105,6 +105,20 @@ describe("redaction of hostile echoes", function()
     end
   end)
 
+  it("a webhook key echoed %-encoded or JSON-escaped by a raising handler is redacted", function()
+    local key = "whk/" .. SECRET
+    local hook = vzaps.webhook({ key = key })
+    local echo
+    hook:on("Message", function() error({ url = "https://h/x?key=" .. echo, json = '{"k":"' .. echo .. '"}' }) end)
+    for _, form in ipairs({ pct(key), pct(key):lower(), (key:gsub('[\\"/]', "\\%0")) }) do
+      echo = form
+      local ok, msg, err = hook:handle('{"type":"Message","data":{}}')
+      assert.is_nil(ok)
+      assert.same({}, leaks(form, msg, err))
+      assert.matches("[REDACTED]", err.details.url, 1, true)
+    end
+  end)
+
   it("a raised table with a locked metatable, and a secret as a table key, is redacted, not raised again", function()
     local key = "whk-" .. SECRET
     local hook = vzaps.webhook({ key = key })
