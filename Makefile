@@ -68,8 +68,11 @@ install: build
 clean:
 	rm -rf build build-asan build-debug build-lua5.1 build-lua5.2 build-lua5.3 build-luajit docs/ldoc
 
+# docs/api.md, the README's generated blocks and the editor definitions
+# (types/, README "Editor support"), all from the endpoint and option tables.
 docs:
 	$(LUA) scripts/gen-api.lua docs/api.md README.md
+	$(LUA) scripts/gen-defs.lua types
 
 # Reliability (docs/reliability.md): libFuzzer targets (clang) for
 # FUZZ_SECONDS each, and a 100 000-call soak against the emulator that

@@ -18,7 +18,7 @@ local options = assert(loadfile("src/lua/vzaps/option_table.lua"))()
 
 -- The option table in Markdown: { name, type, default, doc } per row. The
 -- types "secret" (a required credential) and "url" are strings to the caller.
-local OPTION_TYPE = { secret = "string", url = "string" }
+local OPTION_TYPE = { secret = "string", url = "string", budget = "integer or `false`" }
 local function option_lines()
   local lines = { "| option | type | default | meaning |", "|---|---|---|---|" }
   for _, o in ipairs(options) do
@@ -191,6 +191,53 @@ local HINT = {
 }
 
 local RETURNS = "the decoded JSON answer (`true` for an empty one); `nil, message, err` on failure"
+
+-- ---------------------------------------------------------------------------
+-- Answer shapes: the rows' `returns` (endpoints.lua)
+-- ---------------------------------------------------------------------------
+
+-- Every named shape the rows return, nested ones included, in first-seen order.
+local function answer_shapes()
+  local list, seen = {}, {}
+  local function visit(s)
+    if type(s) ~= "table" then return end
+    if not s.name then return visit(s[1]) end -- {shape}: a list of them
+    if seen[s] then return end
+    seen[s] = true
+    list[#list + 1] = s
+    for _, f in ipairs(s) do visit(f[2]) end
+  end
+  for _, row in ipairs(rows) do visit(row.returns) end
+  return list
+end
+
+local function shape_link(s) return ("[`%s`](#%s)"):format(s.name, s.name:lower()) end
+
+-- A field type in Markdown: a LuaCATS type as text, or a link to its shape.
+local function type_text(t)
+  if type(t) == "string" then return "`" .. t .. "`" end
+  if t.name then return shape_link(t) end
+  return "list of " .. shape_link(t[1])
+end
+
+local function field_names(s)
+  local names = {}
+  for _, f in ipairs(s) do names[#names + 1] = "`" .. f[1] .. "`" end
+  return table.concat(names, ", ")
+end
+
+-- The Returns line of a row: its documented answer, or plainly none.
+local function returns_text(row)
+  local r = row.returns
+  if r == nil then
+    return "the decoded JSON answer as it comes (`true` for an empty one): the platform documents no answer "
+      .. "shape for it; `nil, message, err` on failure"
+  elseif type(r) == "string" then
+    return ("`%s` (the platform answers with no body); `nil, message, err` on failure"):format(r)
+  end
+  return ("%s, %s: %s (more fields pass through); `nil, message, err` on failure"):format(shape_link(r), r.doc,
+    field_names(r))
+end
 
 -- ---------------------------------------------------------------------------
 -- The iterators of a paging row (its `paging` key): resource:each, :pages
@@ -464,6 +511,9 @@ w("  of positional methods is `{instance_token=, headers=, timeout=}`.")
 w("- Every `/instances/{id}/…` method needs `instance_id` and `instance_token`; `client:instance(id, token)`")
 w("  returns a handle that fills both in (`client:instance(id, token).sessions:pair_code(phone)`).")
 w("- Returns: " .. RETURNS .. ".")
+w("  Where the platform documents the answer (contract §4, the official SDKs' docs), the method lists its fields")
+w("  ([Answer shapes](#answer-shapes)); elsewhere it says that none is documented: the answer is the decoded JSON")
+w("  as it comes.")
 w("- The lists that page also have two iterators on their resource, `each` (the items) and `pages` (the pages),")
 w("  for generic `for` loops on every Lua version. They request a page only when the loop needs it and stop after")
 w("  the last one; unlike the methods, they **raise** a failure (the page's `vzaps.Error`, with `err.page`), so that")
@@ -522,7 +572,7 @@ for _, res in ipairs(RESOURCES) do
     end
     w(http)
     for _, n in ipairs(notes(d)) do w("- " .. n) end
-    w("- Returns: " .. RETURNS)
+    w("- Returns: " .. returns_text(d.row))
     w()
     w("```lua")
     w(example(d))
@@ -556,6 +606,25 @@ for _, res in ipairs(RESOURCES) do
       w()
     end
   end
+end
+
+w("## Answer shapes")
+w()
+w("The answers the platform documents (contract §4 and the official SDKs' docs), from the rows' `returns` in")
+w("`src/lua/vzaps/endpoints.lua`. Every other method returns the decoded JSON as it comes: the platform documents")
+w("no shape for it. An answer may carry more fields than those listed; they pass through as decoded.")
+w()
+for _, s in ipairs(answer_shapes()) do
+  w("### " .. s.name)
+  w()
+  w(s.doc:sub(1, 1):upper() .. s.doc:sub(2) .. ".")
+  w()
+  w("| field | type | note |")
+  w("|---|---|---|")
+  for _, f in ipairs(s) do
+    w(("| `%s` | %s | %s |"):format(f[1], type_text(f[2]):gsub("|", "\\|"), f[3] or ""))
+  end
+  w()
 end
 
 -- The README's API index: every method by resource, between two markers.

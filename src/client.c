@@ -28,6 +28,21 @@ void vz_client_forget_secret(char **s) {
   }
 }
 
+/* The message of a call made on a client while it maps or sends another. */
+static const char BUSY[] =
+    "vzaps: this client is in the middle of another call (a metamethod or finalizer called "
+    "it while it was preparing or sending one): make this call once that one returned";
+
+int vz_client_run_guarded(lua_State *L, vz_client *c) {
+  int status;
+  if (c->busy) return vz_raise(L, "%s", BUSY);
+  c->busy = 1;
+  status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  c->busy = 0;
+  if (status != 0) return lua_error(L);
+  return lua_gettop(L);
+}
+
 /* One function serves close(), __gc and __close, so closing twice is a
  * no-op and nothing is freed twice. */
 static void client_release(vz_client *c) {
@@ -66,6 +81,8 @@ static char *string_setting(lua_State *L, int settings, const char *name, int *o
 
 void vz_client_apply_settings(const vz_client *c, CURL *h) {
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  /* TLS 1.2 at least, whatever the system's OpenSSL policy allows. */
+  curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->ssl_verify ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->ssl_verify ? 2L : 0L);
   if (c->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
@@ -195,7 +212,12 @@ static int l_client_set_fast(lua_State *L) {
 /* ------------------------------------------------------------------------ */
 
 static int l_client_close(lua_State *L) {
-  client_release((vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT));
+  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
+  /* __gc cannot run while busy (the call holds the client); close() and
+   * __close from a metamethod of the call's arguments can: refuse, since
+   * the call is still using the handle and buffers. */
+  if (c->busy) return vz_raise(L, "%s", BUSY);
+  client_release(c);
   return 0;
 }
 

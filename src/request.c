@@ -160,6 +160,7 @@ static void check_token(lua_State *L, int idx, int n, const char *name, const ch
   switch (vz_token_problem(s, len)) {
     case VZ_TOKEN_BLANK: vz_argerror(L, n, name, "%s is required", field); break;
     case VZ_TOKEN_CONTROL: vz_argerror(L, n, name, "%s contains control characters", field); break;
+    case VZ_TOKEN_LONG: vz_argerror(L, n, name, "%s is longer than %d bytes", field, VZ_MAX_TOKEN); break;
     default: break;
   }
 }

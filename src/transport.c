@@ -386,11 +386,23 @@ int vz_transport_timings(lua_State *L) {
 /* body: the decoded 2xx value (see push_success_body), else the raw text.   */
 /* ------------------------------------------------------------------------ */
 
-int vz_transport_perform(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
+static int perform_body(lua_State *L) {
+  vz_client *c = (vz_client *)lua_touserdata(L, 1);
   int n;
   vz_xfer_prepare(L, &c->rest, c, 2, c->timeout_ms);
   n = vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
   vz_buf_reset(&c->rest.req_body, VZ_KEEP_BUFFER);
   return n;
+}
+
+/* The exchange runs with the client guarded: a finalizer run by the
+ * decoder's allocations must not start another exchange on the same handle
+ * and buffers (vz_client_run_guarded). */
+int vz_transport_perform(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  lua_pushvalue(L, VZ_ARRAY_MT);
+  lua_pushvalue(L, VZ_STRCACHE);
+  lua_pushcclosure(L, perform_body, 2);
+  lua_insert(L, 1);
+  return vz_client_run_guarded(L, c);
 }

@@ -88,6 +88,7 @@ typedef struct vz_client {
   double token_expires;
   unsigned long token_gen;
   int fast_off;         /* calls are sent by the Lua layer (custom transport, parallel run, vzaps._direct = false) */
+  int busy;             /* a call is mapping or sending on this client (vz_client_run_guarded) */
   unsigned json_budget; /* the decode budget of its answers (json.h; 0: the default) */
 } vz_client;
 
@@ -125,6 +126,12 @@ vz_client *vz_client_check(lua_State *L, int idx);
 /* Wipes and frees *s (a token or secret), then sets it to NULL. */
 void vz_client_forget_secret(char **s);
 void vz_client_register(lua_State *L);
+/* Calls the function at stack index 1 with the values above it, with c
+ * marked busy until it returns or raises: a call made on c meanwhile (from
+ * a metamethod of an argument or a finalizer) raises instead of sharing c's
+ * URL, body and response buffers. Returns the number of results; raises
+ * the function's error again. */
+int vz_client_run_guarded(lua_State *L, vz_client *c);
 /* Applies the client's TLS, proxy and connect-timeout settings to an easy
  * handle, so every connection of a client (REST and realtime) uses them. */
 void vz_client_apply_settings(const vz_client *c, CURL *h);
@@ -172,8 +179,11 @@ int vz_method_is_safe(const char *m);                 /* may be sent again */
 int vz_method_post_mode(const char *m, int has_body); /* goes in libcurl's POST mode */
 int vz_header_name_ok(const char *s, size_t n);
 int vz_header_value_ok(const char *s, size_t n);
-enum { VZ_TOKEN_BLANK = 1, VZ_TOKEN_CONTROL = 2 };
-int vz_token_problem(const char *s, size_t n); /* 0, VZ_TOKEN_BLANK or VZ_TOKEN_CONTROL */
+/* The longest token (credential, JWT, instance token) that goes in a
+ * header: its header line stays well inside VZ_MAX_HEADER_LINE. */
+#define VZ_MAX_TOKEN 4096
+enum { VZ_TOKEN_BLANK = 1, VZ_TOKEN_CONTROL = 2, VZ_TOKEN_LONG = 3 };
+int vz_token_problem(const char *s, size_t n); /* 0, or VZ_TOKEN_BLANK, _CONTROL, _LONG */
 int vz_token_ok(const char *s, size_t n);      /* one line, not blank */
 void vz_policy_register(lua_State *L);
 

@@ -201,10 +201,18 @@ function M.http(req, status, raw, reason, retry_after, request_id, secrets)
 end
 
 -- A token response without a usable token or lifetime (contract D12, D13).
-function M.bad_token(req, body, secrets)
+-- why: core.token_problem's answer for the access_token ("blank",
+-- "control", "long"), "missing", or nil when only expires_in is wrong.
+local BAD_TOKEN = {
+  missing = "token response is missing access_token or expires_in",
+  blank = "token response is missing access_token or expires_in",
+  control = "token response has an access_token with control characters; it was not used",
+  long = "token response has an access_token longer than " .. core.MAX_TOKEN .. " bytes; it was not used",
+}
+function M.bad_token(req, body, secrets, why)
   return fail({
     kind = "auth", status = 401, code = "AUTHENTICATION_FAILED",
-    message = "token response is missing access_token or expires_in",
+    message = BAD_TOKEN[why or "missing"],
     details = body, method = req.method, path = req.path,
   }, secrets)
 end

@@ -5,12 +5,13 @@
 --
 -- { name, type, default (text for the docs), doc }
 --   type: "string", "secret" (a credential: required, one line), "url",
---         "seconds", "integer", "boolean", "function"
+--         "seconds", "integer", "budget" (an integer or false), "boolean",
+--         "function"
 return {
   { "client_token", "secret", "required", "account client token (sent as `X-Client-Token`)" },
   { "client_secret", "secret", "required", "account client secret (only sent to `POST /token`)" },
-  { "base_url", "url", "`https://api.vzaps.com`", "REST endpoint; a trailing `/` is ignored" },
-  { "realtime_url", "url", "`wss://realtime.vzaps.com`", "realtime endpoint (`ws://` for local use)" },
+  { "base_url", "url", "`https://api.vzaps.com`", "REST endpoint; a trailing `/` is ignored; no `user:password@` (refused)" },
+  { "realtime_url", "url", "`wss://realtime.vzaps.com`", "realtime endpoint (`ws://` for local use); no `user:password@` (refused)" },
   { "timeout", "seconds", "`30`", "whole-request budget (connect + send + receive), at most one year" },
   { "connect_timeout", "seconds", "`10`", "TCP + TLS connect budget" },
   { "token_skew", "seconds", "`60`", "refresh the JWT this long before it expires" },
@@ -32,7 +33,7 @@ return {
   { "token_store", "store", "this client",
     "where the JWT is cached: `vzaps.ngx_token_store(\"dict\")` keeps one token for every worker of an nginx, "
       .. "refreshed by one `POST /token` (README \"OpenResty with many workers\")" },
-  { "json_budget", "integer", "`16`",
+  { "json_budget", "budget", "`16`",
     "a JSON answer may decode into at most this many bytes of Lua memory per byte, plus 1 MiB (estimated); "
       .. "more fails with kind `network`; `false`: no limit (1 to 4096; docs/reliability.md \"Hostile peers\")" },
   { "sleep", "function", "blocking sleep",

@@ -16,6 +16,11 @@ local function string_opt(opts, name, pattern, what)
   if type(v) ~= "string" then bad(name .. " must be a string, got " .. type(v)) end
   if v:find("%z") then bad(name .. " contains a NUL byte") end
   if pattern and not v:find(pattern) then bad(name .. " must be " .. what) end
+  -- user:password@ in an API URL would go out as Basic auth and show in
+  -- tostring(client) and in errors: credentials belong in the options.
+  if name:find("_url$") and v:find("^%a[%w+.-]*://[^/?#]*@") then
+    bad(name .. " must not contain user info (user:password@)")
+  end
   return v
 end
 
@@ -51,7 +56,7 @@ function M.check(opts)
     local why = core.token_problem(v) -- the rule of every token that goes in a header (src/policy.c)
     if why == "blank" then bad(name .. " must not be blank") end
     if why == "control" then bad(name .. " contains control characters") end
-    if #v > 4096 then bad(name .. " is too long") end
+    if why == "long" then bad(name .. " is longer than " .. core.MAX_TOKEN .. " bytes") end
     s[name] = v
   end
   local base = string_opt(opts, "base_url", "^https?://[^%s]+$", "an http:// or https:// URL without spaces")
