@@ -4,7 +4,7 @@
 # on its seed corpus in fuzz/corpus/<target>/ (new inputs go to a scratch
 # copy, so the committed corpus stays small). Crash reproducers are written
 # to fuzz/crashes/. Prints libFuzzer's last stats line per target.
-# FUZZ_TARGETS="fuzz_ws" runs only the targets named (all three by default).
+# FUZZ_TARGETS="fuzz_ws" runs only the targets named (all four by default).
 # Usage: sh fuzz/run.sh [BUILD_DIR]   (BUILD_DIR holds lua_sources.c)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,12 +28,14 @@ common="$base $root/src/ws.c $root/src/ws_handshake.c $root/src/ws_wait.c"
 $cc $flags -o "$out/fuzz_json" "$root/fuzz/fuzz_json.c" $root/src/buffer.c $root/src/json_encode.c \
   $root/src/json_decode.c $root/src/json_number.c $root/src/media.c $root/src/args.c $libs
 # shellcheck disable=SC2086
+$cc $flags -o "$out/fuzz_json_budget" "$root/fuzz/fuzz_json_budget.c" $root/src/json_decode.c $root/src/json_number.c $libs
+# shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_response" "$root/fuzz/fuzz_response.c" $common $libs
 # shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_ws" "$root/fuzz/fuzz_ws.c" $base $root/src/transport.c $libs
 
 status=0
-for t in ${FUZZ_TARGETS:-fuzz_json fuzz_response fuzz_ws}; do
+for t in ${FUZZ_TARGETS:-fuzz_json fuzz_json_budget fuzz_response fuzz_ws}; do
   work="$out/corpus-$t"
   dict="$root/fuzz/json.dict"
   [ "$t" = fuzz_ws ] && dict="$root/fuzz/ws.dict"

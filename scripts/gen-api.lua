@@ -18,7 +18,7 @@ local options = assert(loadfile("src/lua/vzaps/option_table.lua"))()
 
 -- The option table in Markdown: { name, type, default, doc } per row. The
 -- types "secret" (a required credential) and "url" are strings to the caller.
-local OPTION_TYPE = { secret = "string", url = "string" }
+local OPTION_TYPE = { secret = "string", url = "string", budget = "integer or `false`" }
 local function option_lines()
   local lines = { "| option | type | default | meaning |", "|---|---|---|---|" }
   for _, o in ipairs(options) do
@@ -123,6 +123,8 @@ local HAND = {
       "| `dedup_dict` | string | none | a `lua_shared_dict` for the ids instead, shared by every nginx worker |",
       "| `dedup_ttl` | seconds | `86400` | how long an id stays in `dedup_dict` |",
       "| `max_body` | integer | `4194304` | the largest delivery, in bytes (larger: `BODY_TOO_LARGE`, 413) |",
+      "| `json_budget` | integer or `false` | `8` | a delivery may decode into at most this many bytes of Lua memory "
+        .. "per byte of JSON, plus 1 MiB (more: `BODY_TOO_LARGE`, 413); `false`: no limit |",
     } },
   { "vzaps.ngx_token_store", "vzaps.ngx_token_store(dict_name)", "a `token_store` for `vzaps.new`",
     "Keeps the JWT in a `lua_shared_dict`, so that every worker of an nginx uses one token. It is refreshed by one "

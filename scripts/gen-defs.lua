@@ -83,7 +83,7 @@ end
 -- Option types of option_table.lua as LuaCATS types.
 local OPTION_TYPE = {
   secret = "string", url = "string", string = "string", seconds = "number", integer = "integer",
-  boolean = "boolean", ["function"] = "function", store = "vzaps.TokenStore",
+  boolean = "boolean", ["function"] = "function", store = "vzaps.TokenStore", budget = "integer|false",
 }
 
 -- Markdown of the docs as plain text for a one-line comment.
@@ -352,12 +352,15 @@ local RECORDS = {
     { "dedup?", "integer|false", "event ids remembered in this Lua state (default 10000); false: none" },
     { "dedup_dict?", "string", "a `lua_shared_dict` for the ids instead, shared by every nginx worker" },
     { "dedup_ttl?", "number", "seconds an id stays in `dedup_dict` (default 86400)" },
-    { "max_body?", "integer", "the largest delivery, in bytes (default 4 MiB)" } },
+    { "max_body?", "integer", "the largest delivery, in bytes (default 4 MiB)" },
+    { "json_budget?", "integer|false", "bytes of Lua memory a delivery may decode into per byte of JSON, plus 1 MiB "
+      .. "(default 8); false: no limit" } },
   { "vzaps.NgxTransportOptions", "The options of `vzaps.ngx_transport`.",
     { "keepalive_timeout?", "number", "seconds a pooled connection is kept (default 60)" },
     { "pool_size?", "integer", "connections kept per pool (default 16)" },
     { "connect_timeout?", "number", "seconds (default: the client's)" },
-    { "pool?", "string", "pool name prefix (default \"vzaps\")" } },
+    { "pool?", "string", "pool name prefix (default \"vzaps\")" },
+    { "max_header_bytes?", "integer", "the largest response header block (default 307200, libcurl's 300 KiB)" } },
   { "vzaps.Error", "An error object: the third value of every failure (`nil, message, err`); `tostring(err)` is the message.",
     { "kind", "string", "`auth`, `rate_limit`, `http`, `timeout`, `network`, `tls`, `cancelled`, `closed`, `raised`, "
       .. "`paging`, `media`, `webhook`, `realtime`, `decode`" },

@@ -504,7 +504,7 @@ local RESOURCE_MT = { __index = resource, __name = "vzaps.events" }
 -- The first connection is made here and its failure returned (D49).
 function resource.subscribe(self, opts)
   check_open(self[state.UD])
-  local o = check_options(opts, self[state.SCOPE])
+  local o = check_options(opts, state.scope(self))
   local sub = { last_event_id = o.last_event_id }
   local p = {
     ud = self[state.UD], instance_id = o.instance_id, instance_token = o.instance_token, events = o.events,
@@ -531,7 +531,7 @@ end
 
 -- The events resource of a client (scope nil) or an instance handle.
 function M.resource(st, scope)
-  return setmetatable({ [state.UD] = st.ud, [state.SCOPE] = scope }, RESOURCE_MT)
+  return state.object(st, scope, RESOURCE_MT)
 end
 
 return M
