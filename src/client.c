@@ -21,8 +21,7 @@ vz_client *vz_client_check(lua_State *L, int idx) {
 /* Secrets are wiped before their memory goes back to the allocator. */
 void vz_client_forget_secret(char **s) {
   if (*s != NULL) {
-    volatile char *p = *s;
-    while (*p) *p++ = '\0';
+    vz_wipe(*s, strlen(*s));
     free(*s);
     *s = NULL;
   }
@@ -34,6 +33,8 @@ static void client_release(vz_client *c) {
   vz_xfer_close(&c->rest);
   vz_buf_free(&c->enc);
   vz_buf_free(&c->url);
+  if (c->body.data != NULL) vz_wipe(c->body.data, c->body.cap);
+  vz_buf_free(&c->body);
   c->curl = NULL;
   free(c->base_url);
   free(c->ca_file);
@@ -128,21 +129,21 @@ static int l_new_client(lua_State *L) {
     return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
   }
   c->curl = c->rest.curl;
-  /* A custom transport is called from Lua, and an observe hook is called
-   * for every attempt by http.lua, so their clients' calls are sent by the
-   * Lua layer; so are all calls of the clients made while the test switch
-   * (core.set_direct(false)) is off. */
+  /* What sends every call of this client through the Lua layer (read by
+   * direct_call.c's why_not_from_c). */
   lua_getfield(L, 2, "transport");
   lua_getfield(L, 2, "observe");
   lua_getfield(L, LUA_REGISTRYINDEX, VZ_DIRECT_OFF);
-  c->fast_off = !lua_isnil(L, -3) || !lua_isnil(L, -2) || lua_toboolean(L, -1);
+  c->has_transport = !lua_isnil(L, -3);
+  c->has_observe = !lua_isnil(L, -2);
+  c->direct_off = lua_toboolean(L, -1);
   lua_pop(L, 3);
   return 1;
 }
 
 /* core.set_token(client, jwt|nil, expires_at|nil): the token cache's
- * current token, mirrored here for the headers (headers.c) and the fast
- * path (call.c). */
+ * current token, mirrored here for the headers (headers.c) and the calls
+ * sent from C (direct_call.c). */
 static int l_client_set_token(lua_State *L) {
   vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
   size_t n = 0;
@@ -177,14 +178,6 @@ static int l_client_set_token(lua_State *L) {
 static int l_set_direct(lua_State *L) {
   lua_pushboolean(L, !lua_toboolean(L, 1));
   lua_setfield(L, LUA_REGISTRYINDEX, VZ_DIRECT_OFF);
-  return 0;
-}
-
-/* core.set_fast(client, on): a parallel run turns the fast path off while
- * it lasts, so that its requests yield to the scheduler. */
-static int l_client_set_fast(lua_State *L) {
-  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
-  c->fast_off += lua_toboolean(L, 2) ? -1 : 1;
   return 0;
 }
 
@@ -277,6 +270,4 @@ void vz_client_register(lua_State *L) {
   lua_setfield(L, core, "set_token");
   lua_pushcfunction(L, l_set_direct);
   lua_setfield(L, core, "set_direct");
-  lua_pushcfunction(L, l_client_set_fast);
-  lua_setfield(L, core, "set_fast");
 }

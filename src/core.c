@@ -9,6 +9,7 @@
 
 #include "json.h"
 #include "lua_sources.h"
+#include "request_object.h"
 #include "vzaps.h"
 
 /* ------------------------------------------------------------------------ */
@@ -148,10 +149,7 @@ static const luaL_Reg core_funcs[] = {
     {"now", l_now},
     {"sleep", l_sleep},
     {"retry_after", l_retry_after},
-    {"perform", vz_transport_perform},
-    {"timings", vz_transport_timings},
     {"headers", vz_headers_table},
-    {"success_body", vz_success_body},
     {NULL, NULL},
 };
 
@@ -186,6 +184,8 @@ int luaopen_vzaps(lua_State *L) {
   vz_setfuncs(L, core_funcs, 2);
 
   vz_client_register(L);
+  vz_transport_register(L);
+  vz_req_register(L);
   vz_policy_register(L);
   vz_url_register(L);
   vz_args_register(L);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "request_object.h"
 #include "vzaps.h"
 
 typedef int (*emit_fn)(void *ctx, lua_State *L, const char *name, size_t nlen, const char *value, size_t vlen);
@@ -89,9 +90,8 @@ static int emit_line(void *ud, lua_State *L, const char *name, size_t nlen, cons
 
 /* Validates a table of headers with the one rule (policy.c) before
  * anything is allocated, so that building the list cannot fail half-way
- * except for memory. The mapper has checked the caller's already, with
- * argument errors; this guards core.perform, core.headers and the realtime
- * handshake (ws.c) themselves. */
+ * except for memory. The mapper checks a call's own headers, with
+ * argument errors; this guards the realtime handshake's (ws.c). */
 void vz_headers_check_table(lua_State *L, int idx) {
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_pushnil(L);
@@ -107,13 +107,6 @@ void vz_headers_check_table(lua_State *L, int idx) {
       luaL_error(L, "vzaps: invalid header name, or a control character in a header value");
     lua_pop(L, 1);
   }
-}
-
-void vz_call_headers_check(lua_State *L, const vz_call_headers *r) {
-  if (r->extra != 0) vz_headers_check_table(L, r->extra);
-  if (r->instance_token != NULL &&
-      (r->instance_token_len + 20 > VZ_MAX_HEADER_LINE || !vz_token_ok(r->instance_token, r->instance_token_len)))
-    luaL_error(L, "vzaps: the instance token must be a single line");
 }
 
 /* A list from the same headers is kept: same token (generation), instance
@@ -134,7 +127,7 @@ int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz
   vz_header_key *k = &x->hkey;
   if (list_is_current(x, c, r, post_mode)) return 1;
   curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
-  curl_slist_free_all(x->headers);
+  vz_slist_free_wiped(x->headers);
   x->headers = NULL;
   k->valid = 0;
   if (!emit_all(L, c, r, emit_line, &ctx)) goto oom;
@@ -155,6 +148,7 @@ int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz
       memcpy(copy, r->instance_token, r->instance_token_len);
       copy[r->instance_token_len] = '\0';
     }
+    if (k->itoken != NULL) vz_wipe(k->itoken, k->itoken_len);
     free(k->itoken);
     k->itoken = copy;
     k->itoken_len = r->instance_token_len;
@@ -166,11 +160,19 @@ int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz
   }
   return 1;
 oom:
-  curl_slist_free_all(ctx.list);
+  vz_slist_free_wiped(ctx.list);
   return 0;
 }
 
+void vz_slist_free_wiped(struct curl_slist *l) {
+  struct curl_slist *e;
+  for (e = l; e != NULL; e = e->next)
+    if (e->data != NULL) vz_wipe(e->data, strlen(e->data));
+  curl_slist_free_all(l);
+}
+
 void vz_header_key_free(vz_header_key *k) {
+  if (k->itoken != NULL) vz_wipe(k->itoken, k->itoken_len);
   free(k->itoken);
   k->itoken = NULL;
   k->valid = 0;
@@ -186,19 +188,15 @@ static int emit_field(void *ud, lua_State *L, const char *name, size_t nlen, con
   return 1;
 }
 
-/* core.headers(client, auth, has_body, instance_token|nil, extra|nil)
- *   -> a fresh table of the call's headers */
+/* core.headers(client, req) -> a fresh table of the headers of the
+ * request object req (a custom transport's, the observe hook's). */
 int vz_headers_table(lua_State *L) {
   vz_client *c = vz_client_check(L, 1);
+  vz_req *q = vz_req_check(L, 2);
   vz_call_headers r;
   int t;
-  r.auth = lua_toboolean(L, 2);
-  r.has_body = lua_toboolean(L, 3);
-  r.instance_token = lua_isnoneornil(L, 4) ? NULL : luaL_checklstring(L, 4, &r.instance_token_len);
-  if (r.instance_token == NULL) r.instance_token_len = 0;
-  r.extra = lua_isnoneornil(L, 5) ? 0 : 5;
-  lua_settop(L, 5);
-  vz_call_headers_check(L, &r);
+  lua_settop(L, 2);
+  vz_req_call_headers(L, 2, q, &r);
   lua_newtable(L);
   t = lua_gettop(L);
   emit_all(L, c, &r, emit_field, &t);

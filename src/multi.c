@@ -1,11 +1,15 @@
-/* multi.c: the transfers of client:parallel. One curl multi handle with a
- * pool of transfer slots (easy handles) sharing its connection cache, so up
- * to n requests run at once over kept-alive (or HTTP/2-multiplexed)
- * connections. The scheduler is Lua (parallel.lua): it queues a request in
- * a free slot with m:add and collects finished ones with m:next. */
+/* multi.c: the transfers of the client's jobs (client:spawn,
+ * client:parallel). One curl multi handle with a pool of transfer slots
+ * (easy handles) sharing its connection cache, so up to n requests run at
+ * once over kept-alive (or HTTP/2-multiplexed) connections. The scheduler
+ * is Lua (scheduler.lua): it puts a request object in a free slot with
+ * m:add and collects finished ones with m:next. The multi's user value
+ * holds each slot's request object while it is in flight (libcurl reads
+ * its body from there). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "request_object.h"
 #include "vzaps.h"
 
 #define VZ_MULTI_MT "vzaps.Multi"
@@ -50,6 +54,8 @@ static int l_multi_new(lua_State *L) {
   memset(m, 0, sizeof *m);
   luaL_getmetatable(L, VZ_MULTI_MT);
   lua_setmetatable(L, -2);
+  lua_createtable(L, (int)n, 0);
+  vz_setuservalue(L, -2);
   m->size = (int)n;
   m->timeout_ms = c->timeout_ms;
   m->multi = curl_multi_init();
@@ -67,8 +73,18 @@ static int l_multi_new(lua_State *L) {
   return 1;
 }
 
-/* m:add(slot, client, method, url, body|nil, timeout|nil, auth,
- *       instance_token|nil, headers|nil) */
+/* The slot's request object (held while in flight), set or cleared. */
+static void hold(lua_State *L, int slot, int req) {
+  vz_getuservalue(L, 1);
+  if (req)
+    lua_pushvalue(L, req);
+  else
+    lua_pushnil(L);
+  lua_rawseti(L, -2, slot);
+  lua_pop(L, 1);
+}
+
+/* m:add(slot, client, req): starts the request object req in the slot. */
 static int l_multi_add(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Integer slot = luaL_checkinteger(L, 2);
@@ -76,18 +92,20 @@ static int l_multi_add(lua_State *L) {
   vz_xfer *x;
   luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
   luaL_argcheck(L, !m->busy[slot - 1], 2, "slot is busy");
+  vz_req_check(L, 4);
   x = &m->slots[slot - 1];
-  vz_xfer_prepare(L, x, c, 4, m->timeout_ms);
+  if (!vz_xfer_setup_req(L, x, c, 4, m->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
   if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK)
     return luaL_error(L, "vzaps: cannot start a parallel transfer");
   m->busy[slot - 1] = 1;
+  hold(L, (int)slot, 4);
   return 0;
 }
 
-/* Pops one finished transfer, if any: pushes slot and its results. */
+/* Pops one finished transfer, if any: pushes slot and its outcome. */
 static int pop_done(lua_State *L, vz_multi *m) {
   CURLMsg *msg;
-  int left, n;
+  int left;
   while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
     vz_xfer *x = NULL;
     CURLcode rc = msg->data.result;
@@ -97,15 +115,15 @@ static int pop_done(lua_State *L, vz_multi *m) {
     if (x == NULL) continue;
     m->busy[x - m->slots] = 0;
     lua_pushinteger(L, (lua_Integer)(x - m->slots) + 1);
-    n = vz_xfer_finish(L, x, rc);
-    vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
-    return 1 + n;
+    vz_xfer_finish(L, x, rc);
+    hold(L, (int)(x - m->slots) + 1, 0);
+    return 4;
   }
   return 0;
 }
 
-/* m:next(max_wait) -> slot, status, body, reason, retry_after, request_id
- *                   | slot, nil, kind, message, sent
+/* m:next(max_wait) -> slot, value, status, request_id | slot, nil, outcome (as
+ *                     transport.c's vz_xfer_finish)
  *                   | nil (nothing finished within max_wait seconds, or
  *                          nothing in flight) */
 static int l_multi_next(lua_State *L) {
@@ -151,7 +169,7 @@ static int l_multi_cancel(lua_State *L) {
     curl_multi_remove_handle(m->multi, x->curl);
     m->busy[slot - 1] = 0;
     vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
-    vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+    hold(L, (int)slot, 0);
   }
   return 0;
 }
@@ -182,7 +200,7 @@ static const luaL_Reg multi_methods[] = {
 
 /* Registers the metatable and core.multi_new on the core table on top of
  * the stack; the array metatable and the string cache are upvalues 1 and 2 of the methods (results are
- * decoded like core.perform's). */
+ * decoded like core.send's). */
 void vz_multi_register(lua_State *L) {
   int core = lua_gettop(L);
   luaL_newmetatable(L, VZ_MULTI_MT);

@@ -23,8 +23,14 @@
 /* Longest "Name: value" header line accepted. */
 #define VZ_MAX_HEADER_LINE 8192
 
-/* Response bodies larger than this are refused (lua-api.md, Reliability). */
+/* Response bodies larger than this are refused, by every transport (the
+ * Lua layer reads core.MAX_BODY and core.MAX_BODY_TEXT). */
 #define VZ_MAX_BODY ((size_t)64 * 1024 * 1024)
+#define VZ_MAX_BODY_TEXT "response body exceeds the 64 MiB limit"
+/* A request not safe to repeat whose connection died after it was sent. */
+#define VZ_NOT_RESENT_TEXT                                             \
+  "the connection closed after the request was sent; it may have been " \
+  "received, so it was not sent again"
 /* A reused response buffer that grew past this is freed after the call, so a
  * single huge answer does not pin its memory for the client's lifetime. */
 #define VZ_KEEP_BUFFER ((size_t)1024 * 1024)
@@ -54,7 +60,6 @@ typedef struct vz_header_key {
 typedef struct vz_xfer {
   CURL *curl;
   vz_response res;
-  vz_buf req_body;            /* the request body, owned while in flight */
   struct curl_slist *headers; /* the header list set on the handle */
   vz_header_key hkey;         /* ... and what it was built from */
   vz_json_hints hints;        /* table sizes of the last answer, for the next decode */
@@ -74,7 +79,8 @@ typedef struct vz_client {
   CURL *curl; /* the sequential transfer's handle (== rest.curl); NULL once closed */
   vz_xfer rest;
   vz_buf enc; /* core.json_encode's buffer, reused across calls */
-  vz_buf url; /* the URL the mapper built for the current call */
+  vz_buf url;  /* the URL the mapper built for the current call */
+  vz_buf body; /* ... and its body */
   char *base_url;
   long timeout_ms;
   long connect_timeout_ms;
@@ -87,17 +93,20 @@ typedef struct vz_client {
   char *token, *auth_line;
   double token_expires;
   unsigned long token_gen;
-  int fast_off; /* calls are sent by the Lua layer (custom transport, parallel run, vzaps._direct = false) */
+  /* What makes every call of this client go through the Lua layer
+   * (direct_call.c, why_not_from_c): set when the client is made. */
+  int has_transport, has_observe, direct_off;
 } vz_client;
 
 /* One call's request, as the mapper (request.c) built it from the
- * arguments: sent from C (direct_call.c) or handed to the Lua layer as a
- * table (http.send). Stack indices are of the mapping C function. */
+ * arguments into c->url and c->body: sent from C (direct_call.c) or handed
+ * to the Lua layer as a request object (request_object.c). Stack indices
+ * are of the mapping C function. */
 typedef struct vz_request {
   const char *method;
   char method_buf[16];
   size_t path_at, path_len;    /* the path inside c->url, without base or query (errors name it) */
-  int has_body;                /* the JSON or caller body is in c->rest.req_body */
+  int has_body;                /* the JSON or caller body is in c->body */
   int auth;                    /* a JWT is needed (not for no_auth requests) */
   int itoken;                  /* stack index of the instance token string, or 0 */
   int headers;                 /* stack index of the checked caller headers, or 0 */
@@ -131,38 +140,40 @@ void vz_client_apply_settings(const vz_client *c, CURL *h);
 /* headers.c */
 /* Raises on a header table that could not go on the wire (policy.c). */
 void vz_headers_check_table(lua_State *L, int idx);
-/* Raises on caller headers that could not go on the wire. */
-void vz_call_headers_check(lua_State *L, const vz_call_headers *r);
 /* Puts the call's header list on x's handle (reusing the current one when
  * it was built from the same headers). 0 when out of memory. */
 int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz_call_headers *r, int post_mode);
 void vz_header_key_free(vz_header_key *k);
+/* Frees a header list after wiping its lines (they may hold secrets). */
+void vz_slist_free_wiped(struct curl_slist *l);
 int vz_headers_table(lua_State *L); /* core.headers */
 
 /* transport.c: one exchange on a transfer slot. */
-int vz_transport_perform(lua_State *L); /* core.perform */
 int vz_transport_timings(lua_State *L); /* core.timings */
 void vz_xfer_push_timings(lua_State *L, vz_xfer *x);
 /* Creates x's easy handle with the client's settings. 0, or -1 on OOM. */
 int vz_xfer_open(vz_xfer *x, const vz_client *c);
 void vz_xfer_close(vz_xfer *x);
-/* Sets up x for the request whose method, url, body|nil, timeout|nil,
- * auth, instance_token|nil and caller headers|nil are at stack indices
- * first..first+6; c gives the client's headers and token. Raises only
- * before anything is allocated. */
-void vz_xfer_prepare(lua_State *L, vz_xfer *x, const vz_client *c, int first, long default_timeout_ms);
-/* The C side of prepare: the request body (len bytes, or NULL) is already
- * in x->req_body. Returns 0 when out of memory. */
-int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *method, const char *url, int has_body,
-                  long timeout_ms, const vz_call_headers *h);
-/* After the transfer ended with rc: pushes status, body, reason,
- * retry_after, request_id or nil, kind, message, sent. Returns the number
- * pushed. The request body is left in x->req_body for the caller to reset. */
+/* Sets x up for one request: body (NULL for none) must stay valid until
+ * the transfer ends. Returns 0 when out of memory. */
+int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *method, const char *url,
+                  const char *body, size_t bodylen, long timeout_ms, const vz_call_headers *h);
+/* The same for the request object at idx (request_object.c), which must
+ * stay alive until the transfer ends. */
+int vz_xfer_setup_req(lua_State *L, vz_xfer *x, const vz_client *c, int idx, long default_timeout_ms);
+/* After the transfer ended with rc, pushes its outcome, the one shape of
+ * every transport, as three values: the 2xx value, the status and the
+ * request id or nil (returns 1), or nil, a table {status, body, reason,
+ * retry_after, request_id} for any other answer or {kind, message, sent}
+ * when there was none, and nil (returns 0). */
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc);
+/* Pushes the outcome table of an exchange without an answer. */
+void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sent);
 int vz_curl_is_tls_error(CURLcode rc);
 /* The success value of a 2xx body (true, the decoded JSON, or the text). */
 void vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache);
 int vz_success_body(lua_State *L); /* core.success_body */
+void vz_transport_register(lua_State *L);
 
 /* policy.c: each rule that several parts apply, once. */
 int vz_seconds_ok(double s, int zero_ok); /* (0 or more | more than 0), at most VZ_MAX_SECONDS */
@@ -200,8 +211,11 @@ void vz_args_register(lua_State *L);
 struct vz_route;
 void vz_map_endpoint(lua_State *L, vz_client *c, const struct vz_route *r, int scope, int first, vz_request *q);
 void vz_map_generic(lua_State *L, vz_client *c, int first, vz_request *q);
-/* Pushes q as the Lua layer's request table (http.send). */
+/* Pushes q as a request object (request_object.c) for the Lua layer. */
 void vz_push_request(lua_State *L, vz_client *c, const vz_request *q);
+/* out = the client's base URL + path; *path_at, *path_len: where the path
+ * is. 0, or -1 when out of memory. */
+int vz_url_of(const vz_client *c, const char *path, vz_buf *out, size_t *path_at, size_t *path_len);
 
 /* direct_call.c: core.caller; route.c: core.route. */
 void vz_direct_register(lua_State *L);

@@ -148,10 +148,6 @@ function M.bad_token(req, body, secrets)
   }, secrets)
 end
 
--- A list that cannot be paged through to its end (resources.lua's
--- iterators): code PAGE_REPEATED (the server answered a page again),
--- BAD_PAGE (an answer without its list) or TOO_MANY_PAGES; page is the
--- page number asked for, op the list method ("instances.list").
 -- A media value above WhatsApp's limit for its field (src/request.c):
 -- refused before anything was sent.
 function M.media_limit(req, r)
@@ -164,24 +160,12 @@ function M.media_limit(req, r)
   }, {})
 end
 
+-- A list that cannot be paged through to its end (resources.lua's
+-- iterators): code PAGE_REPEATED (the server answered a page again),
+-- BAD_PAGE (an answer without its list) or TOO_MANY_PAGES; page is the
+-- page number asked for, op the list method ("instances.list").
 function M.paging(code, message, page, op)
   return setmetatable({ kind = "paging", code = code, message = op .. ": " .. message, page = page, op = op }, Error)
-end
-
-local TRANSPORT_KINDS = { timeout = true, tls = true, network = true }
-
--- A failure of a custom transport function (it returned nil, msg[, kind] or
--- raised). Without a kind, a message mentioning a timeout is a timeout.
-function M.from_transport_message(msg, req, secrets, kind)
-  msg = tostring(msg)
-  if not TRANSPORT_KINDS[kind] then
-    kind = (msg:find("timeout", 1, true) or msg:find("timed out", 1, true)) and "timeout" or "network"
-  end
-  -- The same wording as src/transport.c's failures.
-  local message = kind == "timeout" and "request timed out"
-    or kind == "tls" and ("TLS error: " .. msg)
-    or ("request failed: " .. msg)
-  return M.transport(kind, message, req, secrets)
 end
 
 return M

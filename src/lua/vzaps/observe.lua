@@ -30,7 +30,7 @@ function M.report(st, req, attempt, status, request_id, kind, response, retry, d
   }
   if st.observe_payloads then
     local secrets = errors.secrets(st, req.instance_token)
-    local ok, headers = pcall(core.headers, st.ud, req.auth, req.body ~= nil, req.instance_token, req.headers)
+    local ok, headers = pcall(core.headers, st.ud, req)
     info.request_headers = ok and errors.redact(headers, secrets) or nil
     info.request_body = req.body and errors.redact(req.body, secrets) or nil
     info.response = response ~= nil and errors.redact(response, secrets) or nil
