@@ -1,4 +1,4 @@
--- spec/transport_spec.lua: the `transport` client option (lua-api.md,
+-- spec/transport_spec.lua: the `transport` client option (the API description,
 -- "Client options"): a Lua function in place of libcurl. A recording fake
 -- transport with canned answers; no emulator.
 local vzaps = require("vzaps")

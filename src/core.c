@@ -150,6 +150,7 @@ static const luaL_Reg core_funcs[] = {
     {"sleep", l_sleep},
     {"retry_after", l_retry_after},
     {"headers", vz_headers_table},
+    {"upgrade_headers", vz_upgrade_headers},
     {NULL, NULL},
 };
 
@@ -197,8 +198,6 @@ int luaopen_vzaps(lua_State *L) {
   lua_setfield(L, core, "VERSION");
   lua_pushlightuserdata(L, NULL); /* JSON null: the same value as cjson.null */
   lua_setfield(L, core, "null");
-  lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
-  lua_setfield(L, core, "CURL_VERSION");
 
   /* import = closure(cache, core, <self>): the self slot is filled in below
    * so that modules can import each other. */

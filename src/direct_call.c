@@ -62,6 +62,7 @@ static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
     vz_xfer *x = &c->rest;
     h.auth = q->auth;
     h.has_body = q->has_body;
+    h.upgrade = 0;
     h.instance_token = q->itoken ? lua_tolstring(L, q->itoken, &h.instance_token_len) : NULL;
     if (h.instance_token == NULL) h.instance_token_len = 0;
     h.extra = q->headers;

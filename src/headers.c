@@ -39,7 +39,8 @@ static int std_header(void *ctx, emit_fn emit, lua_State *L, int extra, const ch
 /* Emits the headers of r in order: the module's, then the caller's. */
 static int emit_all(lua_State *L, const vz_client *c, const vz_call_headers *r, emit_fn emit, void *ctx) {
   int extra = r->extra;
-  if (!std_header(ctx, emit, L, extra, "Accept", "application/json", 16)) return 0;
+  /* The realtime upgrade asks for no JSON answer (contract §6.1). */
+  if (!r->upgrade && !std_header(ctx, emit, L, extra, "Accept", "application/json", 16)) return 0;
   if (!std_header(ctx, emit, L, extra, "User-Agent", c->user_agent, c->user_agent ? strlen(c->user_agent) : 0))
     return 0;
   if (r->has_body && !std_header(ctx, emit, L, extra, "Content-Type", "application/json", 16)) return 0;
@@ -197,6 +198,23 @@ int vz_headers_table(lua_State *L) {
   int t;
   lua_settop(L, 2);
   vz_req_call_headers(L, 2, q, &r);
+  lua_newtable(L);
+  t = lua_gettop(L);
+  emit_all(L, c, &r, emit_field, &t);
+  return 1;
+}
+
+/* core.upgrade_headers(client, instance_token) -> the headers of the
+ * realtime handshake: a call's, with the client's current token, and no
+ * Accept. */
+int vz_upgrade_headers(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_call_headers r;
+  int t;
+  memset(&r, 0, sizeof r);
+  r.auth = 1;
+  r.upgrade = 1;
+  r.instance_token = luaL_optlstring(L, 2, NULL, &r.instance_token_len);
   lua_newtable(L);
   t = lua_gettop(L);
   emit_all(L, c, &r, emit_field, &t);

@@ -3,7 +3,7 @@
  * endpoint row (route.h) and for client:request. Every argument error is
  * raised here, before anything is sent, whichever path then sends the
  * request (direct_call.c from C, or http.lua for retries, custom transports
- * and parallel runs). Rules: contract §3 and lua-api.md "How arguments map". */
+ * and parallel runs). Rules: contract §3 and the API description "How arguments map". */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -68,6 +68,7 @@ int vz_req_push_headers(lua_State *L, int idx, const vz_req *r) {
 void vz_req_call_headers(lua_State *L, int idx, const vz_req *r, vz_call_headers *h) {
   h->auth = r->auth;
   h->has_body = r->has_body;
+  h->upgrade = 0;
   h->instance_token = r->itoken;
   h->instance_token_len = r->itoken_len;
   h->extra = vz_req_push_headers(L, idx, r);

@@ -376,9 +376,16 @@ static const luaL_Reg transport_funcs[] = {
     {NULL, NULL},
 };
 
-/* Registers core.send, core.failure, core.timings and core.success_body
- * on the core table on top of the stack. */
+/* Registers core.send, core.failure, core.timings, core.success_body,
+ * core.MAX_BODY and core.MAX_BODY_TEXT on the core table on top of the
+ * stack. */
 void vz_transport_register(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)VZ_MAX_BODY);
+  lua_setfield(L, -2, "MAX_BODY");
+  lua_pushliteral(L, VZ_MAX_BODY_TEXT);
+  lua_setfield(L, -2, "MAX_BODY_TEXT");
+  lua_pushliteral(L, VZ_NOT_RESENT_TEXT);
+  lua_setfield(L, -2, "NOT_RESENT_TEXT");
   lua_getfield(L, -1, "array_mt");
   lua_getfield(L, -2, "strcache");
   vz_setfuncs(L, transport_funcs, 2);

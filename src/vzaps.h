@@ -18,7 +18,7 @@
 #endif
 
 /* The longest time in seconds any option or argument may give: one year.
- * policy.c applies it; the Lua layer reads it as core.MAX_SECONDS. */
+ * policy.c applies it (core.check_seconds in Lua). */
 #define VZ_MAX_SECONDS 31536000.0
 /* Longest "Name: value" header line accepted. */
 #define VZ_MAX_HEADER_LINE 8192
@@ -123,6 +123,7 @@ typedef struct vz_request {
 typedef struct vz_call_headers {
   int auth;                   /* send Authorization and X-Client-Token */
   int has_body;               /* send Content-Type: application/json */
+  int upgrade;                /* the realtime handshake: no Accept */
   const char *instance_token; /* or NULL */
   size_t instance_token_len;
   int extra;
@@ -146,7 +147,8 @@ int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz
 void vz_header_key_free(vz_header_key *k);
 /* Frees a header list after wiping its lines (they may hold secrets). */
 void vz_slist_free_wiped(struct curl_slist *l);
-int vz_headers_table(lua_State *L); /* core.headers */
+int vz_headers_table(lua_State *L);   /* core.headers */
+int vz_upgrade_headers(lua_State *L); /* core.upgrade_headers */
 
 /* transport.c: one exchange on a transfer slot. */
 int vz_transport_timings(lua_State *L); /* core.timings */
@@ -247,9 +249,8 @@ void vz_media_register(lua_State *L);
 
 /* core.c: shared helpers registered on the core table. */
 /* Monotonic seconds, immune to wall-clock changes: the one clock of token
- * expiry (core.now in Lua, the fast path in C), timeouts and deadlines. */
+ * expiry (core.now in Lua, the calls sent from C), timeouts and deadlines. */
 double vz_now(void);
-void vz_core_register(lua_State *L);
 
 /* Stack index of the JSON array metatable: every core function carries it as
  * upvalue 1, and the decoder's string cache as upvalue 2. */

@@ -104,6 +104,14 @@ function M.transport(kind, message, req, secrets, sent)
                 method = req.method, path = req.path, sent = sent or nil }, secrets)
 end
 
+local KIND_OF_STATUS = { [401] = "auth", [403] = "auth", [429] = "rate_limit" }
+
+-- The kind of an HTTP status: "ok" for 2xx, else the error kind.
+function M.status_kind(status)
+  if status >= 200 and status < 300 then return "ok" end
+  return KIND_OF_STATUS[status] or "http"
+end
+
 local function field_text(t, k)
   local v = t[k]
   if type(v) == "string" and v ~= "" then return v end
@@ -131,7 +139,7 @@ function M.http(req, status, raw, reason, retry_after, request_id, secrets)
   end
   if not message and reason and reason ~= "" then message = reason end
   message = message or ("request failed with HTTP " .. status)
-  local kind = (status == 401 or status == 403) and "auth" or status == 429 and "rate_limit" or "http"
+  local kind = M.status_kind(status)
   return fail({
     kind = kind, status = status, code = code or DEFAULT_CODE[kind] or ("HTTP_" .. status),
     message = message, details = details, body = #raw > MAX_RAW_BODY and raw:sub(1, MAX_RAW_BODY) or raw,

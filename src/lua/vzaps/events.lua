@@ -1,5 +1,5 @@
 -- events.lua: client.events:subscribe, realtime events over WebSocket
--- (lua-api.md "Realtime events"; contract §6, rulings D36-D51). The socket
+-- (the API description "Realtime events"; contract §6, rulings D36-D51). The socket
 -- and framing are C (core.ws_connect, src/ws.c); this file is the state
 -- machine: connect, dispatch, ack, cursor, keepalive, reconnect with backoff.
 local import, core = ...
@@ -88,10 +88,9 @@ local function connect(p)
   local st = p.st
   local token, msg, err = http.token(st)
   if not token then return nil, msg, err end
-  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(p, token), {
-    Authorization = "Bearer " .. token, ["X-Client-Token"] = st.client_token,
-    ["X-Instance-Token"] = p.instance_token, ["User-Agent"] = st.user_agent,
-  }, st.timeout)
+  -- the headers of every call (src/headers.c), without Accept
+  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(p, token),
+    core.upgrade_headers(st.ud, p.instance_token), st.timeout)
   if ws then return ws end
   if status then
     -- The secrets are taken before a refused token is dropped: the answer

@@ -1,6 +1,6 @@
 -- http.lua: one API call on the wire: auth headers and the token cache,
 -- the libcurl or custom transport, retries, the 401 replay, and turning the
--- answer into a result or the failure tuple (contract §2, §5; lua-api.md
+-- answer into a result or the failure tuple (contract §2, §5; the API description
 -- "Reliability").
 local import, core = ...
 local errors = import("errors")
@@ -43,6 +43,7 @@ local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
 -- cancelled or a client closed while the call waited (scheduler.lua).
 local NO_RETRY = { tls = true, cancelled = true, closed = true }
 local BACKOFF_CAP = 8
+M.BACKOFF_CAP = BACKOFF_CAP
 -- A Retry-After longer than this is returned to the caller, not slept on.
 M.MAX_RETRY_AFTER = 60
 
@@ -166,7 +167,7 @@ function M.send(st, req, o)
         attempt = attempt + 1
         local delay = wait or backoff(st, attempt)
         if watch then
-          watch.report(st, req, tries, status, request_id, watch.status_kind(status), body,
+          watch.report(st, req, tries, status, request_id, errors.status_kind(status), body,
             status == 429 and "rate limited (429)" or ("status " .. status .. " on a " .. method), delay)
         end
         sleep(st, delay)

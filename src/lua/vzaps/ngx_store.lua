@@ -31,7 +31,7 @@ local M = {}
 
 local FAIL_TTL = 10        -- seconds a failure stays readable for waiters
 local FIRST_STEP, MAX_STEP = 0.002, 0.05
-local BACKOFF_CAP, MAX_RETRY_AFTER = 8, 60 -- http.lua's
+local BACKOFF_CAP, MAX_RETRY_AFTER = import("http").BACKOFF_CAP, import("http").MAX_RETRY_AFTER
 
 local Store = {}
 local STORE_MT = {
