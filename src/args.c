@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "vzaps.h"
+#include "args.h"
 
 /* Pushes "file:line: " of the user's calling line, or "" when a C function
  * called the module (no line to point at). */

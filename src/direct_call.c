@@ -9,8 +9,15 @@
  * Lua never maps a call again. */
 #include <string.h>
 
+#include "args.h"
+#include "client.h"
+#include "clock.h"
+#include "policy.h"
+#include "request.h"
 #include "request_object.h"
 #include "route.h"
+#include "transport.h"
+#include "vzaps.h"
 
 /* Upvalues of core.call and core.request. */
 #define UP_UD lua_upvalueindex(3)
@@ -58,6 +65,7 @@ static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
   st = lua_gettop(L);
   if (why_not_from_c(L, c, st, q) == NULL) {
     vz_call_headers h;
+    vz_ident id = vz_client_ident(c);
     long timeout_ms = q->timeout ? vz_seconds_to_ms((double)lua_tonumber(L, q->timeout)) : c->timeout_ms;
     vz_xfer *x = &c->rest;
     h.auth = q->auth;
@@ -66,7 +74,7 @@ static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
     h.instance_token = q->itoken ? lua_tolstring(L, q->itoken, &h.instance_token_len) : NULL;
     if (h.instance_token == NULL) h.instance_token_len = 0;
     h.extra = q->headers;
-    if (!vz_xfer_setup(L, x, c, q->method, c->url.data, q->has_body ? (c->body.data ? c->body.data : "") : NULL,
+    if (!vz_xfer_setup(L, x, &id, q->method, c->url.data, q->has_body ? (c->body.data ? c->body.data : "") : NULL,
                        c->body.len, timeout_ms, &h))
       return luaL_error(L, "vzaps: out of memory");
     if (vz_xfer_finish(L, x, curl_easy_perform(x->curl))) {

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "request_object.h"
-#include "vzaps.h"
+#include "buffer.h"
+#include "headers.h"
+#include "policy.h"
 
 typedef int (*emit_fn)(void *ctx, lua_State *L, const char *name, size_t nlen, const char *value, size_t vlen);
 
@@ -37,14 +38,14 @@ static int std_header(void *ctx, emit_fn emit, lua_State *L, int extra, const ch
 }
 
 /* Emits the headers of r in order: the module's, then the caller's. */
-static int emit_all(lua_State *L, const vz_client *c, const vz_call_headers *r, emit_fn emit, void *ctx) {
+static int emit_all(lua_State *L, const vz_ident *c, const vz_call_headers *r, emit_fn emit, void *ctx) {
   int extra = r->extra;
   /* The realtime upgrade asks for no JSON answer (contract §6.1). */
   if (!r->upgrade && !std_header(ctx, emit, L, extra, "Accept", "application/json", 16)) return 0;
   if (!std_header(ctx, emit, L, extra, "User-Agent", c->user_agent, c->user_agent ? strlen(c->user_agent) : 0))
     return 0;
   if (r->has_body && !std_header(ctx, emit, L, extra, "Content-Type", "application/json", 16)) return 0;
-  if (r->auth && c->token != NULL) {
+  if (r->auth && c->auth_line != NULL) {
     if (!std_header(ctx, emit, L, extra, "Authorization", c->auth_line, strlen(c->auth_line))) return 0;
     if (!std_header(ctx, emit, L, extra, "X-Client-Token", c->client_token,
                     c->client_token ? strlen(c->client_token) : 0))
@@ -112,9 +113,9 @@ void vz_headers_check_table(lua_State *L, int idx) {
 
 /* A list from the same headers is kept: same token (generation), instance
  * token, auth, body and POST mode, and no caller headers. */
-static int list_is_current(const vz_xfer *x, const vz_client *c, const vz_call_headers *r, int post_mode) {
-  const vz_header_key *k = &x->hkey;
-  if (x->headers == NULL || !k->valid || r->extra != 0) return 0;
+static int list_is_current(struct curl_slist *list, const vz_header_key *k, const vz_ident *c, const vz_call_headers *r,
+                           int post_mode) {
+  if (list == NULL || !k->valid || r->extra != 0) return 0;
   if (k->token_gen != c->token_gen || k->auth != r->auth || k->has_body != r->has_body || k->post_mode != post_mode)
     return 0;
   if (r->instance_token == NULL) return k->itoken == NULL;
@@ -122,14 +123,13 @@ static int list_is_current(const vz_xfer *x, const vz_client *c, const vz_call_h
          memcmp(k->itoken, r->instance_token, r->instance_token_len) == 0;
 }
 
-int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz_call_headers *r, int post_mode) {
+int vz_call_headers_list(lua_State *L, struct curl_slist **list, vz_header_key *k, const vz_ident *c,
+                         const vz_call_headers *r, int post_mode) {
   list_ctx ctx = {NULL, 0};
   struct curl_slist *next;
-  vz_header_key *k = &x->hkey;
-  if (list_is_current(x, c, r, post_mode)) return 1;
-  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
-  vz_slist_free_wiped(x->headers);
-  x->headers = NULL;
+  if (list_is_current(*list, k, c, r, post_mode)) return 1;
+  vz_slist_free_wiped(*list);
+  *list = NULL;
   k->valid = 0;
   if (!emit_all(L, c, r, emit_line, &ctx)) goto oom;
   /* libcurl defaults switched off: the Expect: 100-continue round trip, and
@@ -140,8 +140,7 @@ int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz
     if ((next = curl_slist_append(ctx.list, "Content-Type:")) == NULL) goto oom;
     ctx.list = next;
   }
-  x->headers = ctx.list;
-  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
+  *list = ctx.list;
   if (r->extra == 0) {
     char *copy = NULL;
     if (r->instance_token != NULL) {
@@ -189,34 +188,9 @@ static int emit_field(void *ud, lua_State *L, const char *name, size_t nlen, con
   return 1;
 }
 
-/* core.headers(client, req) -> a fresh table of the headers of the
- * request object req (a custom transport's, the observe hook's). */
-int vz_headers_table(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
-  vz_req *q = vz_req_check(L, 2);
-  vz_call_headers r;
+void vz_call_headers_push(lua_State *L, const vz_ident *id, const vz_call_headers *r) {
   int t;
-  lua_settop(L, 2);
-  vz_req_call_headers(L, 2, q, &r);
   lua_newtable(L);
   t = lua_gettop(L);
-  emit_all(L, c, &r, emit_field, &t);
-  return 1;
-}
-
-/* core.upgrade_headers(client, instance_token) -> the headers of the
- * realtime handshake: a call's, with the client's current token, and no
- * Accept. */
-int vz_upgrade_headers(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
-  vz_call_headers r;
-  int t;
-  memset(&r, 0, sizeof r);
-  r.auth = 1;
-  r.upgrade = 1;
-  r.instance_token = luaL_optlstring(L, 2, NULL, &r.instance_token_len);
-  lua_newtable(L);
-  t = lua_gettop(L);
-  emit_all(L, c, &r, emit_field, &t);
-  return 1;
+  emit_all(L, id, r, emit_field, &t);
 }

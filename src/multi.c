@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
+#include "clock.h"
 #include "request_object.h"
+#include "transport.h"
 #include "vzaps.h"
 
 #define VZ_MULTI_MT "vzaps.Multi"
@@ -48,6 +51,7 @@ static int l_multi_new(lua_State *L) {
   vz_client *c = vz_client_check(L, 1);
   lua_Integer n = luaL_checkinteger(L, 2);
   vz_multi *m;
+  vz_conn conn;
   int i, failed = 0;
   luaL_argcheck(L, n >= 1 && n <= VZ_MULTI_MAX, 2, "concurrency must be from 1 to 256");
   m = (vz_multi *)vz_newuserdata(L, sizeof *m);
@@ -62,7 +66,8 @@ static int l_multi_new(lua_State *L) {
   m->slots = (vz_xfer *)calloc((size_t)n, sizeof *m->slots);
   m->busy = (char *)calloc((size_t)n, 1);
   if (m->multi == NULL || m->slots == NULL || m->busy == NULL) failed = 1;
-  for (i = 0; !failed && i < m->size; i++) failed = vz_xfer_open(&m->slots[i], c) != 0;
+  conn = vz_client_conn(c);
+  for (i = 0; !failed && i < m->size; i++) failed = vz_xfer_open(&m->slots[i], &conn) != 0;
   if (failed) {
     multi_release(m);
     return luaL_error(L, "vzaps: out of memory");
@@ -89,12 +94,13 @@ static int l_multi_add(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Integer slot = luaL_checkinteger(L, 2);
   vz_client *c = vz_client_check(L, 3);
+  vz_ident id = vz_client_ident(c);
   vz_xfer *x;
   luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
   luaL_argcheck(L, !m->busy[slot - 1], 2, "slot is busy");
   vz_req_check(L, 4);
   x = &m->slots[slot - 1];
-  if (!vz_xfer_setup_req(L, x, c, 4, m->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
+  if (!vz_xfer_setup_req(L, x, &id, 4, m->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
   if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK)
     return luaL_error(L, "vzaps: cannot start a parallel transfer");
   m->busy[slot - 1] = 1;

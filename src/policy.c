@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "vzaps.h"
+#include "policy.h"
 
 int vz_seconds_ok(double s, int zero_ok) {
   if (s != s) return 0; /* NaN */

@@ -8,8 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
+#include "json.h"
+#include "media.h"
+#include "policy.h"
+#include "request.h"
 #include "request_object.h"
 #include "route.h"
+#include "url.h"
+#include "vzaps.h"
 
 /* The values of one call: stack indices of the slots' values (0: nil). */
 typedef struct frame {
@@ -631,4 +638,49 @@ void vz_push_request(lua_State *L, vz_client *c, const vz_request *q) {
   p.refuse_size = q->refuse_size;
   p.refuse_limit = q->refuse_limit;
   vz_req_new(L, &p);
+}
+
+/* core.token_request(client, client_secret): the POST /token request of
+ * contract §2.1, its body encoded here so that the buffer holding the
+ * secret is the module's, wiped when the request is collected. */
+static int l_token_request(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_req_parts p;
+  vz_buf url, body;
+  char err[128];
+  int ok;
+  luaL_checkstring(L, 2);
+  memset(&p, 0, sizeof p);
+  vz_buf_init(&url);
+  vz_buf_init(&body);
+  lua_createtable(L, 0, 2);
+  if (c->client_token != NULL) {
+    lua_pushstring(L, c->client_token);
+    lua_setfield(L, -2, "client_token");
+  }
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "client_secret");
+  ok = vz_json_encode(L, lua_gettop(L), &body, 0, 0, err, sizeof err) &&
+       vz_url_of(c, "/token", &url, &p.path_at, &p.path_len) == 0;
+  lua_pop(L, 1);
+  if (ok) {
+    p.method = "POST";
+    p.url = url.data;
+    p.url_len = url.len;
+    p.body = body.data ? body.data : "";
+    p.body_len = body.len;
+    p.op = "auth.token";
+    p.secret_body = 1;
+    vz_req_new(L, &p);
+  }
+  vz_buf_free(&url);
+  if (body.data != NULL) vz_wipe(body.data, body.cap);
+  vz_buf_free(&body);
+  if (!ok) return luaL_error(L, "vzaps: out of memory");
+  return 1;
+}
+
+void vz_request_register(lua_State *L) {
+  lua_pushcfunction(L, l_token_request);
+  lua_setfield(L, -2, "token_request");
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "buffer.h"
 #include "request_object.h"
 
 /* Copies s[0..n) plus a NUL to *at and advances it. */
@@ -145,48 +145,7 @@ static int l_req_tostring(lua_State *L) {
   return 1;
 }
 
-/* core.token_request(client, client_secret): the POST /token request of
- * contract §2.1, its body encoded here so that the buffer holding the
- * secret is the module's, wiped when the request is collected. */
-static int l_token_request(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
-  vz_req_parts p;
-  vz_buf url, body;
-  char err[128];
-  int ok;
-  luaL_checkstring(L, 2);
-  memset(&p, 0, sizeof p);
-  vz_buf_init(&url);
-  vz_buf_init(&body);
-  lua_createtable(L, 0, 2);
-  if (c->client_token != NULL) {
-    lua_pushstring(L, c->client_token);
-    lua_setfield(L, -2, "client_token");
-  }
-  lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "client_secret");
-  ok = vz_json_encode(L, lua_gettop(L), &body, 0, 0, err, sizeof err) &&
-       vz_url_of(c, "/token", &url, &p.path_at, &p.path_len) == 0;
-  lua_pop(L, 1);
-  if (ok) {
-    p.method = "POST";
-    p.url = url.data;
-    p.url_len = url.len;
-    p.body = body.data ? body.data : "";
-    p.body_len = body.len;
-    p.op = "auth.token";
-    p.secret_body = 1;
-    vz_req_new(L, &p);
-  }
-  vz_buf_free(&url);
-  if (body.data != NULL) vz_wipe(body.data, body.cap);
-  vz_buf_free(&body);
-  if (!ok) return luaL_error(L, "vzaps: out of memory");
-  return 1;
-}
-
 void vz_req_register(lua_State *L) {
-  int core = lua_gettop(L);
   luaL_newmetatable(L, VZ_REQ_MT);
   lua_pushcfunction(L, l_req_index);
   lua_setfield(L, -2, "__index");
@@ -199,6 +158,4 @@ void vz_req_register(lua_State *L) {
   lua_pushliteral(L, VZ_REQ_MT);
   lua_setfield(L, -2, "__name");
   lua_pop(L, 1);
-  lua_pushcfunction(L, l_token_request);
-  lua_setfield(L, core, "token_request");
 }

@@ -3,7 +3,7 @@
 #ifndef VZ_REQUEST_OBJECT_H
 #define VZ_REQUEST_OBJECT_H
 
-#include "vzaps.h"
+#include "headers.h"
 
 #define VZ_REQ_MT "vzaps.request"
 
@@ -46,7 +46,7 @@ vz_req *vz_req_check(lua_State *L, int idx);
 int vz_req_push_headers(lua_State *L, int idx, const vz_req *r);
 /* The call's headers of the request at idx (may push its caller headers). */
 void vz_req_call_headers(lua_State *L, int idx, const vz_req *r, vz_call_headers *h);
-/* The vzaps.request metatable and core.token_request. */
+/* The vzaps.request metatable. */
 void vz_req_register(lua_State *L);
 
 #endif

@@ -8,8 +8,9 @@
 #include <strings.h>
 
 #include "json.h"
+#include "policy.h"
 #include "request_object.h"
-
+#include "transport.h"
 #include "vzaps.h"
 
 /* ------------------------------------------------------------------------ */
@@ -75,7 +76,16 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
 }
 
 /* Options set once per handle; per-request ones are set in prepare. */
-int vz_xfer_open(vz_xfer *x, const vz_client *c) {
+void vz_conn_apply(const vz_conn *s, CURL *h) {
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->ssl_verify ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->ssl_verify ? 2L : 0L);
+  if (s->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+  if (s->ca_path) curl_easy_setopt(h, CURLOPT_CAPATH, s->ca_path);
+  if (s->proxy) curl_easy_setopt(h, CURLOPT_PROXY, s->proxy);
+}
+
+int vz_xfer_open(vz_xfer *x, const vz_conn *s) {
   CURL *h;
   memset(x, 0, sizeof *x);
   vz_buf_init(&x->res.body);
@@ -96,7 +106,7 @@ int vz_xfer_open(vz_xfer *x, const vz_client *c) {
    * libcurl must not squash "/./" or "/../" out of them. */
   curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  vz_client_apply_settings(c, h);
+  vz_conn_apply(s, h);
   return 0;
 }
 
@@ -252,15 +262,20 @@ int vz_success_body(lua_State *L) {
 /* A transfer's life: prepare, (perform), finish                             */
 /* ------------------------------------------------------------------------ */
 
-int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *method, const char *url,
-                  const char *body, size_t bodylen, long timeout_ms, const vz_call_headers *h) {
+int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_ident *id, const char *method, const char *url, const char *body,
+                  size_t bodylen, long timeout_ms, const vz_call_headers *h) {
   vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
   x->res.too_large = x->res.headers_done = 0;
   x->res.reason[0] = x->res.retry_after[0] = x->res.request_id[0] = '\0';
   x->errbuf[0] = '\0';
   x->prereq_calls = 0;
   x->guard_resend = !vz_method_is_safe(method);
-  if (!vz_call_headers_apply(L, x, c, h, vz_method_post_mode(method, body != NULL))) return 0;
+  {
+    struct curl_slist *before = x->headers;
+    int ok = vz_call_headers_list(L, &x->headers, &x->hkey, id, h, vz_method_post_mode(method, body != NULL));
+    if (x->headers != before) curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
+    if (!ok) return 0;
+  }
   /* libcurl copies the URL on every set: skip it when it is the same. */
   if (x->url == NULL || strcmp(x->url, url) != 0) {
     size_t n = strlen(url) + 1;
@@ -278,13 +293,13 @@ int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *meth
   return 1;
 }
 
-int vz_xfer_setup_req(lua_State *L, vz_xfer *x, const vz_client *c, int idx, long default_timeout_ms) {
+int vz_xfer_setup_req(lua_State *L, vz_xfer *x, const vz_ident *id, int idx, long default_timeout_ms) {
   vz_req *r = vz_req_check(L, idx);
   vz_call_headers h;
   int top = lua_gettop(L), ok;
   idx = vz_absindex(L, idx);
   vz_req_call_headers(L, idx, r, &h);
-  ok = vz_xfer_setup(L, x, c, r->method, r->url, r->has_body ? r->body : NULL, r->body_len,
+  ok = vz_xfer_setup(L, x, id, r->method, r->url, r->has_body ? r->body : NULL, r->body_len,
                      r->timeout > 0 ? vz_seconds_to_ms(r->timeout) : default_timeout_ms, &h);
   lua_settop(L, top);
   return ok;
@@ -350,33 +365,13 @@ void vz_xfer_push_timings(lua_State *L, vz_xfer *x) {
   }
 }
 
-/* core.timings(client): the timings of the client's last call. */
-int vz_transport_timings(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
-  vz_xfer_push_timings(L, &c->rest);
-  return 1;
-}
-
-/* core.send(client, req): one attempt of the request object req on the
- * client's own easy handle (blocking) -> value, status, request_id |
- * nil, outcome. */
-static int l_send(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
-  vz_req_check(L, 2);
-  if (!vz_xfer_setup_req(L, &c->rest, c, 2, c->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
-  vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
-  return 3;
-}
-
 static const luaL_Reg transport_funcs[] = {
-    {"send", l_send},
     {"failure", l_failure},
-    {"timings", vz_transport_timings},
     {"success_body", vz_success_body},
     {NULL, NULL},
 };
 
-/* Registers core.send, core.failure, core.timings, core.success_body,
+/* Registers core.failure, core.success_body,
  * core.MAX_BODY and core.MAX_BODY_TEXT on the core table on top of the
  * stack. */
 void vz_transport_register(lua_State *L) {

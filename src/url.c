@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vzaps.h"
+#include "url.h"
 
 /* RFC 3986 unreserved bytes are kept, every other byte becomes %XX with
  * uppercase hex. */

@@ -1,0 +1,49 @@
+/* client.h: the vzaps.client userdata (client.c). */
+#ifndef VZ_CLIENT_H
+#define VZ_CLIENT_H
+
+#include "buffer.h"
+#include "compat.h"
+#include "headers.h"
+#include "transport.h"
+
+#define VZ_CLIENT_MT "vzaps.client"
+
+/* The C side of a client: one libcurl easy handle reused for every call. */
+typedef struct vz_client {
+  CURL *curl; /* the sequential transfer's handle (== rest.curl); NULL once closed */
+  vz_xfer rest;
+  vz_buf enc;  /* core.json_encode's buffer, reused across calls */
+  vz_buf url;  /* the URL the mapper built for the current call */
+  vz_buf body; /* ... and its body */
+  char *base_url;
+  long timeout_ms;
+  long connect_timeout_ms;
+  int ssl_verify;
+  char *ca_file, *ca_path, *proxy; /* NULL when not set */
+  char *user_agent, *client_token;
+  /* The cached JWT (set by the Lua layer's token cache, core.set_token):
+   * "Bearer <jwt>", its expiry on core.now's clock, and a generation that
+   * changes with it so header lists built from an old token are dropped. */
+  char *token, *auth_line;
+  double token_expires;
+  unsigned long token_gen;
+  /* What makes every call of this client go through the Lua layer
+   * (direct_call.c, why_not_from_c): set when the client is made. */
+  int has_transport, has_observe, direct_off;
+} vz_client;
+
+vz_client *vz_client_check(lua_State *L, int idx);
+/* Wipes and frees *s (a token or secret), then sets it to NULL. */
+void vz_client_forget_secret(char **s);
+/* Who the client is on the wire (headers.h). */
+vz_ident vz_client_ident(const vz_client *c);
+/* Its connection settings (transport.h). */
+vz_conn vz_client_conn(const vz_client *c);
+/* Applies the client's connection settings to an easy handle. */
+void vz_client_apply_settings(const vz_client *c, CURL *h);
+/* vzaps.client, core.new_client and the client's C functions (core.send,
+ * core.headers, core.timings, ...). */
+void vz_client_register(lua_State *L);
+
+#endif
