@@ -34,6 +34,8 @@ void vz_client_forget_secret(char **s) {
  * no-op and nothing is freed twice. */
 static void client_release(vz_client *c) {
   vz_xfer_close(&c->rest);
+  vz_share_unref(c->share);
+  c->share = NULL;
   vz_buf_free(&c->enc);
   vz_buf_free(&c->url);
   if (c->body.data != NULL) vz_wipe(c->body.data, c->body.cap);
@@ -75,6 +77,7 @@ vz_conn vz_client_conn(const vz_client *c) {
   s.ca_file = c->ca_file;
   s.ca_path = c->ca_path;
   s.proxy = c->proxy;
+  s.share = c->share;
   return s;
 }
 
@@ -143,8 +146,9 @@ static int l_new_client(lua_State *L) {
       return luaL_error(L, "vzaps: out of memory");
     }
   }
+  c->share = vz_share_new();
   conn = vz_client_conn(c);
-  if (vz_xfer_open(&c->rest, &conn) != 0) {
+  if (c->share == NULL || vz_xfer_open(&c->rest, &conn) != 0) {
     client_release(c);
     return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
   }

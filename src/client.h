@@ -13,6 +13,7 @@
 typedef struct vz_client {
   CURL *curl; /* the sequential transfer's handle (== rest.curl); NULL once closed */
   vz_xfer rest;
+  vz_share *share; /* the connection cache of rest and the jobs' slots */
   vz_buf enc;  /* core.json_encode's buffer, reused across calls */
   vz_buf url;  /* the URL the mapper built for the current call */
   vz_buf body; /* ... and its body */

@@ -19,7 +19,8 @@
 #define VZ_MULTI_MAX 256
 
 typedef struct vz_multi {
-  CURLM *multi; /* NULL once closed */
+  CURLM *multi;    /* NULL once closed */
+  vz_share *share; /* the client's connection cache (a reference) */
   int size;
   long timeout_ms;
   vz_xfer *slots;
@@ -40,6 +41,8 @@ static void multi_release(vz_multi *m) {
   }
   if (m->multi != NULL) curl_multi_cleanup(m->multi);
   m->multi = NULL;
+  vz_share_unref(m->share);
+  m->share = NULL;
   free(m->slots);
   free(m->busy);
   m->slots = NULL;
@@ -67,6 +70,8 @@ static int l_multi_new(lua_State *L) {
   m->busy = (char *)calloc((size_t)n, 1);
   if (m->multi == NULL || m->slots == NULL || m->busy == NULL) failed = 1;
   conn = vz_client_conn(c);
+  m->share = c->share;
+  vz_share_ref(m->share);
   for (i = 0; !failed && i < m->size; i++) failed = vz_xfer_open(&m->slots[i], &conn) != 0;
   if (failed) {
     multi_release(m);

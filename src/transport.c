@@ -76,6 +76,27 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
 }
 
 /* Options set once per handle; per-request ones are set in prepare. */
+vz_share *vz_share_new(void) {
+  vz_share *s = (vz_share *)malloc(sizeof *s);
+  if (s == NULL) return NULL;
+  if ((s->sh = curl_share_init()) == NULL ||
+      curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+    if (s->sh != NULL) curl_share_cleanup(s->sh);
+    free(s);
+    return NULL;
+  }
+  s->refs = 1;
+  return s;
+}
+
+void vz_share_ref(vz_share *s) { s->refs++; }
+
+void vz_share_unref(vz_share *s) {
+  if (s == NULL || --s->refs > 0) return;
+  curl_share_cleanup(s->sh);
+  free(s);
+}
+
 void vz_conn_apply(const vz_conn *s, CURL *h) {
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->ssl_verify ? 1L : 0L);
@@ -107,6 +128,11 @@ int vz_xfer_open(vz_xfer *x, const vz_conn *s) {
   curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   vz_conn_apply(s, h);
+  /* HTTP/2: one connection cache for the client's slots, and a transfer
+   * waits for a connection that may multiplex rather than opening its own
+   * (the README's promise of shared connections). */
+  if (s->share != NULL) curl_easy_setopt(h, CURLOPT_SHARE, s->share->sh);
+  curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   return 0;
 }
 

@@ -51,11 +51,26 @@ typedef struct vz_xfer {
   char errbuf[CURL_ERROR_SIZE];
 } vz_xfer;
 
+/* One connection cache for all the transfer slots of a client: its own
+ * easy handle and its jobs' multi handle, so that concurrent HTTP/2
+ * transfers share a connection. Each owner of slots holds a reference and
+ * drops it after closing them; the last one frees the cache. */
+typedef struct vz_share {
+  CURLSH *sh;
+  int refs;
+} vz_share;
+
+/* A new cache with one reference, or NULL when out of memory. */
+vz_share *vz_share_new(void);
+void vz_share_ref(vz_share *s);
+void vz_share_unref(vz_share *s);
+
 /* How a client connects (its settings), for every handle it makes. */
 typedef struct vz_conn {
   long connect_timeout_ms;
   int ssl_verify;
   const char *ca_file, *ca_path, *proxy; /* NULL when not set */
+  vz_share *share;                       /* the client's connection cache (transfer slots only) */
 } vz_conn;
 
 /* Applies the connection settings to an easy handle, so every connection
