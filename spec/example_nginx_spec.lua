@@ -68,3 +68,35 @@ describe("README's nginx.conf", function()
     assert.is_nil(srv:log():find(KEY, 1, true))
   end)
 end)
+
+describe("the nginx fixture", function()
+  if missing then
+    pending("needs nginx and the LuaJIT build: " .. missing)
+    return
+  end
+
+  -- The README's config has no `daemon off;`: the fixture must still stop
+  -- the master and every worker it started, or each run leaves them behind.
+  it("leaves no nginx process behind with a config that daemonizes", function()
+    local conf = files.must_read(CONF)
+    assert.falsy(conf:find("\n%s*daemon%s+off"), "the README config is expected to daemonize")
+    local srv = nginx.start({}, CONF, {
+      env = { VZAPS_CLIENT_TOKEN = "t", VZAPS_CLIENT_SECRET = "s", VZAPS_WEBHOOK_KEY = "k" .. ("x"):rep(24),
+              VZAPS_BASE_URL = "http://127.0.0.1:9" },
+      edit = function(text, values)
+        text = text:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. values.PORT .. ";")
+        return (text:gsub('"/usr/local/lib/lua/5%.1/%?%.so;;"', '"' .. values.CPATH .. ';;"'))
+      end,
+    })
+    local prefix = srv.prefix
+    local function running()
+      local p = assert(io.popen("ps -eo args= | grep -F -- " .. "'" .. prefix .. "' | grep -v grep"))
+      local out = p:read("*a")
+      p:close()
+      return out
+    end
+    assert.truthy(running():find("nginx: master", 1, true))
+    srv:stop()
+    assert.equals("", running())
+  end)
+end)

@@ -8,14 +8,25 @@
 
 #include "args.h"
 
+/* Whether the frame at level is Lua code of the module (@vzaps/...). */
+static int module_lua_frame(lua_State *L, int level) {
+  lua_Debug ar;
+  return lua_getstack(L, level, &ar) && lua_getinfo(L, "S", &ar) && strncmp(ar.source, "@vzaps/", 7) == 0;
+}
+
 /* Pushes "file:line: " of the user's calling line, or "" when a C function
- * called the module (no line to point at). */
+ * called the module (no line to point at). A C function that the module's
+ * own Lua called is the module's too (core.call runs its body through a
+ * guard), so the walk goes on past it. */
 void vz_push_caller_position(lua_State *L) {
   lua_Debug ar;
   int level;
   for (level = 1; lua_getstack(L, level, &ar); level++) {
     if (!lua_getinfo(L, "Sl", &ar)) break;
-    if (strcmp(ar.what, "C") == 0) break;
+    if (strcmp(ar.what, "C") == 0) {
+      if (module_lua_frame(L, level + 1)) continue;
+      break;
+    }
     if (strcmp(ar.what, "tail") == 0) continue; /* Lua 5.1: the mark a tail call leaves */
     if (strncmp(ar.source, "@vzaps/", 7) == 0) continue;
     if (ar.currentline > 0) {

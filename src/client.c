@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "client.h"
 #include "policy.h"
 #include "request_object.h"
@@ -28,6 +29,21 @@ void vz_client_forget_secret(char **s) {
     free(*s);
     *s = NULL;
   }
+}
+
+/* The message of a call made on a client while it maps or sends another. */
+static const char BUSY[] =
+    "vzaps: this client is in the middle of another call (a metamethod or finalizer called "
+    "it while it was preparing or sending one): make this call once that one returned";
+
+int vz_client_run_guarded(lua_State *L, vz_client *c) {
+  int status;
+  if (c->busy) return vz_raise(L, "%s", BUSY);
+  c->busy = 1;
+  status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  c->busy = 0;
+  if (status != 0) return lua_error(L);
+  return lua_gettop(L);
 }
 
 /* One function serves close(), __gc and __close, so closing twice is a
@@ -210,7 +226,12 @@ static int l_set_direct(lua_State *L) {
 /* ------------------------------------------------------------------------ */
 
 static int l_client_close(lua_State *L) {
-  client_release((vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT));
+  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
+  /* __gc cannot run while busy (the call holds the client); close() and
+   * __close from a metamethod of the call's arguments can: refuse, since
+   * the call is still using the handle and buffers. */
+  if (c->busy) return vz_raise(L, "%s", BUSY);
+  client_release(c);
   return 0;
 }
 
@@ -262,13 +283,26 @@ static int l_client_is_open(lua_State *L) {
 /* core.send(client, req): one attempt of the request object req on the
  * client's own easy handle (blocking) -> value, status, request_id |
  * nil, outcome, nil (transport.c, vz_xfer_finish). */
-static int l_client_send(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
+static int send_body(lua_State *L) {
+  vz_client *c = (vz_client *)lua_touserdata(L, 1);
   vz_ident id = vz_client_ident(c);
-  vz_req_check(L, 2);
   if (!vz_xfer_setup_req(L, &c->rest, &id, 2, c->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
   vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
   return 3;
+}
+
+/* The exchange runs with the client guarded: a finalizer run by the
+ * decoder's allocations must not start another exchange on the same handle
+ * and buffers (vz_client_run_guarded). */
+static int l_client_send(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_req_check(L, 2);
+  lua_settop(L, 2);
+  lua_pushvalue(L, VZ_ARRAY_MT);
+  lua_pushvalue(L, VZ_STRCACHE);
+  lua_pushcclosure(L, send_body, 2);
+  lua_insert(L, 1);
+  return vz_client_run_guarded(L, c);
 }
 
 /* core.timings(client): the timings of the client's last call. */

@@ -32,11 +32,18 @@ typedef struct vz_client {
   /* What makes every call of this client go through the Lua layer
    * (direct_call.c, why_not_from_c): set when the client is made. */
   int has_transport, has_observe, direct_off;
+  int busy; /* a call is mapping or sending on this client (vz_client_run_guarded) */
 } vz_client;
 
 vz_client *vz_client_check(lua_State *L, int idx);
 /* Wipes and frees *s (a token or secret), then sets it to NULL. */
 void vz_client_forget_secret(char **s);
+/* Calls the function at stack index 1 with the values above it, with c
+ * marked busy until it returns or raises: a call made on c meanwhile (from
+ * a metamethod of an argument or a finalizer) raises instead of sharing c's
+ * URL, body and response buffers. Returns the number of results; raises
+ * the function's error again. */
+int vz_client_run_guarded(lua_State *L, vz_client *c);
 /* Who the client is on the wire (headers.h). */
 vz_ident vz_client_ident(const vz_client *c);
 /* Its connection settings (transport.h). */

@@ -26,6 +26,7 @@
 #define UP_PRIV lua_upvalueindex(6)
 #define UP_CLIENT_MT lua_upvalueindex(7)
 #define UP_ROUTE_MT lua_upvalueindex(8)
+#define UP_BODY lua_upvalueindex(9) /* the guarded entry points' bodies */
 
 static vz_client *client_of(lua_State *L, int idx) {
   vz_client *c = NULL;
@@ -93,8 +94,8 @@ static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
   return 4;
 }
 
-/* core.call(resource, route, ...): an endpoint method's call. */
-static int l_call(lua_State *L) {
+/* core.call's body: an endpoint method's call. */
+static int call_body(lua_State *L) {
   vz_route *r = NULL;
   vz_client *c = NULL;
   vz_request q;
@@ -125,8 +126,8 @@ static int l_call(lua_State *L) {
   return dispatch(L, c, ud, &q);
 }
 
-/* core.request(client, method, path, opts): client:request. */
-static int l_request(lua_State *L) {
+/* core.request's body: client:request. */
+static int request_body(lua_State *L) {
   vz_client *c;
   vz_request q;
   lua_settop(L, 4);
@@ -139,24 +140,53 @@ static int l_request(lua_State *L) {
   return dispatch(L, c, 1, &q);
 }
 
+/* Runs the body (UP_BODY) on the arguments with c guarded, so the mapping
+ * and the send cannot be entered again from a metamethod or a finalizer
+ * (vz_client_run_guarded). Without a usable client the body raises. */
+static int run_body(lua_State *L, vz_client *c) {
+  lua_pushvalue(L, UP_BODY);
+  lua_insert(L, 1);
+  if (c == NULL || c->curl == NULL) {
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+  }
+  return vz_client_run_guarded(L, c);
+}
+
+/* core.call(resource, route, ...): an endpoint method's call. */
+static int l_call(lua_State *L) {
+  vz_client *c = NULL;
+  if (lua_istable(L, 1)) {
+    lua_pushvalue(L, UP_UD);
+    lua_rawget(L, 1);
+    c = client_of(L, -1);
+    lua_pop(L, 1);
+  }
+  return run_body(L, c);
+}
+
+/* core.request(client, method, path, opts): client:request. */
+static int l_request(lua_State *L) { return run_body(L, client_of(L, 1)); }
+
 /* Pushes fn as a closure over the caller's four keys (stack 1..4) and the
- * upvalues listed above. */
-static void push_bound(lua_State *L, lua_CFunction fn) {
+ * upvalues listed above, its body among them when it has one. */
+static void push_bound(lua_State *L, lua_CFunction fn, lua_CFunction body) {
   int i;
   lua_pushvalue(L, VZ_ARRAY_MT);
   lua_pushvalue(L, VZ_STRCACHE);
   for (i = 1; i <= 4; i++) lua_pushvalue(L, i);
   luaL_getmetatable(L, VZ_CLIENT_MT);
   luaL_getmetatable(L, VZ_ROUTE_MT);
-  lua_pushcclosure(L, fn, 8);
+  if (body != NULL) push_bound(L, body, NULL);
+  lua_pushcclosure(L, fn, body != NULL ? 9 : 8);
 }
 
 /* core.caller(UD, SCOPE, MARK, PRIV) -> call, request: bound to the keys
  * the Lua layer keeps its objects under. */
 static int l_caller(lua_State *L) {
   lua_settop(L, 4);
-  push_bound(L, l_call);
-  push_bound(L, l_request);
+  push_bound(L, l_call, call_body);
+  push_bound(L, l_request, request_body);
   return 2;
 }
 

@@ -147,7 +147,10 @@ const char *vz_query_append(lua_State *L, const char *const *keys, const size_t 
   int i, np = 0;
   const char *why = NULL;
   vz_buf_init(&scratch);
-  if (n > 16 && (pairs = (qpair *)malloc(sizeof *pairs * (size_t)n)) == NULL) return "out of memory";
+  if (n > 16 && (pairs = (qpair *)malloc(sizeof *pairs * (size_t)n)) == NULL) {
+    *bad = 0; /* the caller names a key: any will do for "out of memory" */
+    return "out of memory";
+  }
   for (i = 0; i < n && why == NULL; i++) {
     qpair *p = &pairs[np];
     if (vals[i] == 0) continue;

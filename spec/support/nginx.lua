@@ -62,6 +62,10 @@ function M.start(vars, conf_path, opts)
     values.PORT, values.TLS_PORT = emulator.free_port(), emulator.free_port()
     local text = conf:gsub("{{([%w_]+)}}", function(k) return assert(values[k], k) and tostring(values[k]) end)
     if opts.edit then text = opts.edit(text, values) end
+    -- Whatever the config says, nginx stays in the foreground (daemon off
+    -- on the command line), so self.pid is the master the specs stop; a
+    -- daemonizing config (the README's) would leave it running otherwise.
+    text = ("\n" .. text):gsub("\n[ \t]*daemon[ \t]+%w+[ \t]*;", "\n"):sub(2)
     local f = assert(io.open(prefix .. "/nginx.conf", "w"))
     f:write(text)
     f:close()
@@ -69,7 +73,7 @@ function M.start(vars, conf_path, opts)
     -- process does not follow nginx.
     local env = {}
     for k, v in pairs(opts.env or {}) do env[#env + 1] = k .. "=" .. sh_quote(v) end
-    local cmd = ("env -u LD_PRELOAD %s nginx -p %s -c %s -e %s >>%s 2>&1 & echo $!"):format(
+    local cmd = ("env -u LD_PRELOAD %s nginx -g 'daemon off;' -p %s -c %s -e %s >>%s 2>&1 & echo $!"):format(
       table.concat(env, " "), sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"), sh_quote(prefix .. "/logs/error.log"),
       sh_quote(prefix .. "/logs/stderr.log"))
     local p = assert(io.popen(cmd))
