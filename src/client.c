@@ -97,6 +97,11 @@ vz_conn vz_client_conn(const vz_client *c) {
   return s;
 }
 
+vz_share *vz_client_share(vz_client *c) {
+  if (c->share == NULL && (c->share = vz_share_new()) != NULL) vz_xfer_join(&c->rest, c->share, 0);
+  return c->share;
+}
+
 vz_ident vz_client_ident(const vz_client *c) {
   vz_ident id;
   id.user_agent = c->user_agent;
@@ -162,9 +167,8 @@ static int l_new_client(lua_State *L) {
       return luaL_error(L, "vzaps: out of memory");
     }
   }
-  c->share = vz_share_new();
   conn = vz_client_conn(c);
-  if (c->share == NULL || vz_xfer_open(&c->rest, &conn) != 0) {
+  if (vz_xfer_open(&c->rest, &conn) != 0) {
     client_release(c);
     return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
   }

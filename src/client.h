@@ -13,10 +13,10 @@
 typedef struct vz_client {
   CURL *curl; /* the sequential transfer's handle (== rest.curl); NULL once closed */
   vz_xfer rest;
-  vz_share *share; /* the connection cache of rest and the jobs' slots */
-  vz_buf enc;  /* core.json_encode's buffer, reused across calls */
-  vz_buf url;  /* the URL the mapper built for the current call */
-  vz_buf body; /* ... and its body */
+  vz_share *share; /* the connection cache of rest and the jobs' slots, from the first job on (vz_client_share) */
+  vz_buf enc;      /* core.json_encode's buffer, reused across calls */
+  vz_buf url;      /* the URL the mapper built for the current call */
+  vz_buf body;     /* ... and its body */
   char *base_url;
   long timeout_ms;
   long connect_timeout_ms;
@@ -46,6 +46,10 @@ void vz_client_forget_secret(char **s);
 int vz_client_run_guarded(lua_State *L, vz_client *c);
 /* Who the client is on the wire (headers.h). */
 vz_ident vz_client_ident(const vz_client *c);
+/* The client's connection cache, made when its first jobs need transfer
+ * slots: from then on its own handle shares it with them (a blocking call
+ * alone pays nothing for it). NULL when out of memory. */
+vz_share *vz_client_share(vz_client *c);
 /* Its connection settings (transport.h). */
 vz_conn vz_client_conn(const vz_client *c);
 /* Applies the client's connection settings to an easy handle. */

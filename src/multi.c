@@ -70,8 +70,10 @@ static int l_multi_new(lua_State *L) {
   m->busy = (char *)calloc((size_t)n, 1);
   if (m->multi == NULL || m->slots == NULL || m->busy == NULL) failed = 1;
   conn = vz_client_conn(c);
-  m->share = c->share;
-  vz_share_ref(m->share);
+  if ((m->share = conn.share = vz_client_share(c)) == NULL)
+    failed = 1;
+  else
+    vz_share_ref(m->share);
   for (i = 0; !failed && i < m->size; i++) failed = vz_xfer_open(&m->slots[i], &conn) != 0;
   if (failed) {
     multi_release(m);

@@ -91,6 +91,11 @@ vz_share *vz_share_new(void) {
 
 void vz_share_ref(vz_share *s) { s->refs++; }
 
+void vz_xfer_join(vz_xfer *x, vz_share *s, int pipewait) {
+  curl_easy_setopt(x->curl, CURLOPT_SHARE, s->sh);
+  x->pipewait = pipewait;
+}
+
 void vz_share_unref(vz_share *s) {
   if (s == NULL || --s->refs > 0) return;
   curl_share_cleanup(s->sh);
@@ -128,11 +133,7 @@ int vz_xfer_open(vz_xfer *x, const vz_conn *s) {
   curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   vz_conn_apply(s, h);
-  /* HTTP/2: one connection cache for the client's slots, and a transfer
-   * waits for a connection that may multiplex rather than opening its own
-   * (the README's promise of shared connections). */
-  if (s->share != NULL) curl_easy_setopt(h, CURLOPT_SHARE, s->share->sh);
-  curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+  if (s->share != NULL) vz_xfer_join(x, s->share, 1);
   return 0;
 }
 
@@ -310,6 +311,11 @@ int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_ident *id, const char *meth
     memcpy(copy, url, n);
     x->url = copy;
     curl_easy_setopt(x->curl, CURLOPT_URL, url);
+    /* Over https, ALPN tells at once whether a new connection multiplexes
+     * (HTTP/2): a transfer waits for it rather than opening its own. Over
+     * http:// that is known only after the first answer, so waiting would
+     * queue every transfer behind a slow one. */
+    if (x->pipewait) curl_easy_setopt(x->curl, CURLOPT_PIPEWAIT, strncmp(url, "https://", 8) == 0 ? 1L : 0L);
   }
   set_method(x, method, body, bodylen);
   if (timeout_ms != x->timeout_ms) {

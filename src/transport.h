@@ -48,6 +48,7 @@ typedef struct vz_xfer {
   size_t bodylen_set;
   int prereq_calls; /* times libcurl was about to send the current request */
   int guard_resend; /* the current request must not be sent twice */
+  int pipewait;     /* set CURLOPT_PIPEWAIT for https URLs (vz_xfer_join) */
   char errbuf[CURL_ERROR_SIZE];
 } vz_xfer;
 
@@ -70,7 +71,7 @@ typedef struct vz_conn {
   long connect_timeout_ms;
   int ssl_verify;
   const char *ca_file, *ca_path, *proxy; /* NULL when not set */
-  vz_share *share;                       /* the client's connection cache (transfer slots only) */
+  vz_share *share;                       /* a connection cache for the transfer slots (vz_xfer_join), or NULL */
 } vz_conn;
 
 /* Applies the connection settings to an easy handle, so every connection
@@ -80,6 +81,11 @@ void vz_xfer_push_timings(lua_State *L, vz_xfer *x);
 /* Creates x's easy handle with the connection settings. 0, or -1 on OOM. */
 int vz_xfer_open(vz_xfer *x, const vz_conn *s);
 void vz_xfer_close(vz_xfer *x);
+/* Makes x use the connection cache s (one for the client's slots, so
+ * concurrent HTTP/2 transfers share a connection); with pipewait, an https
+ * transfer waits for a connection that can multiplex rather than opening
+ * its own (the jobs' slots: the client's own handle has no one to wait for). */
+void vz_xfer_join(vz_xfer *x, vz_share *s, int pipewait);
 /* Sets x up for one request: body (NULL for none) must stay valid until
  * the transfer ends. Returns 0 when out of memory. */
 int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_ident *id, const char *method, const char *url, const char *body,
