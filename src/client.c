@@ -302,9 +302,7 @@ static int l_client_send(lua_State *L) {
   vz_client *c = vz_client_check(L, 1);
   vz_req_check(L, 2);
   lua_settop(L, 2);
-  lua_pushvalue(L, VZ_ARRAY_MT);
-  lua_pushvalue(L, VZ_STRCACHE);
-  lua_pushcclosure(L, send_body, 2);
+  lua_pushvalue(L, lua_upvalueindex(3)); /* send_body, made once (vz_client_register) */
   lua_insert(L, 1);
   return vz_client_run_guarded(L, c);
 }
@@ -387,10 +385,13 @@ void vz_client_register(lua_State *L) {
   lua_pop(L, 2);
 
   /* core.send decodes answers: the array metatable and the string cache
-   * are its upvalues 1 and 2 (vzaps.h). */
+   * are its upvalues 1 and 2 (vzaps.h), and its guarded body upvalue 3. */
   lua_pushvalue(L, core);
   lua_getfield(L, core, "array_mt");
   lua_getfield(L, core, "strcache");
-  vz_setfuncs(L, client_funcs, 2);
+  lua_pushvalue(L, -2);
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, send_body, 2);
+  vz_setfuncs(L, client_funcs, 3);
   lua_pop(L, 1);
 }

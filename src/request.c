@@ -616,11 +616,12 @@ void vz_map_generic(lua_State *L, vz_client *c, int first, vz_request *q) {
 void vz_push_request(lua_State *L, vz_client *c, const vz_request *q) {
   vz_req_parts p;
   char op[96];
+  size_t rn = q->resource != NULL ? strlen(q->resource) : 0, nn = strlen(q->name);
   memset(&p, 0, sizeof p);
-  if (q->resource != NULL)
-    snprintf(op, sizeof op, "%s.%s", q->resource, q->name);
-  else
-    snprintf(op, sizeof op, "%s", q->name);
+  if (rn + nn + 2 > sizeof op) rn = 0, nn = nn < sizeof op - 1 ? nn : sizeof op - 1;
+  if (rn > 0) memcpy(op, q->resource, rn), op[rn++] = '.';
+  memcpy(op + rn, q->name, nn);
+  op[rn + nn] = '\0';
   p.method = q->method;
   p.url = c->url.data;
   p.url_len = c->url.len;

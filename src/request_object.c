@@ -31,7 +31,10 @@ vz_req *vz_req_new(lua_State *L, const vz_req_parts *p) {
   memset(r, 0, sizeof *r);
   luaL_getmetatable(L, VZ_REQ_MT);
   lua_setmetatable(L, -2);
-  strncpy(r->method, p->method, sizeof r->method - 1);
+  {
+    size_t mn = strlen(p->method);
+    memcpy(r->method, p->method, mn < sizeof r->method ? mn : sizeof r->method - 1);
+  }
   r->auth = p->auth;
   r->timeout = p->timeout;
   r->secret_body = p->secret_body;

@@ -4,7 +4,7 @@
 -- "Reliability").
 local import, core = ...
 local errors = import("errors")
--- (observe.lua is imported when a client has an observe hook)
+-- (observe.lua is imported when a client has an observe hook: watcher())
 local token = import("token")
 
 local type, pairs, pcall, tonumber, tostring = type, pairs, pcall, tonumber, tostring
@@ -13,6 +13,9 @@ local random, min = math.random, math.min
 local running, yield = coroutine.running, coroutine.yield
 
 local M = {}
+
+local observe_module
+local function watcher() observe_module = observe_module or import("observe") return observe_module end
 
 -- Inside a job of the client's scheduler (client:spawn, client:parallel:
 -- scheduler.lua), an exchange, a backoff sleep or a wait for another job's
@@ -114,7 +117,7 @@ function M.send(st, req, o)
   if refuse then return errors.media_limit(req, refuse) end
   local auth = req.auth
   local attempt, replayed, tries = 0, false, 0
-  local watch = st.observe and import("observe")
+  local watch = st.observe and watcher()
   -- the token of the current attempt: a first attempt from C sent the mirror
   local used = o and st.token
   while true do
