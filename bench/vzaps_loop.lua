@@ -14,10 +14,18 @@ local common = require("common")
 local vzaps = require("vzaps")
 
 local observed = 0
-local client = vzaps.new{
+local opts = {
   base_url = base, client_token = common.CLIENT_TOKEN, client_secret = common.CLIENT_SECRET,
   observe = mode == "observe" and function() observed = observed + 1 end or nil,
 }
+-- A parallel run is bounded by the client's `concurrency` (8 by default);
+-- builds older than that option refuse it and had no such bound.
+if mode == "parallel" then opts.concurrency = warmup end
+local made, client = pcall(vzaps.new, opts)
+if not made then
+  opts.concurrency = nil
+  client = vzaps.new(opts)
+end
 local instances, messages = client.instances, client.messages
 local ID = common.INSTANCE_ID
 local rows = tonumber(base:match("/rows(%d+)$")) or 1000

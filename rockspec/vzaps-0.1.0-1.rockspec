@@ -41,6 +41,8 @@ build = {
     LUADIR = "$(LUADIR)",
     CMAKE_C_FLAGS = "$(CFLAGS)",
     LIBFLAG = "$(LIBFLAG)",
+    -- the editor definitions, in the rock's directory (`luarocks show --rock-dir vzaps`)
+    TYPESDIR = "$(PREFIX)/types",
   },
   -- Only Windows links liblua (Debian's LuaRocks has no LUALIB to give).
   platforms = {

@@ -85,7 +85,7 @@ local HAND = {
     "The resources with `instance_id` and `instance_token` filled in: request tables may leave both out, and "
       .. "positional methods drop their `instance_id` argument. Shares the client's connections and token.",
     'client:instance(id, token).messages:send_text{phone = "5511999999999", message = "Hi"}' },
-  { "client:parallel", "client:parallel(fns, {concurrency = 8})", "a list of each function's results",
+  { "client:parallel", "client:parallel(fns, {concurrency = n})", "a list of each function's results",
     "Runs each function of `fns` as a coroutine; the requests they make through this client run at the "
       .. "same time, up to `concurrency` transfers over one pool of connections. Returns, in order, a table "
       .. "of each function's return values; a function that raised gives `{nil, message, err}`.",
@@ -189,6 +189,53 @@ local HINT = {
 }
 
 local RETURNS = "the decoded JSON answer (`true` for an empty one); `nil, message, err` on failure"
+
+-- ---------------------------------------------------------------------------
+-- Answer shapes: the rows' `returns` (endpoints.lua)
+-- ---------------------------------------------------------------------------
+
+-- Every named shape the rows return, nested ones included, in first-seen order.
+local function answer_shapes()
+  local list, seen = {}, {}
+  local function visit(s)
+    if type(s) ~= "table" then return end
+    if not s.name then return visit(s[1]) end -- {shape}: a list of them
+    if seen[s] then return end
+    seen[s] = true
+    list[#list + 1] = s
+    for _, f in ipairs(s) do visit(f[2]) end
+  end
+  for _, row in ipairs(rows) do visit(row.returns) end
+  return list
+end
+
+local function shape_link(s) return ("[`%s`](#%s)"):format(s.name, s.name:lower()) end
+
+-- A field type in Markdown: a LuaCATS type as text, or a link to its shape.
+local function type_text(t)
+  if type(t) == "string" then return "`" .. t .. "`" end
+  if t.name then return shape_link(t) end
+  return "list of " .. shape_link(t[1])
+end
+
+local function field_names(s)
+  local names = {}
+  for _, f in ipairs(s) do names[#names + 1] = "`" .. f[1] .. "`" end
+  return table.concat(names, ", ")
+end
+
+-- The Returns line of a row: its documented answer, or plainly none.
+local function returns_text(row)
+  local r = row.returns
+  if r == nil then
+    return "the decoded JSON answer as it comes (`true` for an empty one): the platform documents no answer "
+      .. "shape for it; `nil, message, err` on failure"
+  elseif type(r) == "string" then
+    return ("`%s` (the platform answers with no body); `nil, message, err` on failure"):format(r)
+  end
+  return ("%s, %s: %s (more fields pass through); `nil, message, err` on failure"):format(shape_link(r), r.doc,
+    field_names(r))
+end
 
 -- ---------------------------------------------------------------------------
 -- The iterators of a paging row (its `paging` key): resource:each, :pages
@@ -461,7 +508,14 @@ w("  signature without `...`), any other key raises `unknown field`; the others 
 w("  of positional methods is `{instance_token=, headers=, timeout=}`.")
 w("- Every `/instances/{id}/…` method needs `instance_id` and `instance_token`; `client:instance(id, token)`")
 w("  returns a handle that fills both in (`client:instance(id, token).sessions:pair_code(phone)`).")
+w("- One rule for ids and numbers everywhere (methods, `client:instance`, the paging iterators): a path value is")
+w("  a string that is not blank, or a whole number sent as its decimal text (`123` → `/instances/123/...`); a")
+w("  blank one raises as missing (contract D16). Whole-number fields (`page`, `size`, ...) take values up to 2^53.")
+w("  Numbers in queries and headers are written like the body's, with a `.` whatever the C locale says.")
 w("- Returns: " .. RETURNS .. ".")
+w("  Where the platform documents the answer (contract §4, the official SDKs' docs), the method lists its fields")
+w("  ([Answer shapes](#answer-shapes)); elsewhere it says that none is documented: the answer is the decoded JSON")
+w("  as it comes.")
 w("- The lists that page also have two iterators on their resource, `each` (the items) and `pages` (the pages),")
 w("  for generic `for` loops on every Lua version. They request a page only when the loop needs it and stop after")
 w("  the last one; unlike the methods, they **raise** a failure (the page's `vzaps.Error`, with `err.page`), so that")
@@ -520,7 +574,7 @@ for _, res in ipairs(RESOURCES) do
     end
     w(http)
     for _, n in ipairs(notes(d)) do w("- " .. n) end
-    w("- Returns: " .. RETURNS)
+    w("- Returns: " .. returns_text(d.row))
     w()
     w("```lua")
     w(example(d))
@@ -554,6 +608,25 @@ for _, res in ipairs(RESOURCES) do
       w()
     end
   end
+end
+
+w("## Answer shapes")
+w()
+w("The answers the platform documents (contract §4 and the official SDKs' docs), from the rows' `returns` in")
+w("`src/lua/vzaps/endpoints.lua`. Every other method returns the decoded JSON as it comes: the platform documents")
+w("no shape for it. An answer may carry more fields than those listed; they pass through as decoded.")
+w()
+for _, s in ipairs(answer_shapes()) do
+  w("### " .. s.name)
+  w()
+  w(s.doc:sub(1, 1):upper() .. s.doc:sub(2) .. ".")
+  w()
+  w("| field | type | note |")
+  w("|---|---|---|")
+  for _, f in ipairs(s) do
+    w(("| `%s` | %s | %s |"):format(f[1], type_text(f[2]):gsub("|", "\\|"), f[3] or ""))
+  end
+  w()
 end
 
 -- The README's API index: every method by resource, between two markers.

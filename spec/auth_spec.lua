@@ -116,6 +116,36 @@ describe("auth", function()
     end)
   end
 
+  -- The token goes in every later request's Authorization header: a CR LF
+  -- in it would add a header of the server's choosing (issue 18, item 6).
+  local poisoned = {
+    { "a CR LF", "jwtAAAA\r\nX-Injected: yes", "control characters" },
+    { "a NUL byte", "jwtAAAA\0tail", "control characters" },
+    { "a bare LF", "jwtAAAA\nX-Injected: yes", "control characters" },
+    { "9,000 bytes", ("j"):rep(9000), "longer than 4096 bytes" },
+  }
+  for _, case in ipairs(poisoned) do
+    it("refuses an access_token with " .. case[1] .. ": auth error, nothing else sent", function()
+      emu:script({ path = "/token", status = 200, json = { access_token = case[2], expires_in = 3600 } })
+      local c = emu:client({ max_retries = 0 })
+      local res, msg, err = c.instances:list()
+      assert.is_nil(res)
+      assert.truthy(msg:find(case[3], 1, true), msg)
+      assert.equal("auth", err.kind)
+      assert.equal("AUTHENTICATION_FAILED", err.code)
+      assert.equal("/token", err.path)
+      assert.is_nil(msg:find("jwtAAAA", 1, true))
+      assert.equal(0, #emu:api_requests())
+      for _, r in ipairs(emu:requests()) do assert.is_nil(r.headers["x-injected"]) end
+      -- the next call fetches a good token and goes out without the header
+      assert(c.instances:list())
+      local last = emu:last_request()
+      assert.equal("/instances/list", last.path)
+      assert.is_nil(last.headers["x-injected"])
+      c:close()
+    end)
+  end
+
   it("reports wrong credentials as an auth error and does not replay /token", function()
     local c = emu:client({ client_secret = "wrong-secret-value" })
     local res, msg, err = c.instances:list()

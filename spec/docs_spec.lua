@@ -2,7 +2,8 @@
 -- table: every row of src/lua/vzaps/endpoints.lua has a `doc`, and
 -- docs/api.md is exactly what scripts/gen-api.lua writes now (`make docs`);
 -- so are the README's API index and client options table (the latter from
--- src/lua/vzaps/option_table.lua).
+-- src/lua/vzaps/option_table.lua), and the editor definitions in types/
+-- (scripts/gen-defs.lua).
 local LUA = require("spec.support.compat").interpreter
 
 local read = require("spec.support.files").must_read
@@ -64,6 +65,32 @@ describe("API reference", function()
     end
   end)
 
+  -- Issue 19.8: the answer fields of every row that has them, and plainly
+  -- "none" for the others, in the method's own entry.
+  it("says what each method returns: the documented fields, or that none are documented", function()
+    local text = read("docs/api.md")
+    for _, row in ipairs(rows) do
+      local key = row[1] .. "." .. row[2]
+      local entry = text:match("\n### " .. key:gsub("%p", "%%%0") .. "\n(.-)\n### ")
+      assert(entry, "no entry for " .. key)
+      local returns = entry:match("\n%- Returns: ([^\n]*)")
+      assert(returns, "no Returns line for " .. key)
+      local r = row.returns
+      if r == nil then
+        assert(returns:find("the platform documents no answer shape", 1, true), key .. ": " .. returns)
+      elseif type(r) == "string" then
+        assert(returns:find("`" .. r .. "`", 1, true), key .. ": " .. returns)
+      else
+        assert(returns:find("[`" .. r.name .. "`](#" .. r.name:lower() .. ")", 1, true), key .. ": " .. returns)
+        for _, f in ipairs(r) do assert(returns:find("`" .. f[1] .. "`", 1, true), key .. ": field " .. f[1]) end
+        assert(text:find("\n### " .. r.name .. "\n", 1, true), "no Answer shapes entry for " .. r.name)
+      end
+    end
+    -- the issue's own example
+    local list = text:match("\n### instances%.list\n(.-)\n### ")
+    assert.truthy(list:find("`page`, `size`, `total`, `total_pages`, `content`, `summary`", 1, true))
+  end)
+
   it("lists every method, with its HTTP method and path", function()
     local text = read("docs/api.md")
     for _, row in ipairs(rows) do
@@ -71,6 +98,55 @@ describe("API reference", function()
       assert(text:find("### " .. key .. "\n", 1, true), "no section for " .. key)
       local path = row[4]:gsub("{instance_id}", "{id}")
       assert(text:find("`" .. row[3] .. " " .. path .. "`", 1, true), "no HTTP line for " .. key)
+    end
+  end)
+end)
+
+-- The editor definitions (types/, README "Editor support") are exactly
+-- what scripts/gen-defs.lua writes now from the same tables (`make docs`).
+describe("editor definitions", function()
+  local function ls(dir)
+    local p = assert(io.popen("ls " .. dir))
+    local names = {}
+    for name in p:lines() do names[#names + 1] = name end
+    p:close()
+    table.sort(names)
+    return names
+  end
+
+  it("types/ is what scripts/gen-defs.lua generates (run `make docs`)", function()
+    local tmp = os.tmpname()
+    os.remove(tmp)
+    assert(os.execute("mkdir " .. tmp))
+    local ok = os.execute(LUA .. " scripts/gen-defs.lua " .. tmp)
+    local generated = ls(tmp)
+    local contents = {}
+    for _, name in ipairs(generated) do contents[name] = read(tmp .. "/" .. name) end
+    os.execute("rm -rf " .. tmp)
+    assert.is_true(ok == true or ok == 0, "the generator failed")
+    assert.is_true(#generated >= 2, "the generator wrote too few files")
+    assert.same(generated, ls("types"), "types/ holds other files than the generator writes: run `make docs`")
+    for _, name in ipairs(generated) do
+      if read("types/" .. name) ~= contents[name] then
+        error("types/" .. name .. " is out of date: run `make docs`", 0)
+      end
+    end
+  end)
+
+  it("follows the rows: every method, request field and option is in them", function()
+    local text = read("types/vzaps.lua") .. read("types/vzaps-resources.lua")
+    for _, row in ipairs(assert(loadfile("src/lua/vzaps/endpoints.lua"))()) do
+      assert(text:find(":" .. row[2] .. "%("), row[1] .. "." .. row[2])
+      if not row.args then
+        local class = text:match("\n%-%-%-@class vzaps%.request%." .. row[1] .. "%." .. row[2] .. "\n(.-)\n\n")
+        assert(class, "no request class for " .. row[1] .. "." .. row[2])
+        for _, f in ipairs(row.fields or row.required or {}) do
+          assert(class:find("@field " .. f .. "%??%s"), row[1] .. "." .. row[2] .. " field " .. f)
+        end
+      end
+    end
+    for _, o in ipairs(assert(loadfile("src/lua/vzaps/option_table.lua"))()) do
+      assert(text:find("---@field " .. o[1] .. "%??%s"), "option " .. o[1])
     end
   end)
 end)
@@ -125,23 +201,7 @@ describe("LDoc comments", function()
       if type(v) == "function" then names[#names + 1] = "vzaps.json." .. k end
     end
     local c = vzaps.new({ client_token = "t", client_secret = "s", base_url = "http://127.0.0.1:9" })
-    -- the client's methods are upvalue 1 of its __index (src/client.c)
-    local _, methods = debug.getupvalue(getmetatable(c).__index, 1)
-    if type(methods) ~= "table" then
-      -- Lua 5.1 hides C upvalues from Lua: take the names the sources
-      -- register (methods.x in the Lua half, the C methods of client.c)
-      -- and keep those the client really answers with a function.
-      methods = {}
-      local p = assert(io.popen("ls src/lua/vzaps/*.lua"))
-      for path in p:lines() do
-        for name in read(path):gmatch("methods%.([%w_]+)%s*=") do methods[name] = c[name] end
-        for name in read(path):gmatch("function%s+methods%.([%w_]+)%s*%(") do methods[name] = c[name] end
-      end
-      p:close()
-      for name in read("src/client.c"):gmatch('lua_setfield%(L, %-2, "([%w_]+)"%)') do
-        if name:sub(1, 2) ~= "__" then methods[name] = c[name] end
-      end
-    end
+    local methods = require("spec.support.surface").client_methods(c)
     for k, v in pairs(methods) do
       if type(v) == "function" then names[#names + 1] = "Client:" .. k end
     end

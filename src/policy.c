@@ -63,14 +63,16 @@ int vz_header_value_ok(const char *s, size_t n) {
   return 1;
 }
 
-/* A token that goes in a header (instance token, credentials): not blank
- * (only white space, or empty: VZ_TOKEN_BLANK), then no control byte at
- * all (VZ_TOKEN_CONTROL); 0 when it may go on the wire. */
+/* A token that goes in a header (instance token, credentials, the JWT from
+ * /token): not blank (only white space, or empty: VZ_TOKEN_BLANK), at most
+ * VZ_MAX_TOKEN bytes (VZ_TOKEN_LONG), then no control byte at all
+ * (VZ_TOKEN_CONTROL); 0 when it may go on the wire. */
 int vz_token_problem(const char *s, size_t n) {
   size_t i;
   int blank = 1;
   for (i = 0; i < n && blank; i++) blank = s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r');
   if (blank) return VZ_TOKEN_BLANK;
+  if (n > VZ_MAX_TOKEN) return VZ_TOKEN_LONG;
   for (i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
     if (ch < 0x20 || ch == 0x7f) return VZ_TOKEN_CONTROL;
@@ -80,13 +82,14 @@ int vz_token_problem(const char *s, size_t n) {
 
 int vz_token_ok(const char *s, size_t n) { return vz_token_problem(s, n) == 0; }
 
-/* core.token_problem(s) -> nil | "blank" | "control" (s a string) */
+/* core.token_problem(s) -> nil | "blank" | "control" | "long" (s a string) */
 static int l_token_problem(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   switch (vz_token_problem(s, n)) {
     case VZ_TOKEN_BLANK: lua_pushliteral(L, "blank"); return 1;
     case VZ_TOKEN_CONTROL: lua_pushliteral(L, "control"); return 1;
+    case VZ_TOKEN_LONG: lua_pushliteral(L, "long"); return 1;
     default: return 0;
   }
 }
@@ -138,6 +141,10 @@ static int l_same_secret(lua_State *L) {
 
 void vz_policy_register(lua_State *L) {
   int core = lua_gettop(L), i;
+  lua_pushinteger(L, VZ_MAX_TOKEN);
+  lua_setfield(L, core, "MAX_TOKEN");
+  lua_pushnumber(L, VZ_MAX_WHOLE);
+  lua_setfield(L, core, "MAX_WHOLE");
   lua_newtable(L);
   for (i = 0; SAFE_METHODS[i] != NULL; i++) {
     lua_pushboolean(L, 1);

@@ -104,6 +104,8 @@ void vz_share_unref(vz_share *s) {
 
 void vz_conn_apply(const vz_conn *s, CURL *h) {
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+  /* TLS 1.2 at least, whatever the system's OpenSSL policy allows. */
+  curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->ssl_verify ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->ssl_verify ? 2L : 0L);
   if (s->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
@@ -206,11 +208,17 @@ int vz_curl_is_tls_error(CURLcode rc) {
 
 /* The outcome of an exchange that got no answer: {kind, message, sent}.
  * The one wording of transport failures, for libcurl's and for custom
- * transports' (core.failure): detail says what failed. */
+ * transports' (core.failure): detail says what failed; sent is 1 when the
+ * request was sent, 0 when it was not, -1 when nobody knows (then it may
+ * have been, and it counts as sent). */
 void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sent) {
   lua_createtable(L, 0, 3);
   if (strcmp(kind, "timeout") == 0) {
-    lua_pushliteral(L, "request timed out");
+    /* Before sending again, a caller must know the first one may count. */
+    if (sent == 1)
+      lua_pushliteral(L, "request timed out after it was sent; it may have been received");
+    else
+      lua_pushliteral(L, "request timed out");
   } else if (strcmp(kind, "tls") == 0) {
     lua_pushfstring(L, "TLS error: %s", detail);
   } else {
@@ -220,16 +228,17 @@ void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sen
   lua_setfield(L, -2, "message");
   lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
-  lua_pushboolean(L, sent);
+  lua_pushboolean(L, sent != 0);
   lua_setfield(L, -2, "sent");
 }
 
-/* core.failure(kind, detail, sent): the outcome of a failed custom
- * transport call; a kind other than timeout or tls is network. */
+/* core.failure(kind, detail, sent|nil): the outcome of a failed custom
+ * transport call; a kind other than timeout or tls is network; sent nil:
+ * nobody knows. */
 static int l_failure(lua_State *L) {
   const char *kind = luaL_optstring(L, 1, "network");
   const char *detail = luaL_checkstring(L, 2);
-  vz_push_failure(L, kind, detail, lua_toboolean(L, 3));
+  vz_push_failure(L, kind, detail, lua_isnoneornil(L, 3) ? -1 : lua_toboolean(L, 3));
   return 1;
 }
 

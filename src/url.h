@@ -10,6 +10,8 @@
 int vz_url_escape(vz_buf *b, const char *s, size_t n);
 /* As vz_url_escape, and "." / ".." as a whole segment become %2E / %2E%2E. */
 int vz_url_segment(vz_buf *b, const char *s, size_t n);
+/* Why a raw path (inserted unescaped) cannot go on the wire, or NULL. */
+const char *vz_url_raw_path_problem(const char *s, size_t n);
 int vz_number_text(lua_State *L, int idx, char *out, size_t outsz);
 const char *vz_segment_text(lua_State *L, int idx, size_t *n, char *num, size_t numsz);
 const char *vz_query_append(lua_State *L, const char *const *keys, const size_t *klens, const int *vals, int n,

@@ -28,6 +28,7 @@ function M.check_token(v, n, name, field)
   if type(v) == "string" then why = token_problem(v) end
   if why == "blank" then argerror(n, name, field .. " is required") end
   if why == "control" then argerror(n, name, field .. " contains control characters") end
+  if why == "long" then argerror(n, name, field .. " is longer than " .. core.MAX_TOKEN .. " bytes") end
   return v
 end
 

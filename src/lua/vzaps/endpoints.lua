@@ -48,6 +48,14 @@
 --                         At most one paging row per resource; table-form
 --                         rows only (the iterator sets `page` in a copy of
 --                         the caller's request table).
+--   returns = SHAPE       the answer's known fields, where the contract's §4
+--                         or the seed documents them (the shapes below); read
+--                         only by the docs and editor definitions
+--                         (scripts/gen-api.lua, scripts/gen-defs.lua). A
+--                         string is the Lua value itself ("true": an empty
+--                         2xx answer). No `returns`: the platform documents
+--                         no answer shape, and the decoded JSON is returned
+--                         as it comes.
 -- Paths under /instances/{instance_id} require an instance token (D16).
 
 local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
@@ -96,41 +104,97 @@ local PAGING = { page = 0, page_size = 1 }
 -- `{success, data = [...], page, page_size, total, total_pages}`.
 local PAGE_OBJECT = { page = "page", size = "size", items = "content", total = "total", total_pages = "total_pages" }
 local DATA_PAGE = { page = "page", size = "page_size", items = "data", total = "total", total_pages = "total_pages" }
+-- The documented answer shapes (contract §4.2, §4.3; the seed), for
+-- `returns`: { name =, doc =, {field, type[, doc]}, ... }. A type is a
+-- LuaCATS type ("string", "integer", "table<string, string>", '"ok"'),
+-- another shape, or {shape}, a list of them. An answer may carry more
+-- fields than these; they pass through.
+local function shape(name, doc, fields, base)
+  local s = { name = name, doc = doc }
+  for _, f in ipairs(base or {}) do s[#s + 1] = f end
+  for _, f in ipairs(fields) do s[#s + 1] = f end
+  return s
+end
+local INSTANCE = shape("Instance", "an instance, in the public summary shape (one item of instances.list)", {
+  { "id", "string" }, { "name", "string" }, { "token", "string", "the instance token" }, { "url", "string" },
+  { "webhook", "string" }, { "status", "string" },
+})
+local CREATED_INSTANCE = shape("CreatedInstance", "the instance instances.create made", {
+  { "events_subscribe", "string[]" }, { "created_at", "string" }, { "updated_at", "string" },
+}, INSTANCE)
+local INSTANCE_PAGE = shape("InstancePage", "one page of instances", {
+  { "page", "integer" }, { "size", "integer" }, { "total", "integer" }, { "total_pages", "integer" },
+  { "content", { INSTANCE } }, { "summary", "table" },
+})
+local INSTANCE_ACTION = shape("InstanceAction", "what an instance action did", {
+  { "instance_id", "string" }, { "status", "string" }, { "details", "any" },
+})
+local HOSTED_SESSION = shape("BillingSession", "a billing hosted session", {
+  { "url", "string", "the page to send the customer to" }, { "session_id", "string" },
+  { "mode", '"direct"|"checkout"' }, { "subscription_id", "string" },
+})
+local STATUS_OK = shape("StatusOk", "a plain acknowledgement", { { "status", '"ok"' } })
+local CANCELLATION = shape("Cancellation", "the cancellation, done or scheduled for the end of the period", {
+  { "message", "string" },
+})
+local BUSINESS_PROFILE = shape("BusinessProfile", "the WhatsApp Business profile of the phone", {
+  { "business_hours_timezone", "string" }, { "categories", "{id: string, name: string}[]" },
+  { "profile_options", "table<string, string>" }, { "address", "string" }, { "email", "string" },
+})
+local SESSION = shape("Session", "the session; only `connected` when it is not", {
+  { "connected", "boolean" }, { "phone", "string" }, { "whatsapp_jid", "string" }, { "push_name", "string" },
+  { "business_name", "string" }, { "business_profile", BUSINESS_PROFILE }, { "profile_picture_id", "string" },
+  { "profile_picture_url", "string" }, { "profile_url", "string" }, { "verified_name", "string", "optional" },
+  { "about", "string", "optional" }, { "website", "string", "optional" },
+})
+local SESSION_STATUS = shape("SessionStatus", "the session status (all the official SDKs type it)", {
+  { "code", "integer" }, { "success", "boolean" }, { "data", SESSION },
+})
 local I = "/instances/{instance_id}"
 
 return {
   -- Instances and billing (§4.2) ------------------------------------------
   { "instances", "create", "PUT", "/instances/create", required = { "name" }, lists = { "events_subscribe" },
     fields = INSTANCE_FIELDS,
-    doc = "Creates an instance; returns it with its id, token, url and status." },
+    doc = "Creates an instance; returns it with its id, token, url and status.",
+    returns = CREATED_INSTANCE },
   { "instances", "list", "POST", "/instances/list", optional = true, prepare = instances_list,
     fields = { "search", "page_size", "page", "size", "filter", "sort", "sort_desc" },
     ints = { page = 0, page_size = 1, size = 1 }, paging = PAGE_OBJECT,
-    doc = "Lists the account's instances a page at a time (default page 1, 20 a page); search matches name or id." },
+    doc = "Lists the account's instances a page at a time (default page 1, 20 a page); search matches name or id.",
+    returns = INSTANCE_PAGE },
   { "instances", "get", "POST", "/instances/get", args = { "instance_id" },
     body_args = { id = "instance_id" },
-    doc = "Reads one instance by id (no instance token needed)." },
+    doc = "Reads one instance by id (no instance token needed).",
+    returns = INSTANCE },
   { "instances", "update", "PATCH", I, args = { "instance_id", "body", "opts" }, lists = { "events_subscribe" },
-    doc = "Changes an instance (name, webhook, events_subscribe, ...); returns the updated instance." },
+    doc = "Changes an instance (name, webhook, events_subscribe, ...); returns the updated instance.",
+    returns = INSTANCE },
   { "instances", "restart", "POST", I .. "/restart", args = { "instance_id", "opts" },
-    doc = "Restarts the instance's WhatsApp connection; returns instance_id, status, details." },
+    doc = "Restarts the instance's WhatsApp connection; returns instance_id, status, details.",
+    returns = INSTANCE_ACTION },
   { "instances", "delete", "DELETE", I, args = { "instance_id", "opts" },
-    doc = "Deletes the instance; returns true." },
+    doc = "Deletes the instance; returns true.",
+    returns = "true" },
   { "instances", "provision", "PUT", "/instances/provision", required = { "name" }, lists = { "events_subscribe" },
     fields = INSTANCE_FIELDS,
     doc = "Provisions an instance from the same fields as create." },
   { "instances", "search", "POST", "/instances/search", optional = true,
     doc = "Searches instances; the filters are passed through." },
   { "instances", "subscribe", "POST", I .. "/subscribe", args = { "instance_id", "body", "opts" },
-    doc = "Starts the billing subscription; returns the hosted url, session_id, mode and subscription_id." },
+    doc = "Starts the billing subscription; returns the hosted url, session_id, mode and subscription_id.",
+    returns = HOSTED_SESSION },
   { "instances", "resume_subscription", "POST", I .. "/resume-subscription", args = { "instance_id", "opts" },
-    doc = "Resumes the instance's subscription; returns {status = \"ok\"}." },
+    doc = "Resumes the instance's subscription; returns {status = \"ok\"}.",
+    returns = STATUS_OK },
   { "instances", "cancel", "PUT", I .. "/cancel", args = { "instance_id", "opts" },
-    doc = "Cancels the instance's subscription, at once or at the end of the period; returns a message." },
+    doc = "Cancels the instance's subscription, at once or at the end of the period; returns a message.",
+    returns = CANCELLATION },
 
   -- Sessions (§4.3) --------------------------------------------------------
   { "sessions", "status", "GET", I .. "/session/status", args = { "instance_id", "opts" },
-    doc = "Whether the session is connected (data.connected) and, when it is, the phone's profile." },
+    doc = "Whether the session is connected (data.connected) and, when it is, the phone's profile.",
+    returns = SESSION_STATUS },
   { "sessions", "qr", "GET", I .. "/session/qr", args = { "instance_id", "opts" },
     doc = "A QR code for the phone to scan (while disconnected)." },
   { "sessions", "pair_code", "GET", I .. "/session/paircode/{phone}", args = { "instance_id", "phone", "opts" },
@@ -141,7 +205,7 @@ return {
   -- Messages (§4.4) --------------------------------------------------------
   { "messages", "send_text", "POST", I .. "/chat/send/text", required = { "phone", "message" },
     fields = { "phone", "message" },
-    doc = "Sends a text message; returns its message_id and status." },
+    doc = "Sends a text message." },
   { "messages", "send_image", "POST", I .. "/chat/send/image", required = { "phone", "image" },
     fields = { "phone", "image", "caption" },
     doc = "Sends an image (URL or base64) with an optional caption." },
@@ -213,7 +277,7 @@ return {
   { "messages", "delete", "DELETE", I .. "/chat/messages/{message_id}",
     doc = "Deletes a sent message; other fields are passed through as the body." },
   { "messages", "send", "POST", I .. "/chat/{path}", args = { "instance_id", "path", "body", "opts" }, raw = "path",
-    doc = "Sends to any /chat/ path (e.g. \"send/text\"), unescaped, with the body as given; always POST." },
+    doc = "Sends to any /chat/ path (e.g. \"send/text\"), unescaped (no `.`/`..` segment, `?` or `#`), with the body as given; always POST." },
 
   -- Webhooks (§4.5) --------------------------------------------------------
   { "webhooks", "get", "GET", I .. "/webhook", args = { "instance_id", "opts" },

@@ -98,10 +98,12 @@ end
 M.fail = fail
 
 -- An error raised from a failed exchange (no HTTP answer): kind is
--- "timeout", "tls" or "network".
+-- "timeout", "tls" or "network" (or "cancelled", "closed"). sent: true when
+-- the request may have been received, false when nothing left, nil when
+-- unknown (a custom transport).
 function M.transport(kind, message, req, secrets, sent)
   return fail({ kind = kind, code = DEFAULT_CODE[kind], message = message,
-                method = req.method, path = req.path, sent = sent or nil }, secrets)
+                method = req.method, path = req.path, sent = sent }, secrets)
 end
 
 local KIND_OF_STATUS = { [401] = "auth", [403] = "auth", [429] = "rate_limit" }
@@ -148,10 +150,18 @@ function M.http(req, status, raw, reason, retry_after, request_id, secrets)
 end
 
 -- A token response without a usable token or lifetime (contract D12, D13).
-function M.bad_token(req, body, secrets)
+-- why: core.token_problem's answer for the access_token ("blank",
+-- "control", "long"), "missing", or nil when only expires_in is wrong.
+local BAD_TOKEN = {
+  missing = "token response is missing access_token or expires_in",
+  blank = "token response is missing access_token or expires_in",
+  control = "token response has an access_token with control characters; it was not used",
+  long = "token response has an access_token longer than " .. core.MAX_TOKEN .. " bytes; it was not used",
+}
+function M.bad_token(req, body, secrets, why)
   return fail({
     kind = "auth", status = 401, code = "AUTHENTICATION_FAILED",
-    message = "token response is missing access_token or expires_in",
+    message = BAD_TOKEN[why or "missing"],
     details = body, method = req.method, path = req.path,
   }, secrets)
 end

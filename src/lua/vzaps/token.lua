@@ -30,6 +30,12 @@ function M.current(st)
   local store = st.token_store
   if store then
     local tok, exp = store:read(st.token_key)
+    -- A store is shared with other processes: what it holds is checked
+    -- like a fetched token before it goes in a header.
+    if tok ~= nil and (type(tok) ~= "string" or core.token_problem(tok)) then
+      store:drop(st.token_key, tok)
+      tok, exp = nil, nil
+    end
     -- what the store holds is what the direct path sends, too
     M.mirror(st, tok, exp)
     return tok
@@ -60,10 +66,15 @@ function M.fetch(st, send)
     ttl = lifetime(res.expires_in)
     if ttl == nil then ttl = lifetime(res.expiresIn) end
   end
-  if type(tok) ~= "string" or tok == "" or not ttl then
+  -- The token goes into every request's Authorization header: one that is
+  -- blank, too long or has a control byte (a CR LF would add a header of
+  -- the server's choosing) is refused like a missing one (src/policy.c).
+  local why = "missing"
+  if type(tok) == "string" then why = core.token_problem(tok) end
+  if why or not ttl then
     local secrets = errors.secrets(st)
     if type(tok) == "string" and #tok >= 4 then table.insert(secrets, 1, tok) end
-    return errors.bad_token(req, type(res) == "table" and res or nil, secrets)
+    return errors.bad_token(req, type(res) == "table" and res or nil, secrets, why)
   end
   return tok, now() + ttl - st.token_skew
 end
