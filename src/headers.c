@@ -85,7 +85,9 @@ static int emit_line(void *ud, lua_State *L, const char *name, size_t nlen, cons
   memcpy(line + nlen, ": ", 2);
   memcpy(line + nlen + 2, value, vlen);
   line[nlen + 2 + vlen] = '\0';
-  if ((next = curl_slist_append(ctx->list, line)) == NULL) return 0;
+  next = curl_slist_append(ctx->list, line);
+  vz_wipe(line, nlen + 2 + vlen); /* the line may hold a secret: not left on the stack */
+  if (next == NULL) return 0;
   ctx->list = next;
   return 1;
 }
