@@ -3,7 +3,8 @@
 -- an instance token, close() and a full collection, the process memory
 -- (its heap and anonymous mappings, read from /proc/self/mem) holds none
 -- of the forms only the module's buffers have: the NUL-terminated header
--- lines of its libcurl header lists (libcurl's own copy ends in CRLF), and
+-- lines of its libcurl header lists (libcurl's own copy of the request
+-- head has each line after another one), and
 -- the /token request object (the URL's NUL, then the JSON body with the
 -- client secret). Lua strings and
 -- libcurl's own copies cannot be wiped (docs/reliability.md, "What stays in
@@ -33,7 +34,9 @@ end
 
 -- How many times each pattern {prefix, rest} is found in those mappings:
 -- the prefix, and right after it `rest` (or, with `within`, `rest` in the
--- next `within` bytes). Only plain finds on the chunk read: the spec never
+-- next `within` bytes). With `line` (how far back the header line starts),
+-- a line that follows another one ("\n" before it) is libcurl's own copy of
+-- the request head, not the module's, and is not counted. Only plain finds on the chunk read: the spec never
 -- builds a string holding a whole pattern, which the scan would then find.
 local function scan(mem, list, patterns)
   local found, keep = {}, 512
@@ -49,7 +52,10 @@ local function scan(mem, list, patterns)
         while i do
           local after = i + #p.prefix
           local j = text:find(p.rest, after, true)
-          if j and (j == after or (p.within and j - after <= p.within)) then found[name] = (found[name] or 0) + 1 end
+          local libcurls = p.line and i - p.line > 1 and text:byte(i - p.line - 1) == 10
+          if j and (j == after or (p.within and j - after <= p.within)) and not libcurls then
+            found[name] = (found[name] or 0) + 1
+          end
           i = text:find(p.prefix, i + 1, true)
         end
       end
@@ -85,9 +91,9 @@ describe("wiping secrets", function()
     local patterns = {
       -- malloc writes its own pointers over the first 16 bytes of a freed
       -- line ("Authorization: B", "X-Instance-Token"): the tails stay
-      auth = { prefix = "earer ", rest = jwt .. "\0" },
-      instance = { prefix = ": ", rest = itok .. "\0" },
-      client = { prefix = "X-Client-Token: ", rest = CT .. "\0" },
+      auth = { prefix = "earer ", rest = jwt .. "\0", line = #"Authorization: B" },
+      instance = { prefix = ": ", rest = itok .. "\0", line = #"X-Instance-Token" },
+      client = { prefix = "X-Client-Token: ", rest = CT .. "\0", line = 0 },
       token_body = { prefix = "/token\0{", rest = CS, within = 200 },
     }
     local mem, list = assert(io.open("/proc/self/mem", "rb")), assert(regions())
