@@ -72,6 +72,7 @@ typedef struct vz_conn {
   int ssl_verify;
   const char *ca_file, *ca_path, *proxy; /* NULL when not set */
   vz_share *share;                       /* a connection cache for the transfer slots (vz_xfer_join), or NULL */
+  unsigned json_budget;                  /* the decode budget of the answers (json.h; 0: the default) */
 } vz_conn;
 
 /* Applies the connection settings to an easy handle, so every connection
@@ -103,7 +104,9 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc);
 void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sent);
 int vz_curl_is_tls_error(CURLcode rc);
 /* The success value of a 2xx body (true, the decoded JSON, or the text). */
-void vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache);
+/* Returns 0, with the message pushed instead, when the JSON is over the
+ * decode budget (hints->budget). */
+int vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache);
 int vz_success_body(lua_State *L); /* core.success_body */
 void vz_transport_register(lua_State *L);
 

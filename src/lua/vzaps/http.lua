@@ -92,7 +92,12 @@ local function custom_exchange(st, req)
   local h = type(res.headers) == "table" and res.headers or {}
   local lower = {}
   for k, v in pairs(h) do if type(k) == "string" then lower[k:lower()] = v end end
-  if status >= 200 and status < 300 then return success_body(rbody), status, lower["x-request-id"] end
+  if status >= 200 and status < 300 then
+    local value, why = success_body(rbody, st.json_budget)
+    -- over the decode budget: refused like an answer over the size cap
+    if value == nil then return nil, { kind = "network", message = why, sent = true } end
+    return value, status, lower["x-request-id"]
+  end
   return nil, { status = status, body = rbody, reason = res.reason,
                 retry_after = lower["retry-after"], request_id = lower["x-request-id"] }
 end

@@ -74,7 +74,7 @@ local state = import("state")
 local errors = import("errors")
 local args = import("args")
 
-local pairs, ipairs, setmetatable, getmetatable, type, error = pairs, ipairs, setmetatable, getmetatable, type, error
+local pairs, ipairs, getmetatable, type, error = pairs, ipairs, getmetatable, type, error
 local floor = math.floor
 local send = http.send
 local argerror, raise = args.argerror, args.raise
@@ -85,7 +85,7 @@ local M = {}
 -- state, the request object they built and (when C already sent it) the
 -- outcome of that first attempt (src/direct_call.c).
 local MARK = {}
-local call, request = core.caller(state.UD, state.SCOPE, MARK, state.PRIV)
+local call, request = core.caller(state.UD, state.SCOPES, MARK, state.PRIV)
 
 -- The method of a row. Not tail calls: the method's frame stays, so that
 -- argument errors point at the caller's line.
@@ -251,9 +251,8 @@ end
 -- (scope = {instance_id, instance_token}).
 function M.build(st, scope, into)
   into = into or {}
-  local UD, SCOPE = state.UD, state.SCOPE
   for resource, mt in pairs(metatables) do
-    into[resource] = setmetatable({ [UD] = st.ud, [SCOPE] = scope }, mt)
+    into[resource] = state.object(st, scope, mt)
   end
   return into
 end
