@@ -1,5 +1,5 @@
 -- spec/events_spec.lua: client.events:subscribe against the emulator over a
--- real WebSocket (lua-api.md "Realtime events"; contract §6, D36-D51): the
+-- real WebSocket (the API description "Realtime events"; contract §6, D36-D51): the
 -- handshake on the wire, dispatch order, ack and cursor, reconnect and
 -- backoff, poll, close, faults (drop, stall, garbage, big, refused).
 local emulator = require("spec.support.emulator")

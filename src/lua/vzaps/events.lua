@@ -107,10 +107,9 @@ local function connect(sub, p)
   local st = client_state(p)
   local token, msg, err = http.token(st)
   if not token then return nil, msg, err end
-  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(sub, p, st, token), {
-    Authorization = "Bearer " .. token, ["X-Client-Token"] = st.client_token,
-    ["X-Instance-Token"] = p.instance_token, ["User-Agent"] = st.user_agent,
-  }, st.timeout, p.limits)
+  -- the headers of every call (src/headers.c), without Accept
+  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(sub, p, st, token),
+    core.upgrade_headers(st.ud, p.instance_token), st.timeout, p.limits)
   if ws then return ws end
   if status then
     -- The secrets are taken before a refused token is dropped: the answer
