@@ -18,11 +18,11 @@ cc="${CC_FUZZ:-clang}"
 flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -D_POSIX_C_SOURCE=200809L -I$root/src $(pkg-config --cflags lua5.4 libcurl)"
 libs="$(pkg-config --libs lua5.4 libcurl) -lwslay -lcrypto -lm"
-# fuzz_response includes transport.c, fuzz_ws ws.c and ws_handshake.c (to
+# fuzz_response includes transport.c, fuzz_ws ws.c, ws_handshake.c and ws_wait.c (to
 # reach their static functions); each links the rest.
 base="$root/src/core.c $root/src/client.c $root/src/direct_call.c $root/src/request.c $root/src/route.c $root/src/url.c $root/src/policy.c $root/src/args.c $root/src/headers.c $root/src/multi.c $root/src/buffer.c $root/src/media.c $root/src/json_encode.c \
   $root/src/json_decode.c $root/src/json_number.c $build/lua_sources.c"
-common="$base $root/src/ws.c $root/src/ws_handshake.c"
+common="$base $root/src/ws.c $root/src/ws_handshake.c $root/src/ws_wait.c"
 
 # shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_json" "$root/fuzz/fuzz_json.c" $root/src/buffer.c $root/src/json_encode.c \

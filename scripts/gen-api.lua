@@ -85,7 +85,7 @@ local HAND = {
     "The resources with `instance_id` and `instance_token` filled in: request tables may leave both out, and "
       .. "positional methods drop their `instance_id` argument. Shares the client's connections and token.",
     'client:instance(id, token).messages:send_text{phone = "5511999999999", message = "Hi"}' },
-  { "client:parallel", "client:parallel(fns, {concurrency = 8})", "a list of each function's results",
+  { "client:parallel", "client:parallel(fns, {concurrency = n})", "a list of each function's results",
     "Runs each function of `fns` as a coroutine; the requests they make through this client run at the "
       .. "same time, up to `concurrency` transfers over one pool of connections. Returns, in order, a table "
       .. "of each function's return values; a function that raised gives `{nil, message, err}`.",
@@ -99,10 +99,12 @@ local HAND = {
     "Advances every started job, waiting at most `max_wait` seconds (default 0: never waits).",
     "while client:pump(0.005) > 0 do end" },
   { "events.subscribe", "client.events:subscribe{instance_id=, instance_token=, events=, reconnect=, "
-      .. "max_retries=, retry_delay=, last_event_id=, ping_interval=}", "a subscription, or nil, message, err",
+      .. "max_retries=, retry_delay=, last_event_id=, ping_interval=, max_queued_bytes=, max_queued_messages=, "
+      .. "max_unsent_frames=}", "a subscription, or nil, message, err",
     "Opens the realtime WebSocket (`{realtime_url}/events/ws`). The subscription has `on(type, fn)`, "
-      .. "`on(\"All\", fn)`, `on_open`, `on_close`, `on_error`, `run()`, `poll(timeout)`, `close()` and "
-      .. "`last_event_id`; see docs/realtime.md.",
+      .. "`on(\"All\", fn)`, `on_open`, `on_close`, `on_error`, `run()`, `poll(timeout)` (which runs the `on` "
+      .. "handlers of the event it returns), `close()` and `last_event_id`; the `max_*` options are its flood "
+      .. "limits. See docs/realtime.md.",
     'local sub = assert(client.events:subscribe{instance_id = id, instance_token = token, events = {"Message"}})' },
   { "vzaps.webhook", "vzaps.webhook{key=, dedup=, dedup_dict=, dedup_ttl=, max_body=}", "a webhook receiver",
     "A webhook receiver with the registration API of a realtime subscription. Its methods: "
@@ -511,6 +513,10 @@ w("  signature without `...`), any other key raises `unknown field`; the others 
 w("  of positional methods is `{instance_token=, headers=, timeout=}`.")
 w("- Every `/instances/{id}/…` method needs `instance_id` and `instance_token`; `client:instance(id, token)`")
 w("  returns a handle that fills both in (`client:instance(id, token).sessions:pair_code(phone)`).")
+w("- One rule for ids and numbers everywhere (methods, `client:instance`, the paging iterators): a path value is")
+w("  a string that is not blank, or a whole number sent as its decimal text (`123` → `/instances/123/...`); a")
+w("  blank one raises as missing (contract D16). Whole-number fields (`page`, `size`, ...) take values up to 2^53.")
+w("  Numbers in queries and headers are written like the body's, with a `.` whatever the C locale says.")
 w("- Returns: " .. RETURNS .. ".")
 w("  Where the platform documents the answer (contract §4, the official SDKs' docs), the method lists its fields")
 w("  ([Answer shapes](#answer-shapes)); elsewhere it says that none is documented: the answer is the decoded JSON")

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/sha.h>
+
 #include "json.h"
 #include "lua_sources.h"
 #include "vzaps.h"
@@ -114,6 +116,17 @@ static int l_retry_after(lua_State *L) {
   }
 }
 
+/* core.sha256(s) -> the 32-byte SHA-256 digest of s: a fixed-size stand-in
+ * for a string a peer chose (webhook event ids of any length). */
+static int l_sha256(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256((const unsigned char *)s, n, md);
+  lua_pushlstring(L, (const char *)md, sizeof md);
+  return 1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Embedded Lua modules                                                      */
 /* ------------------------------------------------------------------------ */
@@ -159,6 +172,7 @@ static const luaL_Reg core_funcs[] = {
     {"timings", vz_transport_timings},
     {"headers", vz_headers_table},
     {"success_body", vz_success_body},
+    {"sha256", l_sha256},
     {NULL, NULL},
 };
 

@@ -35,7 +35,7 @@ return function(r, app)
   add("POST", "/__emu/config", function(req)
     local b = api.body(req)
     local known = { token_ttl = true, token_style = true, client_token = true, client_secret = true,
-                    webhook_timeout = true }
+                    webhook_timeout = true, webhook_payload = true }
     for k in pairs(b) do
       if not known[k] then api.bad("unknown config key " .. tostring(k)) end
     end
@@ -47,6 +47,8 @@ return function(r, app)
     end
     local wt = api.optional(b, "webhook_timeout", "number")
     if wt and wt <= 0 then api.bad("webhook_timeout must be > 0") end
+    local wp = api.optional(b, "webhook_payload", "string")
+    if wp and wp ~= "envelope" and wp ~= "bare" then api.bad("webhook_payload must be envelope or bare") end
     api.optional(b, "client_token", "string")
     api.optional(b, "client_secret", "string")
     for k, v in pairs(b) do
@@ -107,7 +109,7 @@ return function(r, app)
     for _ in pairs(state.revoked) do nrev = nrev + 1 end
     return 200, {
       config = { token_ttl = state.config.token_ttl, token_style = state.config.token_style,
-                 webhook_timeout = state.config.webhook_timeout },
+                 webhook_timeout = state.config.webhook_timeout, webhook_payload = state.config.webhook_payload },
       tokens_issued = ntok, tokens_revoked = nrev,
       requests_recorded = #state.requests, last_seq = state.seq,
       scripts_pending = json.array(state.scripts),
