@@ -116,6 +116,7 @@ void vz_conn_apply(const vz_conn *s, CURL *h) {
 int vz_xfer_open(vz_xfer *x, const vz_conn *s) {
   CURL *h;
   memset(x, 0, sizeof *x);
+  x->rules_body = -1;
   vz_buf_init(&x->res.body);
   if ((h = x->curl = curl_easy_init()) == NULL) return -1;
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -168,7 +169,7 @@ static void set_method(vz_xfer *x, const char *m, const char *body, size_t bodyl
   if (strcmp(m, "HEAD") == 0) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-  } else if (vz_method_post_mode(m, body != NULL)) {
+  } else if (x->post_mode) { /* method_rules ran first */
     /* The verb is swapped in for PUT/PATCH/DELETE with a body. */
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
@@ -317,6 +318,19 @@ int vz_success_body(lua_State *L) {
 /* A transfer's life: prepare, (perform), finish                             */
 /* ------------------------------------------------------------------------ */
 
+/* The resend guard and POST mode of the request, worked out again only
+ * when its method or whether it has a body changes (most calls repeat the
+ * previous one's). */
+static void method_rules(vz_xfer *x, const char *m, int has_body) {
+  size_t n;
+  if (x->rules_body == has_body && strcmp(x->rules_method, m) == 0) return;
+  x->guard_resend = !vz_method_is_safe(m);
+  x->post_mode = vz_method_post_mode(m, has_body);
+  n = strlen(m);
+  x->rules_body = n < sizeof x->rules_method ? has_body : -1; /* a longer one is never remembered */
+  if (x->rules_body >= 0) memcpy(x->rules_method, m, n + 1);
+}
+
 int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_ident *id, const char *method, const char *url, const char *body,
                   size_t bodylen, long timeout_ms, const vz_call_headers *h) {
   vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
@@ -324,10 +338,10 @@ int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_ident *id, const char *meth
   x->res.reason[0] = x->res.retry_after[0] = x->res.request_id[0] = '\0';
   x->errbuf[0] = '\0';
   x->prereq_calls = 0;
-  x->guard_resend = !vz_method_is_safe(method);
+  method_rules(x, method, body != NULL);
   {
     struct curl_slist *before = x->headers;
-    int ok = vz_call_headers_list(L, &x->headers, &x->hkey, id, h, vz_method_post_mode(method, body != NULL));
+    int ok = vz_call_headers_list(L, &x->headers, &x->hkey, id, h, x->post_mode);
     if (x->headers != before) curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
     if (!ok) return 0;
   }

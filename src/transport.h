@@ -46,9 +46,12 @@ typedef struct vz_xfer {
   int method_set;             /* ... when this is non-zero */
   const char *body_set;       /* the body pointer and length set on it */
   size_t bodylen_set;
-  int prereq_calls; /* times libcurl was about to send the current request */
-  int guard_resend; /* the current request must not be sent twice */
-  int pipewait;     /* set CURLOPT_PIPEWAIT for https URLs (vz_xfer_join) */
+  int prereq_calls;      /* times libcurl was about to send the current request */
+  int guard_resend;      /* the current request must not be sent twice */
+  int post_mode;         /* ... and goes in libcurl's POST mode (policy.h) */
+  char rules_method[16]; /* the method and body presence guard_resend and */
+  int rules_body;        /* post_mode were worked out for (-1: none yet) */
+  int pipewait;          /* set CURLOPT_PIPEWAIT for https URLs (vz_xfer_join) */
   char errbuf[CURL_ERROR_SIZE];
 } vz_xfer;
 

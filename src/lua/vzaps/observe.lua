@@ -8,6 +8,8 @@ local import, core = ...
 local errors = import("errors")
 
 local pcall = pcall
+-- http.lua imports this module, so it is imported here on first use.
+local http
 
 local M = {}
 
@@ -35,7 +37,8 @@ end
 -- resumed the job with (scheduler.lua), a blocking call's are the client's.
 function M.timings(st)
   if st.transport then return nil end
-  if import("http").in_job(st) then
+  http = http or import("http")
+  if http.in_job(st) then
     -- set by the scheduler for the transfer it resumes the job with; taken once
     local t = st.last_timings
     st.last_timings = nil
