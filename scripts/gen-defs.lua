@@ -83,7 +83,7 @@ end
 -- Option types of option_table.lua as LuaCATS types.
 local OPTION_TYPE = {
   secret = "string", url = "string", string = "string", seconds = "number", integer = "integer",
-  boolean = "boolean", ["function"] = "function", store = "vzaps.TokenStore",
+  boolean = "boolean", ["function"] = "function", store = "vzaps.TokenStore", table = "table",
 }
 
 -- Markdown of the docs as plain text for a one-line comment.

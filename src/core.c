@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "digest.h"
 #include "json.h"
 #include "lua_sources.h"
 #include "vzaps.h"
@@ -193,6 +194,7 @@ int luaopen_vzaps(lua_State *L) {
   vz_multi_register(L);
   vz_ws_register(L);
   vz_media_register(L);
+  vz_digest_register(L);
   lua_pushliteral(L, VZ_VERSION);
   lua_setfield(L, core, "VERSION");
   lua_pushlightuserdata(L, NULL); /* JSON null: the same value as cjson.null */

@@ -24,6 +24,7 @@
 ---@field observe? function `function(info)` called for every attempt of every call (operation, method, path, attempt, status, kind, retry reason and delay, timings); see README "Request hooks" (default: none)
 ---@field observe_payloads? boolean also give the hook each attempt's request headers and body and the response, redacted (default: `false`)
 ---@field token_store? vzaps.TokenStore where the JWT is cached: `vzaps.ngx_token_store("dict")` keeps one token for every worker of an nginx, refreshed by one `POST /token` (README "OpenResty with many workers") (default: this client)
+---@field pace? table send budget per instance: `{rate = n, per = seconds (1), burst = n (1), jitter = fraction (0), daily = n, store = store}`; the calls that make WhatsApp send something wait for their turn (README "Sending at WhatsApp's pace") (default: none)
 ---@field sleep? function `function(seconds)` used for retry backoffs; pass `ngx.sleep` in OpenResty so a backoff does not block the worker (default: blocking sleep)
 
 ---The options table positional methods take last.

@@ -109,6 +109,7 @@ M.MAX_REQUESTS = 10000
 function M.record(entry)
   M.seq = M.seq + 1
   entry.seq = M.seq
+  entry.at = M.monotime() -- arrival time, seconds (monotonic): send-rate specs read it
   local log = M.requests
   log[#log + 1] = entry
   if #log > M.MAX_REQUESTS then

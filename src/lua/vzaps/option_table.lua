@@ -5,7 +5,7 @@
 --
 -- { name, type, default (text for the docs), doc }
 --   type: "string", "secret" (a credential: required, one line), "url",
---         "seconds", "integer", "boolean", "function"
+--         "seconds", "integer", "boolean", "function", "table"
 return {
   { "client_token", "secret", "required", "account client token (sent as `X-Client-Token`)" },
   { "client_secret", "secret", "required", "account client secret (only sent to `POST /token`)" },
@@ -32,6 +32,10 @@ return {
   { "token_store", "store", "this client",
     "where the JWT is cached: `vzaps.ngx_token_store(\"dict\")` keeps one token for every worker of an nginx, "
       .. "refreshed by one `POST /token` (README \"OpenResty with many workers\")" },
+  { "pace", "table", "none",
+    "send budget per instance: `{rate = n, per = seconds (1), burst = n (1), jitter = fraction (0), daily = n, "
+      .. "store = store}`; the calls that make WhatsApp send something wait for their turn "
+      .. "(README \"Sending at WhatsApp's pace\")" },
   { "sleep", "function", "blocking sleep",
     "`function(seconds)` used for retry backoffs; pass `ngx.sleep` in OpenResty so a backoff does not block the worker" },
 }

@@ -110,6 +110,8 @@ function M.check(opts)
     end
     s.token_store, s.token_key = ts, ts:key(s)
   end
+  -- Send budgets (pace.lua): checked and kept, with their store.
+  if opts.pace ~= nil then s.pace = import("pace").check(opts.pace) end
   return s
 end
 

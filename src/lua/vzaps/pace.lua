@@ -1,0 +1,160 @@
+-- pace.lua: send budgets per instance (the `pace` client option). A call
+-- of a paced row (endpoints.lua, `paced = true`) takes its turn from the
+-- instance's bucket in the pace store (store.lua) before it is mapped and
+-- sent, and waits for it: a blocking call with the client's `sleep`, a job
+-- on a scheduler timer (http.sleep). A wait beyond the call's timeout, or
+-- a send past the daily cap, fails with kind "rate_limit" and nothing is
+-- sent. A 429 on any call of an instance pauses the instance's bucket
+-- (http.send calls M.paused). The send itself stays on the client's path
+-- (from C when it can): pacing costs one store operation per call.
+local import, core = ...
+local errors = import("errors")
+local args = import("args")
+local http = import("http")
+local store_mod = import("store")
+local state = import("state")
+
+local type, pairs, ipairs, select, tostring, tonumber, pcall, setmetatable =
+  type, pairs, ipairs, select, tostring, tonumber, pcall, setmetatable
+local random, floor, huge, char = math.random, math.floor, math.huge, string.char
+local running = coroutine.running
+
+local M = {}
+
+local function bad(why) args.argerror(1, "new", "pace." .. why) end
+
+local KNOWN = { rate = true, per = true, burst = true, jitter = true, daily = true, store = true }
+
+local function number(v) return type(v) == "number" and v == v and v > -huge and v < huge end
+local function whole(v, lo) return number(v) and v == floor(v) and v >= lo and v <= 2 ^ 31 end
+
+-- The pace option, checked: the settings the client keeps (st.pace).
+function M.check(v)
+  if type(v) ~= "table" then args.argerror(1, "new", "pace must be a table, got " .. type(v)) end
+  for k in pairs(v) do
+    if not KNOWN[k] then bad(tostring(k) .. " is not a pace setting (rate, per, burst, jitter, daily, store)") end
+  end
+  local rate, per, burst, jitter = v.rate, v.per or 1, v.burst or 1, v.jitter or 0
+  if not number(rate) or rate <= 0 then bad("rate must be a positive number of sends per `per` seconds") end
+  if not number(per) or per <= 0 or not core.check_seconds(per) then
+    bad("per must be a positive number of seconds, at most one year")
+  end
+  if not whole(burst, 1) then bad("burst must be a whole number of sends, 1 or more") end
+  if not number(jitter) or jitter < 0 or jitter > 1 then bad("jitter must be a fraction from 0 to 1") end
+  local daily = v.daily
+  if daily ~= nil and not whole(daily, 1) then bad("daily must be a whole number of sends, 1 or more") end
+  local store = v.store
+  if store == nil then
+    store = store_mod.new()
+  else
+    local ok, missing = store_mod.usable(store, "pace")
+    if not ok then
+      bad("store must be a store (vzaps.ngx_store, vzaps.redis_store or one with take and pause)"
+        .. (missing and ("; it has no " .. missing) or ""))
+    end
+  end
+  return {
+    store = store, jitter = jitter, interval = per / rate,
+    rule = { interval = per / rate, burst = burst, daily = daily },
+    waited = setmetatable({}, { __mode = "k" }),
+  }
+end
+
+-- The turn of a call to instance `id` (a string) that may wait `max_wait`
+-- seconds at most: true once it may be sent, or nil, msg, err.
+function M.turn(st, id, max_wait, op)
+  local p = st.pace
+  local wait, f = p.store:take("pace:" .. id, p.rule, max_wait)
+  if not wait then
+    if type(f) ~= "table" then f = { kind = "store", code = "STORE_FAILED", message = tostring(f) } end
+    local fields = {}
+    for k, x in pairs(f) do fields[k] = x end
+    fields.kind = fields.kind or "rate_limit"
+    fields.message = (fields.message or "send budget refused the call") .. "; nothing was sent"
+    fields.op, fields.instance_id = op, id
+    return errors.fail(fields, errors.secrets(st))
+  end
+  local jitter = p.jitter
+  if jitter > 0 then
+    local extra = random() * jitter * p.interval
+    if wait + extra > max_wait then extra = max_wait - wait end
+    if extra > 0 then wait = wait + extra end
+  end
+  if st.observe then p.waited[running() or M] = wait end
+  if wait > 0 then http.sleep(st, wait) end
+  return true
+end
+
+-- How long the running call waited for its turn (taken once: observe.lua).
+function M.waited(st)
+  local w, k = st.pace.waited, running() or M
+  local v = w[k]
+  w[k] = nil
+  return v
+end
+
+-- A 429 on req (http.send): every paced send of its instance waits until
+-- the Retry-After (1 s without one).
+function M.paused(st, req, retry_after)
+  local id = req.path and req.path:match("^/instances/([^/]+)")
+  if not id then return end
+  id = id:gsub("%%(%x%x)", function(h) return char(tonumber(h, 16)) end)
+  pcall(st.pace.store.pause, st.pace.store, "pace:" .. id, retry_after or 1)
+end
+
+-- ---------------------------------------------------------------------------
+-- The paced methods (resources.lua): the instance id and the timeout of a
+-- call, read from its arguments before the mapper reads them.
+-- ---------------------------------------------------------------------------
+
+-- Where a row's arguments put the instance id and the per-call timeout
+-- (on a client, and on an instance handle, whose calls omit instance_id).
+local function positions(row)
+  local a = row.args
+  if not a then return { table_form = true } end
+  local pos = { {}, {} }
+  local shift = 0
+  for i, name in ipairs(a) do
+    if name == "instance_id" then
+      pos[1].id = i
+      shift = 1
+    elseif name == "opts" then
+      pos[1].opts, pos[2].opts = i, i - shift
+    end
+  end
+  return pos
+end
+
+-- A row's method with the pace step before it: plain(self, ...) is the
+-- method of the row (resources.lua). Arguments that do not name an
+-- instance are left to the mapper, which raises.
+function M.method(row, plain, UD, SCOPE)
+  local where = positions(row)
+  local op = row[1] .. "." .. row[2]
+  return function(self, ...)
+    local st = type(self) == "table" and self[UD] and state.of(self)
+    if st and st.pace then
+      local scope = self[SCOPE]
+      local id, timeout
+      if where.table_form then
+        local req = ...
+        id = type(req) == "table" and req.instance_id or nil
+      else
+        local p = where[scope and 2 or 1]
+        if p.id then id = (select(p.id, ...)) end
+        local opts = p.opts and select(p.opts, ...)
+        timeout = type(opts) == "table" and opts.timeout or nil
+      end
+      if id == nil and scope then id = scope.instance_id end
+      if type(id) == "string" and id:find("%S") then
+        if not number(timeout) or timeout <= 0 then timeout = st.timeout end
+        local ok, msg, err = M.turn(st, id, timeout, op)
+        if not ok then return nil, msg, err end
+      end
+    end
+    local a, b, c = plain(self, ...)
+    return a, b, c
+  end
+end
+
+return M
