@@ -111,6 +111,9 @@
 ---A `token_store` made by `vzaps.ngx_token_store`: the JWT in a `lua_shared_dict`, one for every nginx worker.
 ---@class vzaps.TokenStore
 
+---A store (README "Stores") made by `vzaps.ngx_store` or `vzaps.redis_store`: send budgets (`pace.store`), webhook de-duplication (`dedup_store`) and the JWT (`token_store`).
+---@class vzaps.Store
+
 ---`client:instance(id, token)`: the resources with `instance_id` and `instance_token` filled in.
 ---@class vzaps.InstanceHandle
 ---@field instance_id string
@@ -176,6 +179,16 @@ function vzaps.ngx_transport(opts) end
 ---@param dict_name string
 ---@return vzaps.TokenStore
 function vzaps.ngx_token_store(dict_name) end
+
+---A store in a `lua_shared_dict`, shared by every nginx worker (README "Stores").
+---@param dict_name string
+---@return vzaps.Store
+function vzaps.ngx_store(dict_name) end
+
+---A store in Redis, shared by every process of every machine (README "Many machines (Redis)").
+---@param opts table `connect` (required), `release`, `prefix`, `on_error` (`"fail"` or `"local"`)
+---@return vzaps.Store
+function vzaps.redis_store(opts) end
 
 ---A webhook receiver (README "Receiving webhooks").
 ---@param opts vzaps.WebhookOptions
