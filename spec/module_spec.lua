@@ -89,6 +89,12 @@ describe("vzaps.new", function()
     { "unknown option", opts({ timout = 3 }), "unknown option 'timout'" },
     { "base_url not http", opts({ base_url = "ftp://x" }), "base_url must be an http:// or https:// URL" },
     { "base_url with spaces", opts({ base_url = "http://a b" }), "base_url must be an http:// or https:// URL" },
+    { "base_url with user info", opts({ base_url = "http://user:s3cretpw@127.0.0.1:9" }),
+      "base_url must not contain user info (user:password@)" },
+    { "base_url with a user name", opts({ base_url = "https://user@127.0.0.1:9/v1" }),
+      "base_url must not contain user info (user:password@)" },
+    { "realtime_url with user info", opts({ realtime_url = "ws://u:p@127.0.0.1:9" }),
+      "realtime_url must not contain user info (user:password@)" },
     { "realtime_url not ws", opts({ realtime_url = "http://x" }), "realtime_url must be a ws:// or wss:// URL" },
     { "timeout zero", opts({ timeout = 0 }), "timeout must be positive" },
     { "timeout string", opts({ timeout = "3" }), "timeout must be a number of seconds" },
@@ -113,6 +119,12 @@ describe("vzaps.new", function()
       assert.not_matches("cs%-secret", err)
     end)
   end
+
+  it("takes an @ after the host (path, query) as part of the URL, not as user info", function()
+    local c = vzaps.new(opts({ base_url = "http://127.0.0.1:9/v1/@team?x=a@b" }))
+    assert.equal("vzaps.client (http://127.0.0.1:9/v1/@team?x=a@b)", tostring(c))
+    c:close()
+  end)
 
   it("accepts every documented option", function()
     local c = vzaps.new(opts({

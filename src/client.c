@@ -81,6 +81,8 @@ static char *string_setting(lua_State *L, int settings, const char *name, int *o
 
 void vz_client_apply_settings(const vz_client *c, CURL *h) {
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  /* TLS 1.2 at least, whatever the system's OpenSSL policy allows. */
+  curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->ssl_verify ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->ssl_verify ? 2L : 0L);
   if (c->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);

@@ -8,8 +8,8 @@
 ---@class vzaps.Options
 ---@field client_token string account client token (sent as `X-Client-Token`)
 ---@field client_secret string account client secret (only sent to `POST /token`)
----@field base_url? string REST endpoint; a trailing `/` is ignored (default: `https://api.vzaps.com`)
----@field realtime_url? string realtime endpoint (`ws://` for local use) (default: `wss://realtime.vzaps.com`)
+---@field base_url? string REST endpoint; a trailing `/` is ignored; no `user:password@` (refused) (default: `https://api.vzaps.com`)
+---@field realtime_url? string realtime endpoint (`ws://` for local use); no `user:password@` (refused) (default: `wss://realtime.vzaps.com`)
 ---@field timeout? number whole-request budget (connect + send + receive), at most one year (default: `30`)
 ---@field connect_timeout? number TCP + TLS connect budget (default: `10`)
 ---@field token_skew? number refresh the JWT this long before it expires (default: `60`)

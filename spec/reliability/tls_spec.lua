@@ -25,11 +25,13 @@ describe("tls", function()
 
   -- socat terminating TLS with the given certificate bundle, forwarding to
   -- the emulator; returns its port.
-  local function proxy(bundle)
+  -- options: more socat OPENSSL-LISTEN options; env: "NAME=value" for socat.
+  local function proxy(bundle, options, env)
     local port = support.closed_port()
-    local cmd = ("socat OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,verify=0,cert=%s TCP:127.0.0.1:%d "
-      .. ">/dev/null 2>&1 & echo $!"):format(port, sh_quote(dir .. "/" .. bundle), emu.port)
-    local p = assert(io.popen("env -u LD_PRELOAD " .. cmd))
+    local cmd = ("socat OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,verify=0,cert=%s%s TCP:127.0.0.1:%d "
+      .. ">/dev/null 2>&1 & echo $!"):format(port, sh_quote(dir .. "/" .. bundle), options and "," .. options or "",
+      emu.port)
+    local p = assert(io.popen("env -u LD_PRELOAD " .. (env or "") .. " " .. cmd))
     local pid = p:read("*l")
     p:close()
     proxies[#proxies + 1] = pid
@@ -94,6 +96,38 @@ describe("tls", function()
     assert.is_table(res, msg)
     assert.equal(1, emu:count("POST", "/instances/list"))
   end
+
+  -- TLS 1.2 is the module's minimum (CURLOPT_SSLVERSION), not only the
+  -- system OpenSSL policy's: a child process whose OpenSSL allows TLS 1.0
+  -- (OPENSSL_CONF) still refuses a server that offers at most TLS 1.1.
+  it("refuses a server that offers at most TLS 1.1, even where OpenSSL's policy would allow it", function()
+    local weak = dir .. "/weak.cnf"
+    local f = assert(io.open(weak, "w"))
+    f:write("openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n[ssl_sect]\n",
+      "system_default = system_default_sect\n[system_default_sect]\nMinProtocol = TLSv1\n",
+      "CipherString = DEFAULT:@SECLEVEL=0\n")
+    f:close()
+    local port = proxy("server.bundle.pem", "openssl-max-proto-version=TLS1.1", "OPENSSL_CONF=" .. sh_quote(weak))
+    local script = os.tmpname()
+    f = assert(io.open(script, "w"))
+    f:write(table.concat({
+      "package.cpath = " .. ("%q"):format(package.cpath),
+      "local c = require('vzaps').new{client_token = " .. ("%q"):format(support.CLIENT_TOKEN)
+        .. ", client_secret = " .. ("%q"):format(support.CLIENT_SECRET)
+        .. ", base_url = 'https://127.0.0.1:" .. port .. "', ssl_verify = false, max_retries = 0}",
+      "local res, msg, err = c.instances:list()",
+      "io.write(tostring(res and 'ok' or err.kind), '|', tostring(msg))",
+    }, "\n"))
+    f:close()
+    emu:clear()
+    local p = assert(io.popen("OPENSSL_CONF=" .. sh_quote(weak) .. " " .. require("spec.support.compat").interpreter
+      .. " " .. script .. " 2>&1"))
+    local out = p:read("*a")
+    p:close()
+    os.remove(script)
+    assert.matches("^tls|vzaps: TLS error: ", out)
+    assert.equal(0, #emu:requests())
+  end)
 
   it("verifies by default: a certificate from an unknown CA fails with kind tls", function()
     fails_tls(client("server"))

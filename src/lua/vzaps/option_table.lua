@@ -9,8 +9,8 @@
 return {
   { "client_token", "secret", "required", "account client token (sent as `X-Client-Token`)" },
   { "client_secret", "secret", "required", "account client secret (only sent to `POST /token`)" },
-  { "base_url", "url", "`https://api.vzaps.com`", "REST endpoint; a trailing `/` is ignored" },
-  { "realtime_url", "url", "`wss://realtime.vzaps.com`", "realtime endpoint (`ws://` for local use)" },
+  { "base_url", "url", "`https://api.vzaps.com`", "REST endpoint; a trailing `/` is ignored; no `user:password@` (refused)" },
+  { "realtime_url", "url", "`wss://realtime.vzaps.com`", "realtime endpoint (`ws://` for local use); no `user:password@` (refused)" },
   { "timeout", "seconds", "`30`", "whole-request budget (connect + send + receive), at most one year" },
   { "connect_timeout", "seconds", "`10`", "TCP + TLS connect budget" },
   { "token_skew", "seconds", "`60`", "refresh the JWT this long before it expires" },

@@ -16,6 +16,11 @@ local function string_opt(opts, name, pattern, what)
   if type(v) ~= "string" then bad(name .. " must be a string, got " .. type(v)) end
   if v:find("%z") then bad(name .. " contains a NUL byte") end
   if pattern and not v:find(pattern) then bad(name .. " must be " .. what) end
+  -- user:password@ in an API URL would go out as Basic auth and show in
+  -- tostring(client) and in errors: credentials belong in the options.
+  if name:find("_url$") and v:find("^%a[%w+.-]*://[^/?#]*@") then
+    bad(name .. " must not contain user info (user:password@)")
+  end
   return v
 end
 
