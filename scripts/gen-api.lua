@@ -587,6 +587,10 @@ for _, res in ipairs(RESOURCES) do
     end
     w(http)
     for _, n in ipairs(notes(d)) do w("- " .. n) end
+    if d.row.paced then
+      w("- Paced: with the client option `pace`, waits for the instance's turn first "
+        .. "([README, \"Sending at WhatsApp's pace\"](../README.md#sending-at-whatsapps-pace))")
+    end
     w("- Returns: " .. returns_text(d.row))
     w()
     w("```lua")

@@ -117,7 +117,10 @@ function M.check(opts)
     s.token_store, s.token_key = ts, ts:key(s)
   end
   -- Send budgets (pace.lua): checked and kept, with their store.
-  if opts.pace ~= nil then s.pace = import("pace").check(opts.pace) end
+  if opts.pace ~= nil then
+    s.pace = import("pace").check(opts.pace)
+    import("pace").settle(s.pace, s)
+  end
   return s
 end
 

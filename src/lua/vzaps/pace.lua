@@ -55,16 +55,38 @@ function M.check(v)
   end
   return {
     store = store, jitter = jitter, interval = per / rate,
-    rule = { interval = per / rate, burst = burst, daily = daily },
-    waited = setmetatable({}, { __mode = "k" }),
+    rule = { interval = per / rate, burst = burst, daily = daily, tau = (burst - 1) * per / rate },
+    waited = setmetatable({}, { __mode = "k" }), keys = {}, nkeys = 0,
   }
 end
 
--- The turn of a call to instance `id` (a string) that may wait `max_wait`
--- seconds at most: true once it may be sent, or nil, msg, err.
-function M.turn(st, id, max_wait, op)
-  local p = st.pace
-  local wait, f = p.store:take("pace:" .. id, p.rule, max_wait)
+-- What the pace step needs of the client's other options (options.lua,
+-- once they are checked): a call that neither waits nor fails then costs
+-- no look-up of the client's state.
+function M.settle(p, st)
+  p.timeout = st.timeout
+  p.plain = p.jitter == 0 and not st.observe
+end
+
+-- The store key of each instance, made once (a concatenation per call
+-- would be a good part of the step's cost); a client that sees very many
+-- instances starts its cache again.
+local function key_of(p, id)
+  local key = "pace:" .. id
+  if p.nkeys >= 4096 then p.keys, p.nkeys = {}, 0 end
+  p.keys[id] = key
+  p.nkeys = p.nkeys + 1
+  return key
+end
+
+-- The turn of a call of `self` (a resource object of a paced client) to
+-- instance `id` (a string) that may wait `max_wait` seconds at most: true
+-- once it may be sent, or nil, msg, err. p is the client's st.pace; the
+-- client's state is looked up only when the call waits or fails.
+local function turn(self, p, id, max_wait, op)
+  local wait, f = p.store:take(p.keys[id] or key_of(p, id), p.rule, max_wait)
+  if wait == 0 and p.plain then return true end
+  local st = state.of(self)
   if not wait then
     if type(f) ~= "table" then f = { kind = "store", code = "STORE_FAILED", message = tostring(f) } end
     local fields = {}
@@ -126,29 +148,31 @@ local function positions(row)
 end
 
 -- A row's method with the pace step before it: plain(self, ...) is the
--- method of the row (resources.lua). Arguments that do not name an
--- instance are left to the mapper, which raises.
-function M.method(row, plain, UD, SCOPE)
+-- method of the row (resources.lua); a paced client's resource objects hold
+-- its st.pace under PACE. Arguments that do not name an instance are left
+-- to the mapper, which raises (a call with a blank id still took a turn).
+function M.method(row, plain, PACE, SCOPE)
   local where = positions(row)
+  local table_form = where.table_form
   local op = row[1] .. "." .. row[2]
   return function(self, ...)
-    local st = type(self) == "table" and self[UD] and state.of(self)
-    if st and st.pace then
+    local p = type(self) == "table" and self[PACE]
+    if p then
       local scope = self[SCOPE]
       local id, timeout
-      if where.table_form then
+      if table_form then
         local req = ...
-        id = type(req) == "table" and req.instance_id or nil
+        if type(req) == "table" then id = req.instance_id end
       else
-        local p = where[scope and 2 or 1]
-        if p.id then id = (select(p.id, ...)) end
-        local opts = p.opts and select(p.opts, ...)
+        local w = where[scope and 2 or 1]
+        if w.id then id = (select(w.id, ...)) end
+        local opts = w.opts and select(w.opts, ...)
         timeout = type(opts) == "table" and opts.timeout or nil
       end
       if id == nil and scope then id = scope.instance_id end
-      if type(id) == "string" and id:find("%S") then
-        if not number(timeout) or timeout <= 0 then timeout = st.timeout end
-        local ok, msg, err = M.turn(st, id, timeout, op)
+      if type(id) == "string" and id ~= "" then
+        if not number(timeout) or timeout <= 0 then timeout = p.timeout end
+        local ok, msg, err = turn(self, p, id, timeout, op)
         if not ok then return nil, msg, err end
       end
     end

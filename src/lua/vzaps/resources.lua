@@ -115,6 +115,10 @@ local metatables = {}
 -- of the rows marked `paced` with the pace step first (pace.lua), so an
 -- unpaced client's calls pay nothing for it.
 local paced_metatables = {}
+-- The key of a paced client's st.pace in its resource objects (pace.lua
+-- reads it there: no look-up of the client's state on a call that
+-- neither waits nor fails). It holds no credential.
+local PACE = {}
 
 -- Stop asking after this many pages: a server that keeps answering new,
 -- full pages without a total would otherwise never end the loop.
@@ -255,7 +259,7 @@ end
 for _, row in ipairs(endpoints) do
   if row.paced then
     pace = pace or import("pace")
-    paced_metatables[row[1]].__index[row[2]] = pace.method(row, by_resource[row[1]][row[2]], state.UD, state.SCOPE)
+    paced_metatables[row[1]].__index[row[2]] = pace.method(row, by_resource[row[1]][row[2]], PACE, state.SCOPE)
   end
 end
 
@@ -264,8 +268,9 @@ end
 function M.build(st, scope, into)
   into = into or {}
   local UD, SCOPE = state.UD, state.SCOPE
-  for resource, mt in pairs(st.pace and paced_metatables or metatables) do
-    into[resource] = setmetatable({ [UD] = st.ud, [SCOPE] = scope }, mt)
+  local pace_state = st.pace
+  for resource, mt in pairs(pace_state and paced_metatables or metatables) do
+    into[resource] = setmetatable({ [UD] = st.ud, [SCOPE] = scope, [PACE] = pace_state }, mt)
   end
   return into
 end

@@ -7,7 +7,8 @@
 -- Budgets (pace.lua):
 --   store:take(key, rule, max_wait) -> wait | nil, failure
 --     rule = {interval = seconds between sends, burst = sends at once,
---             daily = sends per rolling 24 h or nil}
+--             daily = sends per rolling 24 h or nil, tau = (burst - 1) *
+--             interval}
 --     Reserves the next turn of the bucket and answers how long the caller
 --     waits for it (seconds from now, on the store's clock); nothing is
 --     reserved when the wait would pass max_wait or the daily cap:
@@ -45,7 +46,7 @@ local DAY_MINUTES = 1440
 -- start burst - 1 intervals before it. A pause moves the start after it.
 function M.bucket_take(b, rule, max_wait, t)
   local interval = rule.interval
-  local tau = (rule.burst - 1) * interval
+  local tau = rule.tau or (rule.burst - 1) * interval
   local tat = max(b.tat or t, t)
   local start = tat - tau
   local paused = false
@@ -96,22 +97,32 @@ local LOCAL_MT = { __index = Local, __name = "vzaps.store",
                    __tostring = function() return "vzaps.store (local)" end }
 M.LOCAL_MT = LOCAL_MT
 
+-- The common case first, inline: a turn free now, no pause, no daily cap.
 function Local:take(key, rule, max_wait)
   local b = self.buckets[key]
-  if not b then
-    b = {}
+  local t = now()
+  if b then
+    local tat = b.tat
+    if tat < t then tat = t end
+    local start = tat - rule.tau
+    if start <= t and b.pause <= start and not rule.daily then
+      b.tat = tat + rule.interval
+      return 0
+    end
+  else
+    b = { tat = t, pause = 0 }
     self.buckets[key] = b
   end
-  return M.bucket_take(b, rule, max_wait, now())
+  return M.bucket_take(b, rule, max_wait, t)
 end
 
 function Local:pause(key, seconds)
-  local b = self.buckets[key]
+  local b, t = self.buckets[key], now()
   if not b then
-    b = {}
+    b = { tat = t, pause = 0 }
     self.buckets[key] = b
   end
-  M.bucket_pause(b, seconds, now())
+  M.bucket_pause(b, seconds, t)
 end
 
 -- Ids: id -> expiry. Expired ids are swept when the table has doubled.
