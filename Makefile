@@ -23,16 +23,23 @@ all: build
 deps:
 	@sh scripts/deps.sh test $(LUA_NAME)
 
+# A module loads only into the Lua it was built for (another one fails with
+# "undefined symbol: lua_rotate" & co., README "Pitfalls"): say which.
+BUILT_FOR = @echo "$(1)/vzaps.so is for $(2) $$(pkg-config --modversion $(3) 2>/dev/null); \
+another Lua needs its own build: make LUA=lua5.1|lua5.2|lua5.3|lua5.4|luajit"
+
 build:
 	@sh scripts/deps.sh build $(LUA_NAME)
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLUA_PKG=$(LUA_PKG) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
+	$(call BUILT_FOR,$(BUILD),$(LUA_NAME),$(LUA_PKG))
 
 # The LuaJIT build that spec/nginx_spec.lua loads into nginx.
 nginx-build:
 	@sh scripts/deps.sh nginx
 	@cmake -S . -B $(NGINX_BUILD) -DCMAKE_BUILD_TYPE=Release -DLUA_PKG=luajit >/dev/null
 	@cmake --build $(NGINX_BUILD) -j$(JOBS)
+	$(call BUILT_FOR,$(NGINX_BUILD),luajit,luajit)
 
 # The specs start and stop their own emulator (spec/support/emulator.lua)
 # and nginx (spec/support/nginx.lua).

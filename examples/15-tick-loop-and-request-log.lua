@@ -44,8 +44,9 @@ while true do
 end
 print(("%d jobs done in %d frames; the longest pump(0) took %.2f ms"):format(#jobs, frames, worst * 1000))
 
--- A job can be cancelled before its request is sent: nothing goes out.
+-- A job can be cancelled before its request is sent: nothing goes out
+-- ("request cancelled (not sent)", err.sent false).
 local job = client:spawn(function() return inst.sessions:status() end)
 job:cancel()
 local _, msg, err = job:result()
-print("cancelled job: " .. msg .. " (" .. err.kind .. ")")
+print("cancelled job: " .. msg .. " (" .. err.kind .. ", sent: " .. tostring(err.sent) .. ")")

@@ -6,6 +6,14 @@
 #   VZAPS_VALGRIND=1  run under valgrind: any error or definite/indirect leak fails
 set -u
 lua="$1"; build="$2"; shift 2
+# No spec depends on the user's shell: the module takes VZAPS_CLIENT_TOKEN &
+# co. as configuration, so every VZAPS_* is cleared but this harness's own.
+for v in $(env | sed -n 's/^\(VZAPS_[A-Za-z0-9_]*\)=.*/\1/p'); do
+  case "$v" in
+    VZAPS_LUA|VZAPS_LABEL|VZAPS_FAST_PATH|VZAPS_SANITIZE|VZAPS_VALGRIND|VZAPS_NGINX_BUILD|VZAPS_FAULT_TABLE|VZAPS_KEEP_NGINX) ;;
+    *) unset "$v" ;;
+  esac
+done
 # The specs start child processes of the same Lua (spec/support/compat.lua).
 VZAPS_LUA="$lua"; export VZAPS_LUA
 [ $# -gt 0 ] || set -- spec

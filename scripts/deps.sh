@@ -10,7 +10,7 @@ build="gcc make cmake pkg-config libc6-dev lua5.4 liblua5.4-dev libcurl4-openssl
 # The emulator runs on Lua 5.1 (lua-http is packaged completely only there);
 # the specs talk to its control routes with LuaSocket and lua-cjson.
 emulator="lua5.1 lua-http lua-cqueues lua-cjson"
-tests="lua-busted lua-socket socat openssl clang libclang-rt-14-dev redis-server lua-redis"
+tests="lua-busted lua-socket socat openssl clang libclang-rt-14-dev locales redis-server lua-redis"
 # LuaJIT is Debian's luajit2 (OpenResty's branch): libnginx-mod-http-lua
 # needs it, and it conflicts with the luajit package. The nginx specs run
 # the module inside nginx's LuaJIT, against the emulator.
@@ -39,11 +39,29 @@ case "${1:-build}" in
   *) echo "usage: $0 build|test|check|demo|nginx|lint|docs|rocks|format [LUA]" >&2; exit 2 ;;
 esac
 
+# spec/locale_spec.lua runs the module under a decimal-comma locale, which
+# Debian's locales package can generate but does not ship.
+need_locale() {
+  case "${1:-build}" in test|check) ;; *) return 1 ;; esac
+  ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'
+}
+make_locale() {
+  need_locale "${1:-build}" || return 0
+  $sudo localedef -i de_DE -f UTF-8 de_DE.UTF-8 || echo "$0: could not generate de_DE.UTF-8" >&2
+}
+
 missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+sudo=""
+if [ -z "$missing" ]; then
+  if need_locale "${1:-build}"; then
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    make_locale "${1:-build}"
+  fi
+  exit 0
+fi
 
 echo "Installing missing Debian packages:$missing" >&2
 if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
@@ -63,4 +81,5 @@ $sudo apt-get update -qq || status=$?
 # shellcheck disable=SC2086
 [ $status != 0 ] || $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null || status=$?
 [ -z "$policy" ] || $sudo rm -f $policy
+[ $status != 0 ] || make_locale "${1:-build}"
 exit $status

@@ -85,7 +85,7 @@ local HAND = {
     "The resources with `instance_id` and `instance_token` filled in: request tables may leave both out, and "
       .. "positional methods drop their `instance_id` argument. Shares the client's connections and token.",
     'client:instance(id, token).messages:send_text{phone = "5511999999999", message = "Hi"}' },
-  { "client:parallel", "client:parallel(fns, {concurrency = 8})", "a list of each function's results",
+  { "client:parallel", "client:parallel(fns, {concurrency = n})", "a list of each function's results",
     "Runs each function of `fns` as a coroutine; the requests they make through this client run at the "
       .. "same time, up to `concurrency` transfers over one pool of connections. Returns, in order, a table "
       .. "of each function's return values; a function that raised gives `{nil, message, err}`.",
@@ -525,6 +525,10 @@ w("  signature without `...`), any other key raises `unknown field`; the others 
 w("  of positional methods is `{instance_token=, headers=, timeout=}`.")
 w("- Every `/instances/{id}/…` method needs `instance_id` and `instance_token`; `client:instance(id, token)`")
 w("  returns a handle that fills both in (`client:instance(id, token).sessions:pair_code(phone)`).")
+w("- One rule for ids and numbers everywhere (methods, `client:instance`, the paging iterators): a path value is")
+w("  a string that is not blank, or a whole number sent as its decimal text (`123` → `/instances/123/...`); a")
+w("  blank one raises as missing (contract D16). Whole-number fields (`page`, `size`, ...) take values up to 2^53.")
+w("  Numbers in queries and headers are written like the body's, with a `.` whatever the C locale says.")
 w("- Returns: " .. RETURNS .. ".")
 w("  Where the platform documents the answer (contract §4, the official SDKs' docs), the method lists its fields")
 w("  ([Answer shapes](#answer-shapes)); elsewhere it says that none is documented: the answer is the decoded JSON")

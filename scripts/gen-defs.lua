@@ -328,7 +328,7 @@ local RECORDS = {
     { "no_auth?", "boolean", "no `Authorization` / `X-Client-Token`, no token fetch" },
     { "timeout?", "number", "seconds, this call only" } },
   { "vzaps.ParallelOptions", "The options of `client:parallel`.",
-    { "concurrency?", "integer", "transfers at once, 1 to 256 (default 8)" } },
+    { "concurrency?", "integer", "functions of the run at a time, 1 to 256 (default: the client's `concurrency`)" } },
   { "vzaps.SubscribeOptions", "The options of `client.events:subscribe` (docs/realtime.md).",
     { "instance_id?", "string", "required on the client; filled in on a `client:instance` handle" },
     { "instance_token?", "string", "required on the client; filled in on a `client:instance` handle" },

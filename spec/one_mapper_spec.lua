@@ -88,6 +88,63 @@ describe("one mapper", function()
     end)
   end)
 
+  -- Issue "One call path": entry points that used to apply two rules.
+  describe("ids, pages and raw paths: one rule on every entry point", function()
+    it("a whole-number instance id is its decimal text for client:instance and for a method alike", function()
+      local a = same_outcome(function(c) return c.instances:restart(123, { instance_token = tok }) end, "sends")
+      local b = same_outcome(function(c) return c:instance(123, tok).instances:restart() end, "sends")
+      assert.same(a, b)
+      assert.equals("/instances/123/restart", a.sent[1].path)
+      assert.equals("vzaps.instance (123)", tostring(direct:instance(123, tok)))
+    end)
+
+    for _, blank in ipairs({ "  ", " \t", "" }) do
+      it("a blank instance id " .. label(blank) .. " raises for a method and for client:instance (D16)", function()
+        local o = same_outcome(function(c) return c.instances:restart(blank, { instance_token = tok }) end, "raises")
+        assert.matches("instance_id is required", o.raised, 1, true)
+        local ok, err = pcall(direct.instance, direct, blank, tok)
+        assert.is_false(ok)
+        assert.matches("bad argument #1 to 'instance' (instance_id must be a non-empty string or a whole number)",
+          err, 1, true)
+      end)
+    end
+
+    it("page = 2^53 is sent by list and by each; 2^53 + 2 raises in both", function()
+      local o = same_outcome(function(c) return c.instances:list({ page = 2 ^ 53 }) end, "sends")
+      assert.equals(2 ^ 53, emulator.json.decode(o.sent[1].body).page)
+      emu:clear()
+      local ok = pcall(function() for _ in direct.instances:each({ page = 2 ^ 53 }) do end end)
+      assert.is_true(ok)
+      local first = emu:api_requests()[1]
+      assert.equals(2 ^ 53, emulator.json.decode(first.body).page)
+      same_outcome(function(c) return c.instances:list({ page = 2 ^ 53 + 2 }) end, "raises")
+      local raised, err = pcall(direct.instances.each, direct.instances, { page = 2 ^ 53 + 2 })
+      assert.is_false(raised)
+      assert.matches("field 'page' must be a whole number", err, 1, true)
+    end)
+
+    local RAW_REFUSED = {
+      "../../../i2/chat/send/text?x=1#frag", "../other", "a/../b", "./x", "a/.", "%2e%2e/x", "%2E%2E%2Fx",
+      ".%2E/x", "a/%2e/b", "..%2fx", "..\\x", "a%5C..%5Cb", "send/text?x=1", "send/text#f",
+    }
+    for _, path in ipairs(RAW_REFUSED) do
+      it("messages:send with the raw path " .. label(path) .. " raises, nothing sent", function()
+        local o = same_outcome(function(c)
+          return c.messages:send(id, path, { phone = "5511988887777", message = "m" }, { instance_token = tok })
+        end, "raises")
+        assert.matches("bad argument #2 to 'send' (path must not contain", o.raised, 1, true)
+      end)
+    end
+    for _, path in ipairs({ "send/text", "/send/text", "a.b/c..d/...", "%2e%2ex/y", "send/%3Fq" }) do
+      it("messages:send with the raw path " .. label(path) .. " is sent as given", function()
+        local o = same_outcome(function(c)
+          return c.messages:send(id, path, { phone = "5511988887777", message = "m" }, { instance_token = tok })
+        end, "sends")
+        assert.equals("/instances/" .. id .. "/chat/" .. path:gsub("^/", ""), o.sent[1].path)
+      end)
+    end
+  end)
+
   describe("query values", function()
     local VALUES = { MININT, MAXINT, 2 ^ 53, -0.0, NAN, 1.5, math.huge, true, "", "a b&c", {} }
     for _, v in ipairs(VALUES) do

@@ -22,8 +22,8 @@ describe("the query builder out of memory", function()
     local exe = os.tmpname()
     local ok, out = sh(("gcc -std=c99 -D_POSIX_C_SOURCE=200809L -g -fsanitize=address,undefined "
       .. "-fno-sanitize-recover=undefined -I%s/src $(pkg-config --cflags lua5.4 libcurl) %s/spec/c/query_oom.c "
-      .. "%s/src/url.c %s/src/buffer.c -Wl,--wrap=malloc $(pkg-config --libs lua5.4 libcurl) -lm -o %s")
-      :format(ROOT, ROOT, ROOT, ROOT, exe))
+      .. "%s/src/url.c %s/src/json_number.c %s/src/buffer.c -Wl,--wrap=malloc $(pkg-config --libs lua5.4 libcurl) -lm -o %s")
+      :format(ROOT, ROOT, ROOT, ROOT, ROOT, exe))
     assert(ok, out)
     ok, out = sh("ASAN_OPTIONS=detect_leaks=0 " .. exe)
     os.remove(exe)

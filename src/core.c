@@ -7,7 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "digest.h"
+#include <openssl/sha.h>
+
 #include "json.h"
 #include "lua_sources.h"
 #include "vzaps.h"
@@ -108,6 +109,17 @@ static int l_retry_after(lua_State *L) {
   }
 }
 
+/* core.sha256(s) -> the 32-byte SHA-256 digest of s: a fixed-size stand-in
+ * for a string a peer chose (webhook event ids of any length). */
+static int l_sha256(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256((const unsigned char *)s, n, md);
+  lua_pushlstring(L, (const char *)md, sizeof md);
+  return 1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Embedded Lua modules                                                      */
 /* ------------------------------------------------------------------------ */
@@ -153,6 +165,7 @@ static const luaL_Reg core_funcs[] = {
     {"timings", vz_transport_timings},
     {"headers", vz_headers_table},
     {"success_body", vz_success_body},
+    {"sha256", l_sha256},
     {NULL, NULL},
 };
 
@@ -194,7 +207,6 @@ int luaopen_vzaps(lua_State *L) {
   vz_multi_register(L);
   vz_ws_register(L);
   vz_media_register(L);
-  vz_digest_register(L);
   lua_pushliteral(L, VZ_VERSION);
   lua_setfield(L, core, "VERSION");
   lua_pushlightuserdata(L, NULL); /* JSON null: the same value as cjson.null */

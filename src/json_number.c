@@ -1,7 +1,9 @@
 /* json_number.c: see json_number.h. */
 #include "json_number.h"
 
+#include <float.h>
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +30,25 @@ size_t vz_json_fmt_double(char *buf, double d) {
   char *at;
   size_t n = 0, dplen;
   int i, r;
-  for (i = 0; i < 3; i++) {
-    r = snprintf(buf, VZ_JSON_NUMBUF, fmts[i], d);
-    n = r < 0 ? 0 : (size_t)r;
-    if (n >= VZ_JSON_NUMBUF) n = VZ_JSON_NUMBUF - 1; /* cannot happen */
-    /* strtod reads the text back in the same locale snprintf wrote it. */
-    if (i == 2 || strtod(buf, NULL) == d) break;
+  /* A normal double that some text of 15 digits or fewer reads back as is
+   * printed that way by %.15g already (its ulp is below half a unit of
+   * the 15th digit); a subnormal has fewer bits, so its shortest text may
+   * have fewer digits than %.15g writes: try them from one up. */
+  if (d != 0.0 && fabs(d) < DBL_MIN) {
+    for (i = 1; i <= 17; i++) {
+      r = snprintf(buf, VZ_JSON_NUMBUF, "%.*g", i, d);
+      n = r < 0 ? 0 : (size_t)r;
+      if (n >= VZ_JSON_NUMBUF) n = VZ_JSON_NUMBUF - 1; /* cannot happen */
+      if (strtod(buf, NULL) == d) break;
+    }
+  } else {
+    for (i = 0; i < 3; i++) {
+      r = snprintf(buf, VZ_JSON_NUMBUF, fmts[i], d);
+      n = r < 0 ? 0 : (size_t)r;
+      if (n >= VZ_JSON_NUMBUF) n = VZ_JSON_NUMBUF - 1; /* cannot happen */
+      /* strtod reads the text back in the same locale snprintf wrote it. */
+      if (i == 2 || strtod(buf, NULL) == d) break;
+    }
   }
   /* Swap the locale's decimal point (possibly several bytes) for '.'. */
   dp = localeconv()->decimal_point;

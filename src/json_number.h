@@ -16,8 +16,9 @@
  * NUL-terminated). Returns the length. */
 size_t vz_json_fmt_int(char *buf, long long v);
 
-/* Write the shortest of %.15g, %.16g and %.17g that reads back as exactly d
- * (d must be finite) into buf (VZ_JSON_NUMBUF bytes, NUL-terminated), with
+/* Write the shortest text that reads back as exactly d (%.15g, %.16g or
+ * %.17g for a normal double, as few digits as a subnormal allows) (d must
+ * be finite) into buf (VZ_JSON_NUMBUF bytes, NUL-terminated), with
  * '.' as the decimal point. Returns the length. */
 size_t vz_json_fmt_double(char *buf, double d);
 

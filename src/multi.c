@@ -140,20 +140,24 @@ static int l_multi_in_flight(lua_State *L) {
   return 1;
 }
 
-/* m:cancel(slot): abandons the slot's transfer (a cancelled job, a closed
- * client); the slot is free again. */
+/* m:cancel(slot) -> sent: abandons the slot's transfer (a cancelled job, a
+ * closed client); the slot is free again. sent: whether libcurl had got as
+ * far as sending the request (so it may have been received). */
 static int l_multi_cancel(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Integer slot = luaL_checkinteger(L, 2);
+  int sent = 0;
   luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
   if (m->busy[slot - 1]) {
     vz_xfer *x = &m->slots[slot - 1];
+    sent = x->prereq_calls > 0;
     curl_multi_remove_handle(m->multi, x->curl);
     m->busy[slot - 1] = 0;
     vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
     vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
   }
-  return 0;
+  lua_pushboolean(L, sent);
+  return 1;
 }
 
 /* m:timings(slot): the slot's last transfer's timings (core.timings). */

@@ -139,6 +139,8 @@ void vz_policy_register(lua_State *L) {
   lua_setfield(L, core, "MAX_SECONDS");
   lua_pushinteger(L, VZ_MAX_TOKEN);
   lua_setfield(L, core, "MAX_TOKEN");
+  lua_pushnumber(L, VZ_MAX_WHOLE);
+  lua_setfield(L, core, "MAX_WHOLE");
   lua_newtable(L);
   for (i = 0; SAFE_METHODS[i] != NULL; i++) {
     lua_pushboolean(L, 1);

@@ -216,7 +216,9 @@ static void build_path(lua_State *L, vz_client *c, const frame *f, vz_request *q
       if (s == NULL) field_error(L, f, slot, r->slot[slot], "is required (a non-empty string)");
       if (slot == r->raw_slot) {
         while (n > 0 && *s == '/') s++, n--; /* inserted as given, leading "/" stripped (§3.1) */
+        const char *why = vz_url_raw_path_problem(s, n);
         if (has_space_or_control(s, n)) field_error(L, f, slot, r->slot[slot], "contains spaces or control characters");
+        if (why != NULL) field_error(L, f, slot, r->slot[slot], why);
         if (vz_buf_append(b, s, n) != 0) luaL_error(L, "vzaps: out of memory");
       } else if (vz_url_segment(b, s, n) != 0) {
         luaL_error(L, "vzaps: out of memory");
@@ -279,7 +281,7 @@ static void check_ints(lua_State *L, const frame *f) {
       v = f->body ? get_field(L, f->body, r->int_name[i]) : 0;
     if (v == 0) continue;
     x = lua_tonumber(L, v);
-    if (lua_type(L, v) != LUA_TNUMBER || x != floor(x) || x < (lua_Number)r->int_min[i] || x > 9007199254740992.0) {
+    if (lua_type(L, v) != LUA_TNUMBER || x != floor(x) || x < (lua_Number)r->int_min[i] || x > VZ_MAX_WHOLE) {
       lua_pushfstring(L, "must be a whole number, %d or more", (int)r->int_min[i]);
       field_error(L, f, slot, r->int_name[i], lua_tostring(L, -1));
     }
@@ -438,6 +440,22 @@ static void start_url(lua_State *L, vz_client *c) {
 
 /* ---- the two mappers ------------------------------------------------------- */
 
+/* A table-form method given something else (a positional id, most often):
+ * the message shows the call's shape, naming its first path field
+ * (webhooks:retry_log{log_id = ...}), else its first required one. */
+static void not_a_table(lua_State *L, const vz_route *r, int t) {
+  const char *field = NULL;
+  int i;
+  for (i = 0; i + 1 < r->path.n && field == NULL; i++)
+    if (r->path.field[i] != VZ_SLOT_INSTANCE_ID) field = r->slot[r->path.field[i]];
+  if (field == NULL && r->nrequired > 0) field = r->required[0];
+  if (field != NULL)
+    vz_argerror(L, 1, r->name, "table expected, got %s: call it as %s:%s{%s = ...}", luaL_typename(L, t), r->resource,
+                r->name, field);
+  vz_argerror(L, 1, r->name, "table expected, got %s: call it as %s:%s{...}", luaL_typename(L, t), r->resource,
+              r->name);
+}
+
 /* An endpoint call: route at stack index 2, the caller's arguments from
  * `first` on (missing ones are nil), scope the instance handle's scope
  * table (or 0). */
@@ -456,9 +474,9 @@ void vz_map_endpoint(lua_State *L, vz_client *c, const vz_route *r, int scope, i
   if (r->table_form) {
     int t = first;
     if (lua_isnil(L, t)) {
-      if (!r->optional && scope == 0) vz_argerror(L, 1, r->name, "table expected, got nil");
+      if (!r->optional && scope == 0) not_a_table(L, r, t);
     } else if (!lua_istable(L, t)) {
-      vz_argerror(L, 1, r->name, "table expected, got %s", luaL_typename(L, t));
+      not_a_table(L, r, t);
     } else {
       for (i = 0; i < r->nslots; i++) f.val[i] = get_field(L, t, r->slot[i]);
       f.body = t;

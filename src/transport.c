@@ -175,7 +175,11 @@ static int push_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
   lua_pushnil(L);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     lua_pushliteral(L, "timeout");
-    lua_pushliteral(L, "request timed out");
+    /* Before sending again, a caller must know the first one may count. */
+    if (sent)
+      lua_pushliteral(L, "request timed out after it was sent; it may have been received");
+    else
+      lua_pushliteral(L, "request timed out");
   } else if (vz_curl_is_tls_error(rc)) {
     lua_pushliteral(L, "tls");
     lua_pushfstring(L, "TLS error: %s (check ca_file, or ssl_verify)", detail);

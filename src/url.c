@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_number.h"
 #include "vzaps.h"
 
 /* RFC 3986 unreserved bytes are kept, every other byte becomes %XX with
@@ -41,12 +42,51 @@ int vz_url_segment(vz_buf *b, const char *s, size_t n) {
   return vz_url_escape(b, s, n);
 }
 
+static int hex_value(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+/* A raw path (a pass-through row's `path`, inserted unescaped): NULL when it
+ * may go on the wire, else why not. `?` and `#` would start a query or a
+ * fragment of the module's URL, and a `.` or `..` segment, also written
+ * %2E (servers decode it; CURLOPT_PATH_AS_IS sends it as it is), would
+ * climb out of the instance's path. Segments end at '/' and '\\', and at
+ * %2F and %5C, which servers may decode too. */
+const char *vz_url_raw_path_problem(const char *s, size_t n) {
+  size_t i = 0, dots = 0, other = 0;
+  for (;;) {
+    int sep = i == n, ch = 0;
+    size_t step = 1;
+    if (!sep) {
+      ch = (unsigned char)s[i];
+      if (ch == '?' || ch == '#') return "must not contain '?' or '#' (use client:request for a query)";
+      if (ch == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+        ch = hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]);
+        step = 3;
+      }
+      sep = ch == '/' || ch == '\\';
+    }
+    if (sep) {
+      if (dots > 0 && dots <= 2 && other == 0) return "must not contain '.' or '..' segments";
+      if (i == n) return NULL;
+      dots = other = 0;
+    } else if (ch == '.') {
+      dots++;
+    } else {
+      other++;
+    }
+    i += step;
+  }
+}
+
 /* The text of the number at idx: integers in plain decimal, an integral
  * float without a fraction (3.0 -> "3"), any other float in the shortest
  * form that reads back the same. 0 for NaN and the infinities. */
 int vz_number_text(lua_State *L, int idx, char *out, size_t outsz) {
   lua_Number v;
-  int digits;
   if (vz_isinteger(L, idx)) {
     snprintf(out, outsz, "%lld", (long long)lua_tointeger(L, idx));
     return 1;
@@ -58,20 +98,28 @@ int vz_number_text(lua_State *L, int idx, char *out, size_t outsz) {
     if (strcmp(out, "-0") == 0) strcpy(out, "0");
     return 1;
   }
-  for (digits = 1; digits <= 17; digits++) {
-    snprintf(out, outsz, "%.*g", digits, (double)v);
-    if (strtod(out, NULL) == (double)v) break;
+  /* The JSON encoder's formatter: '.' whatever LC_NUMERIC says, so a
+   * query or header number reads the same as the body's. */
+  {
+    char buf[VZ_JSON_NUMBUF];
+    size_t n = vz_json_fmt_double(buf, (double)v);
+    if (n + 1 > outsz) return 0;
+    memcpy(out, buf, n + 1);
   }
   return 1;
 }
 
-/* A path value's text: a non-empty string, or a whole number (phone
- * numbers, ids), on every Lua the same way. NULL when it cannot be one. */
+/* A path value's text: a string that is not blank, or a whole number
+ * (phone numbers, ids) as its decimal text, on every Lua the same way
+ * (contract D16: a blank id is missing). NULL when it cannot be one. */
 const char *vz_segment_text(lua_State *L, int idx, size_t *n, char *num, size_t numsz) {
   if (idx == 0) return NULL;
   if (lua_type(L, idx) == LUA_TSTRING) {
     const char *s = lua_tolstring(L, idx, n);
-    return *n > 0 ? s : NULL;
+    size_t i;
+    for (i = 0; i < *n; i++)
+      if (!(s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) return s;
+    return NULL;
   }
   if (lua_type(L, idx) == LUA_TNUMBER) {
     lua_Number v = lua_tonumber(L, idx);
@@ -266,12 +314,16 @@ static int l_query(lua_State *L) {
   return 1;
 }
 
-/* core.number_text(n) -> text | nil */
-static int l_number_text(lua_State *L) {
+/* core.segment_text(v) -> text | nil: the path text of an id (client:instance
+ * takes ids by the mapper's rule). */
+static int l_segment_text(lua_State *L) {
   char num[64];
-  luaL_checktype(L, 1, LUA_TNUMBER);
-  if (!vz_number_text(L, 1, num, sizeof num)) return 0;
-  lua_pushstring(L, num);
+  size_t n;
+  const char *s;
+  lua_settop(L, 1);
+  s = vz_segment_text(L, 1, &n, num, sizeof num);
+  if (s == NULL) return 0;
+  lua_pushlstring(L, s, n);
   return 1;
 }
 
@@ -281,6 +333,6 @@ void vz_url_register(lua_State *L) {
   lua_setfield(L, core, "escape");
   lua_pushcfunction(L, l_query);
   lua_setfield(L, core, "query");
-  lua_pushcfunction(L, l_number_text);
-  lua_setfield(L, core, "number_text");
+  lua_pushcfunction(L, l_segment_text);
+  lua_setfield(L, core, "segment_text");
 }

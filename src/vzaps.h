@@ -178,6 +178,10 @@ int vz_method_is_safe(const char *m);                 /* may be sent again */
 int vz_method_post_mode(const char *m, int has_body); /* goes in libcurl's POST mode */
 int vz_header_name_ok(const char *s, size_t n);
 int vz_header_value_ok(const char *s, size_t n);
+/* The largest whole number a field (page, size, delay...) takes: 2^53, the
+ * last one every Lua (doubles included) holds exactly. request.c applies
+ * it; the paging iterators read it as core.MAX_WHOLE. */
+#define VZ_MAX_WHOLE 9007199254740992.0
 /* The longest token (credential, JWT, instance token) that goes in a
  * header: its header line stays well inside VZ_MAX_HEADER_LINE. */
 #define VZ_MAX_TOKEN 4096
@@ -192,6 +196,8 @@ void vz_policy_register(lua_State *L);
 int vz_url_escape(vz_buf *b, const char *s, size_t n);
 /* As vz_url_escape, and "." / ".." as a whole segment become %2E / %2E%2E. */
 int vz_url_segment(vz_buf *b, const char *s, size_t n);
+/* Why a raw path (inserted unescaped) cannot go on the wire, or NULL. */
+const char *vz_url_raw_path_problem(const char *s, size_t n);
 int vz_number_text(lua_State *L, int idx, char *out, size_t outsz);
 const char *vz_segment_text(lua_State *L, int idx, size_t *n, char *num, size_t numsz);
 const char *vz_query_append(lua_State *L, const char *const *keys, const size_t *klens, const int *vals, int n,

@@ -1710,7 +1710,7 @@ function messages:edit(req) end
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
 function messages:delete(req) end
 
----Sends to any /chat/ path (e.g. "send/text"), unescaped, with the body as given; always POST.
+---Sends to any /chat/ path (e.g. "send/text"), unescaped (no `.`/`..` segment, `?` or `#`), with the body as given; always POST.
 ---
 ---`POST /instances/{id}/chat/{path}` (docs/api.md, `messages.send`)
 ---@param instance_id string the instance
@@ -2644,7 +2644,7 @@ function handle_messages:edit(req) end
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
 function handle_messages:delete(req) end
 
----Sends to any /chat/ path (e.g. "send/text"), unescaped, with the body as given; always POST.
+---Sends to any /chat/ path (e.g. "send/text"), unescaped (no `.`/`..` segment, `?` or `#`), with the body as given; always POST.
 ---
 ---`POST /instances/{id}/chat/{path}` (docs/api.md, `messages.send`)
 ---@param path string 

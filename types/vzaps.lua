@@ -6,15 +6,16 @@
 
 ---The options of `vzaps.new` (README "Client options").
 ---@class vzaps.Options
----@field client_token string account client token (sent as `X-Client-Token`)
----@field client_secret string account client secret (only sent to `POST /token`)
----@field base_url? string REST endpoint; a trailing `/` is ignored; no `user:password@` (refused) (default: `https://api.vzaps.com`)
----@field realtime_url? string realtime endpoint (`ws://` for local use); no `user:password@` (refused) (default: `wss://realtime.vzaps.com`)
+---@field client_token? string account client token (sent as `X-Client-Token`) (default: `VZAPS_CLIENT_TOKEN`, else required)
+---@field client_secret? string account client secret (only sent to `POST /token`) (default: `VZAPS_CLIENT_SECRET`, else required)
+---@field base_url? string REST endpoint; a trailing `/` is ignored; no `user:password@` (refused) (default: `VZAPS_BASE_URL`, else `https://api.vzaps.com`)
+---@field realtime_url? string realtime endpoint (`ws://` for local use); no `user:password@` (refused) (default: `VZAPS_REALTIME_URL`, else `wss://realtime.vzaps.com`)
 ---@field timeout? number whole-request budget (connect + send + receive), at most one year (default: `30`)
 ---@field connect_timeout? number TCP + TLS connect budget (default: `10`)
 ---@field token_skew? number refresh the JWT this long before it expires (default: `60`)
 ---@field user_agent? string `User-Agent` header (default: `VZaps.SDK.Lua/<VERSION>`)
 ---@field max_retries? integer see Reliability; `0` turns retries off (0 to 100) (default: `2`)
+---@field concurrency? integer requests of `client:spawn` jobs and `client:parallel` runs in flight at once (1 to 256); see README "Calls that never stall a frame loop" (default: `8`)
 ---@field ssl_verify? boolean verify the server certificate and host name (default: `true`)
 ---@field ca_file? string CA bundle file (default: system store)
 ---@field ca_path? string CA certificate directory (default: system store)
@@ -48,7 +49,7 @@
 
 ---The options of `client:parallel`.
 ---@class vzaps.ParallelOptions
----@field concurrency? integer transfers at once, 1 to 256 (default 8)
+---@field concurrency? integer functions of the run at a time, 1 to 256 (default: the client's `concurrency`)
 
 ---The options of `client.events:subscribe` (docs/realtime.md).
 ---@class vzaps.SubscribeOptions

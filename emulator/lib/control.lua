@@ -35,7 +35,8 @@ return function(r, app)
   add("POST", "/__emu/config", function(req)
     local b = api.body(req)
     local known = { token_ttl = true, token_style = true, client_token = true, client_secret = true,
-                    webhook_timeout = true, send_rate = true, send_per = true }
+                    webhook_timeout = true, send_rate = true, send_per = true,
+                    webhook_payload = true }
     for k in pairs(b) do
       if not known[k] then api.bad("unknown config key " .. tostring(k)) end
     end
@@ -53,6 +54,8 @@ return function(r, app)
     if sp and sp <= 0 then api.bad("send_per must be > 0") end
     if b.send_rate == json.null then state.config.send_rate = nil end
     if b.send_rate ~= nil or sp then require("lib.send_rate").forget() end
+    local wp = api.optional(b, "webhook_payload", "string")
+    if wp and wp ~= "envelope" and wp ~= "bare" then api.bad("webhook_payload must be envelope or bare") end
     api.optional(b, "client_token", "string")
     api.optional(b, "client_secret", "string")
     for k, v in pairs(b) do
@@ -113,7 +116,7 @@ return function(r, app)
     for _ in pairs(state.revoked) do nrev = nrev + 1 end
     return 200, {
       config = { token_ttl = state.config.token_ttl, token_style = state.config.token_style,
-                 webhook_timeout = state.config.webhook_timeout },
+                 webhook_timeout = state.config.webhook_timeout, webhook_payload = state.config.webhook_payload },
       tokens_issued = ntok, tokens_revoked = nrev,
       requests_recorded = #state.requests, last_seq = state.seq,
       scripts_pending = json.array(state.scripts),

@@ -42,6 +42,7 @@ M.defaults = {
   token_ttl = 3600,
   token_style = "snake",
   webhook_timeout = 5,  -- seconds per webhook delivery attempt (lib/webhooks.lua)
+  webhook_payload = "envelope",  -- or "bare": what a delivery's body is (lib/webhooks.lua)
 }
 
 function M.set_defaults(t)

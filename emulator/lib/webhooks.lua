@@ -1,7 +1,9 @@
 -- Webhook delivery (contract §4.5, §7): every event an instance subscribed
 -- to is POSTed, as the same JSON envelope the realtime endpoint sends
--- ({"id","type","instance_id","created_at","data"}), to the instance's
--- webhook URL, and each attempt is recorded on a delivery log entry
+-- ({"id","type","instance_id","created_at","data"}), or with config
+-- webhook_payload = "bare" as the contract describes it (the event's `data`
+-- alone, with a lowercase `type` in every one), to the instance's webhook
+-- URL, and each attempt is recorded on a delivery log entry
 -- (routes/webhooks.lua serves the logs; retry_log calls M.send again).
 --
 -- Only loopback hosts are ever connected to (127.x.x.x, localhost, [::1]):
@@ -193,13 +195,25 @@ function M.send(log)
   return log
 end
 
+-- What a delivery of env carries: the envelope, or (webhook_payload "bare")
+-- a copy of its data with a `type`: the data's own (a Message's "message"),
+-- else the event type in lower case ("connected"), as a platform that
+-- names types in its payloads in lower case would send.
+function M.payload(env)
+  if state.config.webhook_payload ~= "bare" then return env end
+  local bare = {}
+  for k, v in pairs(env.data) do bare[k] = v end
+  if type(bare.type) ~= "string" then bare.type = env.type:lower() end
+  return bare
+end
+
 -- A new delivery log entry for event env on inst, and its first attempt.
 function M.deliver(inst, env)
   local now = state.iso()
   local log = {
     id = "whl_" .. state.hex(10), instance_id = inst.id, event = env.type, event_id = env.id,
     url = inst.webhook, status = "pending", success = json.null, response_status = json.null,
-    error = json.null, attempts = 0, history = json.array(), payload = env,
+    error = json.null, attempts = 0, history = json.array(), payload = M.payload(env),
     created_at = now, updated_at = now, last_attempt_at = json.null, delivered_at = json.null,
   }
   inst.webhook_logs[#inst.webhook_logs + 1] = log

@@ -286,7 +286,8 @@ return {
     doc = "Deletes a sent message; other fields are passed through as the body." },
   { "messages", "send", "POST", I .. "/chat/{path}", paced = true,
     args = { "instance_id", "path", "body", "opts" }, raw = "path",
-    doc = "Sends to any /chat/ path (e.g. \"send/text\"), unescaped, with the body as given; always POST." },
+    doc = "Sends to any /chat/ path (e.g. \"send/text\"), unescaped (no `.`/`..` segment, `?` or `#`), "
+      .. "with the body as given; always POST." },
 
   -- Webhooks (§4.5) --------------------------------------------------------
   { "webhooks", "get", "GET", I .. "/webhook", args = { "instance_id", "opts" },

@@ -98,10 +98,12 @@ end
 M.fail = fail
 
 -- An error raised from a failed exchange (no HTTP answer): kind is
--- "timeout", "tls" or "network".
+-- "timeout", "tls" or "network" (or "cancelled", "closed"). sent: true when
+-- the request may have been received, false when nothing left, nil when
+-- unknown (a custom transport).
 function M.transport(kind, message, req, secrets, sent)
   return fail({ kind = kind, code = DEFAULT_CODE[kind], message = message,
-                method = req.method, path = req.path, sent = sent or nil }, secrets)
+                method = req.method, path = req.path, sent = sent }, secrets)
 end
 
 local function field_text(t, k)

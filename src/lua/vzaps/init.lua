@@ -314,7 +314,9 @@ methods.request = resources.request
 -- (with a custom `transport`, one after another).
 -- @function Client:parallel
 -- @tparam {function,...} fns the functions
--- @tparam[opt] table opts `concurrency` (1 to 256, default 8)
+-- @tparam[opt] table opts `concurrency`: functions run at a time (1 to 256, default the
+--  client's `concurrency` option, 8 unless set); their requests share the
+--  client's `concurrency` transfers with its spawned jobs
 -- @treturn {table,...} each function's results, in order, as a packed list
 --  (`{n = ..., ...}`); a function that raised gives `{nil, message, err}`
 -- @usage local out = client:parallel({
@@ -394,8 +396,11 @@ local INSTANCE_MT = {
 -- instance_token filled in; shares the client's connection and token.
 function methods.instance(self, instance_id, instance_token)
   check_open(self)
-  if type(instance_id) ~= "string" or not instance_id:find("%S") then
-    argerror(1, "instance", "instance_id must be a non-empty string")
+  -- the mapper's rule for ids (src/url.c): a non-blank string, or a whole
+  -- number as its decimal text
+  instance_id = core.segment_text(instance_id)
+  if instance_id == nil then
+    argerror(1, "instance", "instance_id must be a non-empty string or a whole number")
   end
   args.check_token(instance_token, 2, "instance", "instance_token")
   local scope = { instance_id = instance_id, instance_token = instance_token }

@@ -8,7 +8,15 @@ local type, pairs, ipairs, tostring, getmetatable = type, pairs, ipairs, tostrin
 
 local M = {}
 
-local function bad(why) args.argerror(1, "new", why) end
+-- While M.check runs: {option = variable} of the values it took from the
+-- environment, so that a bad one is named by its variable.
+local from_env
+
+local function bad(why)
+  local name = from_env and why:match("^([%w_]+)")
+  if name and from_env[name] then why = why .. " (from " .. from_env[name] .. ")" end
+  args.argerror(1, "new", why)
+end
 
 local function string_opt(opts, name, pattern, what)
   local v = opts[name]
@@ -41,17 +49,49 @@ for _, o in ipairs(option_table) do KNOWN[o[1]] = true end
 M.DEFAULT_BASE_URL = "https://api.vzaps.com"
 M.DEFAULT_REALTIME_URL = "wss://realtime.vzaps.com"
 
+-- The user's configuration the module takes from the environment, for the
+-- options not given (as the OpenAI and Twilio SDKs do): nothing else, and
+-- never a test switch. An empty variable counts as unset.
+M.ENVIRONMENT = {
+  client_token = "VZAPS_CLIENT_TOKEN",
+  client_secret = "VZAPS_CLIENT_SECRET",
+  base_url = "VZAPS_BASE_URL",
+  realtime_url = "VZAPS_REALTIME_URL",
+}
+
+-- opts with the environment's values for the options it does not give (a
+-- copy, or opts itself when nothing came from the environment), and which
+-- came from there (for the messages).
+local function with_environment(opts)
+  local merged, from
+  for name, var in pairs(M.ENVIRONMENT) do
+    if opts[name] == nil then
+      local v = os.getenv(var)
+      if v and v ~= "" then
+        if not merged then
+          merged, from = {}, {}
+          for k, x in pairs(opts) do merged[k] = x end
+        end
+        merged[name], from[name] = v, var
+      end
+    end
+  end
+  return merged or opts, from
+end
+
 -- Returns the validated settings (a fresh table; opts is not modified).
 function M.check(opts)
+  from_env = nil
   if type(opts) ~= "table" then bad("options table expected, got " .. type(opts)) end
   for k in pairs(opts) do
     if not KNOWN[k] then bad("unknown option '" .. tostring(k) .. "'") end
   end
+  opts, from_env = with_environment(opts)
   local s = {}
   -- Credentials go in headers: non-blank, one line, sent unmodified (D17).
   for _, name in pairs({ "client_token", "client_secret" }) do
     local v = opts[name]
-    if v == nil then bad(name .. " is required") end
+    if v == nil then bad(name .. " is required (or set " .. M.ENVIRONMENT[name] .. ")") end
     if type(v) ~= "string" then bad(name .. " must be a string, got " .. type(v)) end
     local why = core.token_problem(v) -- the rule of every token that goes in a header (src/policy.c)
     if why == "blank" then bad(name .. " must not be blank") end
@@ -78,6 +118,15 @@ function M.check(opts)
     bad("max_retries must be an integer from 0 to 100")
   end
   s.max_retries = mr
+  -- The job engine's transfer slots (scheduler.lua): requests of spawned
+  -- jobs and parallel runs in flight at once.
+  local cc = opts.concurrency
+  if cc == nil then
+    cc = 8
+  elseif type(cc) ~= "number" or cc ~= math.floor(cc) or cc < 1 or cc > 256 then
+    bad("concurrency must be an integer from 1 to 256")
+  end
+  s.concurrency = cc
   local v = opts.ssl_verify
   if v ~= nil and type(v) ~= "boolean" then bad("ssl_verify must be a boolean, got " .. type(v)) end
   s.ssl_verify = v ~= false

@@ -33,13 +33,14 @@ local function sequential(fns)
   return results
 end
 
---- Runs the functions as coroutines; requests they make through the client
--- are scheduled on its curl multi handle, up to `concurrency` at a time
--- (sequentially with a custom `transport`). Called as `client:parallel(fns, opts)`.
+--- Runs the functions as coroutines, up to `concurrency` of them at a time;
+-- requests they make through the client are scheduled on its curl multi
+-- handle, within the client's own `concurrency` transfers (sequentially with
+-- a custom `transport`). Called as `client:parallel(fns, opts)`.
 -- Jobs started with `client:spawn` advance during the run too.
 -- @param st the client's private state (given by `Client:parallel`)
 -- @tparam {function,...} fns
--- @tparam[opt] table opts `concurrency` (1 to 256, default 8)
+-- @tparam[opt] table opts `concurrency` (1 to 256, default the client's)
 -- @treturn {table,...} packed results per function; for one that raised,
 --  `{nil, message, err}` where `err.kind` is `"raised"`, `err.details` the
 --  raised value, `err.message` its text and `message` is `tostring(err)`
@@ -49,7 +50,7 @@ function M.run(st, fns, opts)
   for i = 1, #fns do
     if type(fns[i]) ~= "function" then argerror(1, "parallel", "item " .. i .. " is not a function") end
   end
-  local concurrency = 8
+  local concurrency = st.concurrency
   if opts ~= nil then
     if type(opts) ~= "table" then argerror(2, "parallel", "options table expected, got " .. type(opts)) end
     for k in pairs(opts) do
@@ -68,16 +69,27 @@ function M.run(st, fns, opts)
   end
   if #fns == 0 then return {} end
   if st.transport then return sequential(fns) end
-  local e = scheduler.engine(st, concurrency)
-  local jobs = {}
-  for i, fn in ipairs(fns) do jobs[i] = scheduler.spawn(e, fn) end
-  local function all_done()
-    for _, job in ipairs(jobs) do
-      if not job:done() then return false end
+  local e = scheduler.engine(st)
+  -- A window of `concurrency` functions: each one that finishes starts the
+  -- next, from inside the pump. Not re-entered: a function that finishes at
+  -- once (it raised) lets the loop go on instead of nesting a call.
+  local jobs, n, nexti, active, filling = {}, #fns, 1, 0, false
+  local function fill()
+    if filling then return end
+    filling = true
+    while active < concurrency and nexti <= n do
+      local i = nexti
+      nexti, active = i + 1, active + 1
+      jobs[i] = scheduler.spawn(e, fns[i])
+      jobs[i]:on_done(function()
+        active = active - 1
+        fill()
+      end)
     end
-    return true
+    filling = false
   end
-  while not all_done() do
+  fill()
+  while active > 0 or nexti <= n do
     scheduler.pump(e, 1)
   end
   local results = {}

@@ -264,7 +264,7 @@ do
   local f = io.open("/dev/urandom", "rb")
   local bytes = f and f:read(8)
   if f then f:close() end
-  holder_base = core.digest((bytes or "") .. tostring({}) .. tostring(os.time()) .. tostring(os.clock())):sub(1, 16) .. ":"
+  holder_base = store_mod.hex_digest((bytes or "") .. tostring({}) .. tostring(os.time()) .. tostring(os.clock())):sub(1, 16) .. ":"
 end
 
 -- The fetch's view of st: http.send calls st.sleep between attempts; the

@@ -137,7 +137,9 @@ local function same(a, b, depth)
   return true
 end
 
-local function whole(v) return type(v) == "number" and v >= 0 and v < 2 ^ 53 and v == floor(v) end
+-- The mapper's bound for whole-number fields (src/request.c, 2^53).
+local MAX_WHOLE = core.MAX_WHOLE
+local function whole(v) return type(v) == "number" and v >= 0 and v <= MAX_WHOLE and v == floor(v) end
 
 -- The pages of row's list, one request a step: a function answering the
 -- next non-empty page and its items, nothing after the last one; raising

@@ -56,11 +56,10 @@ end
 -- The engine: one per client, made on first use
 -- ---------------------------------------------------------------------------
 
-local DEFAULT_SLOTS = 8
-
-local function new_engine(st, slots)
+-- The engine's transfer slots are the client's `concurrency` option.
+local function new_engine(st)
   local e = {
-    st = st, slots = slots or DEFAULT_SLOTS, multi = nil,
+    st = st, slots = st.concurrency, multi = nil,
     jobs = {},      -- co -> job, every job not finished
     live = 0,
     pending = {},   -- jobs whose request waits for a free slot, in order
@@ -75,14 +74,8 @@ local function new_engine(st, slots)
   return e
 end
 
-function M.engine(st, slots)
-  local e = st.engine or new_engine(st, slots)
-  -- A different pool size is taken only while nothing is in flight.
-  if slots and slots ~= e.slots and (not e.multi or e.multi:in_flight() == 0) then
-    if e.multi then e.multi:close() end
-    e.multi, e.slots, e.free = nil, slots, {}
-  end
-  return e
+function M.engine(st)
+  return st.engine or new_engine(st)
 end
 
 local function multi_of(e)
@@ -122,6 +115,11 @@ end
 local STOPPED = {
   cancelled = "request cancelled (not sent)",
   closed = "client is closed",
+}
+-- ... and those whose request libcurl had begun sending.
+local STOPPED_SENT = {
+  cancelled = "request cancelled after it was sent; it may have been received",
+  closed = "client is closed; the request was sent and may have been received",
 }
 
 -- Resumes a job with the given values and files what it asks next.
@@ -173,7 +171,8 @@ local function drop(list, job)
 end
 
 -- Takes the job out of wherever it waits; true when a request of it was
--- in flight (it may have reached the server).
+-- in flight and libcurl had begun sending it (it may have reached the
+-- server); a request added to a slot but not yet driven is not sent.
 local function unfile(e, job)
   local st = job.state
   if st == "queued" then
@@ -183,16 +182,17 @@ local function unfile(e, job)
   elseif st == "waiting" then
     drop(e.waiters, job)
   elseif st == "in_flight" then
-    e.multi:cancel(job.slot)
+    local sent = e.multi:cancel(job.slot)
     e.owner[job.slot] = nil
     e.free[#e.free + 1] = job.slot
-    return true
+    return sent
   end
   return false
 end
 
 -- Stops a job that has not finished: cancelled by its owner, or its client
--- closed. A request in flight is abandoned; it may have been received.
+-- closed. A request in flight is abandoned; once sending began, it may
+-- have been received.
 local function stop_job(e, job, why)
   job.stop = why
   -- The job itself is running (it cancels itself, or a callback of its
@@ -202,7 +202,8 @@ local function stop_job(e, job, why)
   if job.state == "sleeping" or job.state == "waiting" then
     step(e, job)
   else
-    step(e, job, nil, why, STOPPED[why] .. (sent and "; it may have been received" or ""), sent)
+    local msg = sent and STOPPED_SENT[why] or STOPPED[why]
+    step(e, job, nil, why, msg, sent)
   end
 end
 
@@ -225,8 +226,8 @@ function Job:result()
 end
 
 --- Cancels a job that has not finished: before its request is sent,
--- nothing is sent; a request in flight is abandoned (it may have been
--- received: err.sent is true). The job then finishes with
+-- nothing is sent (err.sent is false); a request being sent is abandoned
+-- (it may have been received: err.sent is true). The job then finishes with
 -- nil, message, err (err.kind "cancelled"). Returns false when the job had
 -- already finished.
 function Job:cancel()

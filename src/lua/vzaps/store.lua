@@ -36,6 +36,11 @@ local M = {}
 
 local DAY_MINUTES = 1440
 
+-- The hex SHA-256 of s (core.sha256 gives the raw bytes).
+function M.hex_digest(s)
+  return (core.sha256(s):gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+end
+
 -- ---------------------------------------------------------------------------
 -- The bucket arithmetic, shared by the local and nginx stores (redis_store
 -- runs the same steps in a server-side script). b = {tat, pause, minutes =
@@ -156,7 +161,7 @@ end
 -- The token: one per key; this Lua state's jobs already share one fetch
 -- per client (http.lua), and blocking calls cannot overlap.
 function Local.key(_, st)
-  return "token:" .. core.digest(st.base_url .. "\n" .. st.client_token .. "\n" .. st.client_secret)
+  return "token:" .. M.hex_digest(st.base_url .. "\n" .. st.client_token .. "\n" .. st.client_secret)
 end
 
 function Local:read(key)

@@ -18,10 +18,11 @@ local args = import("args")
 local errors = import("errors")
 local dispatcher = import("dispatch")
 
-local type, pairs, tostring, tonumber, setmetatable, rawget =
-  type, pairs, tostring, tonumber, setmetatable, rawget
+local type, pairs, ipairs, tostring, tonumber, setmetatable, rawget =
+  type, pairs, ipairs, tostring, tonumber, setmetatable, rawget
 local floor = math.floor
 local json_decode, json_encode, same_secret = core.json_decode, core.json_encode, core.same_secret
+local sha256 = core.sha256
 local argerror, raise = args.argerror, args.raise
 local is_object = dispatcher.is_object
 
@@ -32,6 +33,7 @@ local DEFAULT_DEDUP_TTL = 86400     -- seconds an id stays in a lua_shared_dict
 local PENDING_TTL = 60              -- seconds a delivery being handled holds its id
 local DEFAULT_MAX_BODY = 4 * 1024 * 1024
 local MIN_KEY = 16
+local MAX_ID = 128                  -- bytes of an event id remembered as it is
 
 -- What hook:ngx() answers for each outcome.
 local STATUS = { INVALID_DELIVERY = 400, INVALID_KEY = 401, BODY_TOO_LARGE = 413, HANDLER_ERROR = 500,
@@ -56,6 +58,15 @@ local function invalid(p, why) return failure(p, "INVALID_DELIVERY", "webhook de
 -- (or being handled); done(id) remembers it; abort(id) forgets it, so a
 -- delivery whose handler raised runs again when the platform retries it.
 -- ---------------------------------------------------------------------------
+
+-- What is remembered of an event id: itself up to MAX_ID bytes, else its
+-- SHA-256 (a sender chooses the id: a 1 MiB one must not cost 1 MiB per
+-- entry, nor 60 KB ones fill a lua_shared_dict and evict legitimate ids).
+-- A platform's ids do not start with a NUL byte, so the two never meet.
+local function id_key(id)
+  if #id <= MAX_ID then return id end
+  return "\0sha256:" .. sha256(id)
+end
 
 -- In this Lua state: the last n ids handled (a ring), and those in progress.
 local function memory_dedup(n)
@@ -110,11 +121,26 @@ end
 
 local ENVELOPE_STRINGS = { "id", "instance_id", "created_at" }
 
+-- The event type names of contract §6.6, by their folded form (lower case,
+-- no `_`, `-` or space): a bare payload says "message" or "read_receipt"
+-- where a realtime envelope says "Message" or "ReadReceipt".
+local EVENT_NAMES = {}
+for _, name in ipairs({ "Message", "ReadReceipt", "Presence", "ChatPresence", "HistorySync", "Connected",
+                        "Disconnected", "GroupParticipantsAdd", "GroupParticipantsRemove" }) do
+  EVENT_NAMES[name:lower()] = name
+end
+
+-- The §6.6 name of a bare payload's type whatever its case; a type with no
+-- such name is kept as it is.
+local function event_name(t)
+  return EVENT_NAMES[t:gsub("[_%-%s]", ""):lower()] or t
+end
+
 -- The event of a delivery body, or nil, msg, err. The envelope
 -- {id, type, instance_id, created_at, data = {...}} (what realtime sends,
 -- contract §6.2) is taken as it is; any other object with a `type` is the
 -- bare payload (contract §7: "same object as realtime data") and becomes the
--- `data` of an envelope with that type.
+-- `data` of an envelope with that type, named as in §6.6.
 local function parse(p, body)
   if body == "" then return invalid(p, "is empty") end
   if #body > p.max_body then
@@ -134,7 +160,7 @@ local function parse(p, body)
     return v
   end
   local inst = v.instance_id
-  return { type = t, instance_id = type(inst) == "string" and inst or nil, data = v }
+  return { type = event_name(t), instance_id = type(inst) == "string" and inst or nil, data = v }
 end
 
 -- ---------------------------------------------------------------------------
@@ -161,7 +187,8 @@ end
 -- every type with `"All"` (handlers of the type run first, then the `All`
 -- ones, in the order registered). `event` is `{id, type, instance_id,
 -- created_at, data}`; `headers` the table given to `handle` (in `ngx()`,
--- the request headers).
+-- the request headers). A bare payload's type runs the handlers of its
+-- realtime event name whatever its case (`"message"`: `"Message"`).
 -- @function hook:on
 -- @tparam string event_type e.g. `"Message"`, or `"All"`
 -- @tparam function fn
@@ -178,6 +205,7 @@ local function handle(p, body, headers)
   local id, dedup = ev.id, p.dedup
   if type(id) ~= "string" or id == "" then dedup = nil end
   if dedup then
+    id = id_key(id)
     local first, why = dedup.begin(id)
     if first == nil then
       return failure(p, "STORE_UNAVAILABLE", "webhook de-duplication store failed: "
