@@ -35,6 +35,7 @@
 #include "../src/ws.c"
 #undef vz_ws_register
 #include "../src/ws_handshake.c"
+#include "../src/ws_wait.c"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 # on its seed corpus in fuzz/corpus/<target>/ (new inputs go to a scratch
 # copy, so the committed corpus stays small). Crash reproducers are written
 # to fuzz/crashes/. Prints libFuzzer's last stats line per target.
-# FUZZ_TARGETS="fuzz_ws" runs only the targets named (all three by default).
+# FUZZ_TARGETS="fuzz_ws" runs only the targets named (all four by default).
 # Usage: sh fuzz/run.sh [BUILD_DIR]   (BUILD_DIR holds lua_sources.c)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,22 +18,24 @@ cc="${CC_FUZZ:-clang}"
 flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -D_POSIX_C_SOURCE=200809L -I$root/src $(pkg-config --cflags lua5.4 libcurl)"
 libs="$(pkg-config --libs lua5.4 libcurl) -lwslay -lcrypto -lm"
-# fuzz_response includes transport.c, fuzz_ws ws.c and ws_handshake.c (to
+# fuzz_response includes transport.c, fuzz_ws ws.c, ws_handshake.c and ws_wait.c (to
 # reach their static functions); each links the rest.
 base="$root/src/core.c $root/src/client.c $root/src/direct_call.c $root/src/request.c $root/src/route.c $root/src/url.c $root/src/policy.c $root/src/args.c $root/src/headers.c $root/src/multi.c $root/src/buffer.c $root/src/media.c $root/src/json_encode.c \
   $root/src/json_decode.c $root/src/json_number.c $build/lua_sources.c"
-common="$base $root/src/ws.c $root/src/ws_handshake.c"
+common="$base $root/src/ws.c $root/src/ws_handshake.c $root/src/ws_wait.c"
 
 # shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_json" "$root/fuzz/fuzz_json.c" $root/src/buffer.c $root/src/json_encode.c \
   $root/src/json_decode.c $root/src/json_number.c $root/src/media.c $root/src/args.c $libs
+# shellcheck disable=SC2086
+$cc $flags -o "$out/fuzz_json_budget" "$root/fuzz/fuzz_json_budget.c" $root/src/json_decode.c $root/src/json_number.c $libs
 # shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_response" "$root/fuzz/fuzz_response.c" $common $libs
 # shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_ws" "$root/fuzz/fuzz_ws.c" $base $root/src/transport.c $libs
 
 status=0
-for t in ${FUZZ_TARGETS:-fuzz_json fuzz_response fuzz_ws}; do
+for t in ${FUZZ_TARGETS:-fuzz_json fuzz_json_budget fuzz_response fuzz_ws}; do
   work="$out/corpus-$t"
   dict="$root/fuzz/json.dict"
   [ "$t" = fuzz_ws ] && dict="$root/fuzz/ws.dict"

@@ -18,7 +18,7 @@ local options = assert(loadfile("src/lua/vzaps/option_table.lua"))()
 
 -- The option table in Markdown: { name, type, default, doc } per row. The
 -- types "secret" (a required credential) and "url" are strings to the caller.
-local OPTION_TYPE = { secret = "string", url = "string" }
+local OPTION_TYPE = { secret = "string", url = "string", budget = "integer or `false`" }
 local function option_lines()
   local lines = { "| option | type | default | meaning |", "|---|---|---|---|" }
   for _, o in ipairs(options) do
@@ -99,10 +99,12 @@ local HAND = {
     "Advances every started job, waiting at most `max_wait` seconds (default 0: never waits).",
     "while client:pump(0.005) > 0 do end" },
   { "events.subscribe", "client.events:subscribe{instance_id=, instance_token=, events=, reconnect=, "
-      .. "max_retries=, retry_delay=, last_event_id=, ping_interval=}", "a subscription, or nil, message, err",
+      .. "max_retries=, retry_delay=, last_event_id=, ping_interval=, max_queued_bytes=, max_queued_messages=, "
+      .. "max_unsent_frames=}", "a subscription, or nil, message, err",
     "Opens the realtime WebSocket (`{realtime_url}/events/ws`). The subscription has `on(type, fn)`, "
-      .. "`on(\"All\", fn)`, `on_open`, `on_close`, `on_error`, `run()`, `poll(timeout)`, `close()` and "
-      .. "`last_event_id`; see docs/realtime.md.",
+      .. "`on(\"All\", fn)`, `on_open`, `on_close`, `on_error`, `run()`, `poll(timeout)` (which runs the `on` "
+      .. "handlers of the event it returns), `close()` and `last_event_id`; the `max_*` options are its flood "
+      .. "limits. See docs/realtime.md.",
     'local sub = assert(client.events:subscribe{instance_id = id, instance_token = token, events = {"Message"}})' },
   { "vzaps.webhook", "vzaps.webhook{key=, dedup=, dedup_dict=, dedup_ttl=, max_body=}", "a webhook receiver",
     "A webhook receiver with the registration API of a realtime subscription. Its methods: "
@@ -123,6 +125,8 @@ local HAND = {
         .. "\"Stores\"); not with `dedup_dict` |",
       "| `dedup_ttl` | seconds | `86400` | how long an id stays in `dedup_dict` or `dedup_store` |",
       "| `max_body` | integer | `4194304` | the largest delivery, in bytes (larger: `BODY_TOO_LARGE`, 413) |",
+      "| `json_budget` | integer or `false` | `8` | a delivery may decode into at most this many bytes of Lua memory "
+        .. "per byte of JSON, plus 1 MiB (more: `BODY_TOO_LARGE`, 413); `false`: no limit |",
     } },
   { "vzaps.ngx_token_store", "vzaps.ngx_token_store(dict_name)", "a `token_store` for `vzaps.new`",
     "Keeps the JWT in a `lua_shared_dict`, so that every worker of an nginx uses one token. It is refreshed by one "

@@ -83,7 +83,8 @@ end
 -- Option types of option_table.lua as LuaCATS types.
 local OPTION_TYPE = {
   secret = "string", url = "string", string = "string", seconds = "number", integer = "integer",
-  boolean = "boolean", ["function"] = "function", store = "vzaps.TokenStore", table = "table",
+  boolean = "boolean", ["function"] = "function", store = "vzaps.TokenStore", budget = "integer|false",
+  table = "table",
 }
 
 -- Markdown of the docs as plain text for a one-line comment.
@@ -337,7 +338,10 @@ local RECORDS = {
     { "max_retries?", "integer", "reconnects in a row before giving up (nil: unlimited)" },
     { "retry_delay?", "number", "seconds of the linear reconnect backoff, 0 to 30 (default 1)" },
     { "last_event_id?", "string", "resume after this event" },
-    { "ping_interval?", "number|false", "seconds between pings, or false for none" } },
+    { "ping_interval?", "number|false", "seconds between pings, or false for none" },
+    { "max_queued_bytes?", "integer", "flood limit: bytes of received messages waiting (default 64 MiB)" },
+    { "max_queued_messages?", "integer", "flood limit: received messages waiting (default 100000)" },
+    { "max_unsent_frames?", "integer", "flood limit: frames (pongs, acks) the server has not read (default 1024)" } },
   { "vzaps.Event", "A realtime event (contract §6.2), as `sub:on` handlers and `sub:poll` get it; webhook handlers get the same shape.",
     { "id?", "string", "the event id (dedupe on it: delivery is at least once)" },
     { "type", "string", "the event type name, e.g. `\"Message\"`" },
@@ -349,12 +353,15 @@ local RECORDS = {
     { "dedup?", "integer|false", "event ids remembered in this Lua state (default 10000); false: none" },
     { "dedup_dict?", "string", "a `lua_shared_dict` for the ids instead, shared by every nginx worker" },
     { "dedup_ttl?", "number", "seconds an id stays in `dedup_dict` (default 86400)" },
-    { "max_body?", "integer", "the largest delivery, in bytes (default 4 MiB)" } },
+    { "max_body?", "integer", "the largest delivery, in bytes (default 4 MiB)" },
+    { "json_budget?", "integer|false", "bytes of Lua memory a delivery may decode into per byte of JSON, plus 1 MiB "
+      .. "(default 8); false: no limit" } },
   { "vzaps.NgxTransportOptions", "The options of `vzaps.ngx_transport`.",
     { "keepalive_timeout?", "number", "seconds a pooled connection is kept (default 60)" },
     { "pool_size?", "integer", "connections kept per pool (default 16)" },
     { "connect_timeout?", "number", "seconds (default: the client's)" },
-    { "pool?", "string", "pool name prefix (default \"vzaps\")" } },
+    { "pool?", "string", "pool name prefix (default \"vzaps\")" },
+    { "max_header_bytes?", "integer", "the largest response header block (default 307200, libcurl's 300 KiB)" } },
   { "vzaps.Error", "An error object: the third value of every failure (`nil, message, err`); `tostring(err)` is the message.",
     { "kind", "string", "`auth`, `rate_limit`, `http`, `timeout`, `network`, `tls`, `cancelled`, `closed`, `raised`, "
       .. "`paging`, `media`, `webhook`, `realtime`, `decode`" },
@@ -476,7 +483,7 @@ local SURFACE = {
         params = { { "fn", "fun(err: vzaps.Error)" } }, returns = { { "vzaps.Subscription" } } },
       { "run", doc = "Dispatches events until `close()` (true) or the end of retries.", params = {},
         failure = { "true", "true after `close()`" } },
-      { "poll", doc = "The next event, or nil when `timeout` seconds pass (no timeout: waits).",
+      { "poll", doc = "The next event, after the `on` handlers ran for it, or nil when `timeout` seconds pass (no timeout: waits).",
         params = { { "timeout?", "number" } }, failure = { "vzaps.Event", "the event, or nil when the timeout passed" } },
       { "close", doc = "No more reconnects; closes the socket. Harmless twice.", params = {}, returns = { { "true" } } },
     } },

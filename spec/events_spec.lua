@@ -3,6 +3,7 @@
 -- handshake on the wire, dispatch order, ack and cursor, reconnect and
 -- backoff, poll, close, faults (drop, stall, garbage, big, refused).
 local emulator = require("spec.support.emulator")
+local hostile_ws = require("spec.support.hostile_ws")
 local vzaps = require("vzaps")
 local socket = require("socket")
 
@@ -120,6 +121,7 @@ describe("realtime events", function()
     assert.equals("websocket", h.upgrade:lower())
     assert.equals("13", h["sec-websocket-version"])
     assert.equals(24, #h["sec-websocket-key"])
+    assert.is_nil(h.accept) -- no Accept: application/json on the upgrade, unlike the REST calls
   end)
 
   it("drops events and last_event_id from the query when not given", function()
@@ -130,6 +132,9 @@ describe("realtime events", function()
     local q = handshakes()[1].query
     assert.is_nil(q:find("events=", 1, true))
     assert.is_nil(q:find("last_event_id", 1, true))
+    emu:clear()
+    subscribe(inst, { last_event_id = "" }):close() -- an empty value is dropped too (contract §3.3)
+    assert.is_nil(handshakes()[1].query:find("last_event_id", 1, true))
   end)
 
   it("works from an instance handle", function()
@@ -268,6 +273,62 @@ describe("realtime events", function()
     assert.same({ e1.id }, wait_acks(inst, 1))
     assert.equals(e1.id, sub.last_event_id)
     sub:close()
+  end)
+
+  it("poll() runs the handlers registered with on for the event it returns, type then All", function()
+    local inst = new_instance()
+    local sub = subscribe(inst)
+    local seen = {}
+    sub:on("Message", function(ev) seen[#seen + 1] = "Message:" .. ev.id end)
+    sub:on("Connected", function(ev) seen[#seen + 1] = "Connected:" .. ev.id end)
+    sub:on("All", function(ev)
+      seen[#seen + 1] = "All:" .. ev.id
+      for _, id in ipairs(acked(inst)) do assert.are_not.equal(ev.id, id) end -- not acked before it is returned
+    end)
+    local e1, e2 = emit(inst, "Message"), emit(inst, "Connected")
+    assert.equals(e1.id, next_event(sub).id)
+    assert.same({ "Message:" .. e1.id, "All:" .. e1.id }, seen)
+    assert.equals(e2.id, next_event(sub).id)
+    assert.same({ "Message:" .. e1.id, "All:" .. e1.id, "Connected:" .. e2.id, "All:" .. e2.id }, seen)
+    assert.is_nil(sub:poll(0.05))
+    assert.same({ e1.id, e2.id }, wait_acks(inst, 2))
+    sub:close()
+  end)
+
+  it("poll() does not ack an event whose handler raised, reports it, and still returns it (D47)", function()
+    local inst = new_instance()
+    local sub = subscribe(inst)
+    local log = watch(sub)
+    sub:on("Message", function() error("poll handler broke") end)
+    local e1 = emit(inst, "Message")
+    assert.equals(e1.id, next_event(sub).id)
+    assert.is_nil(sub:poll(0.2))
+    assert.same({}, acked(inst))
+    assert.is_nil(sub.last_event_id)
+    assert.equals(1, #log.errors)
+    assert.equals("HANDLER_ERROR", log.errors[1].code)
+    assert.matches("poll handler broke", log.errors[1].message)
+    assert.equals(e1.id, log.errors[1].event_id)
+    sub:close()
+  end)
+
+  it("close() from a handler run by poll() acks that event; poll() inside a handler is refused", function()
+    local inst = new_instance()
+    local sub = subscribe(inst)
+    local log = watch(sub)
+    local inner
+    sub:on("Message", function() inner = select(2, pcall(sub.poll, sub, 0)) end)
+    sub:on("Connected", function() sub:close() end)
+    local e1, e2 = emit(inst, "Message"), emit(inst, "Connected")
+    assert.equals(e1.id, next_event(sub).id)
+    assert.equals("vzaps: sub:poll() cannot be used inside sub:poll()", inner)
+    assert.equals(e2.id, next_event(sub).id) -- acks e1; the handler closes: e2 acked by close
+    assert.same({ e1.id, e2.id }, wait_acks(inst, 2))
+    local ev, _, err = sub:poll(0)
+    assert.is_nil(ev)
+    assert.equals("closed", err.kind)
+    assert.equals(1, #log.close)
+    assert.equals(0, #log.errors)
   end)
 
   it("poll returns nil after about the timeout when nothing comes", function()
@@ -444,6 +505,22 @@ describe("realtime events", function()
     sub:close()
   end)
 
+  it("moves a 1 MiB event along with poll(0) calls, not 4 KiB per call", function()
+    local inst = new_instance()
+    local sub = subscribe(inst)
+    local res = control("big", { instance_id = inst.id, size = 1048576 })
+    local polls, ev = 0
+    local deadline = clock() + 10 * SLOW
+    repeat
+      polls = polls + 1
+      ev = sub:poll(0)
+      if not ev then socket.sleep(0.01) end
+    until ev or clock() > deadline
+    assert.equals(res.id, ev and ev.id)
+    assert.is_true(polls < 100, polls .. " polls") -- one read per call would take 256 or more
+    sub:close()
+  end)
+
   it("refuses a message over 16 MiB with a clean error", function()
     local inst = new_instance()
     local sub = subscribe(inst, { reconnect = false })
@@ -514,5 +591,106 @@ describe("realtime events", function()
     collectgarbage()
     local sub5 = subscribe(inst)
     sub5:close()
+  end)
+  -- -------------------------------------------------------------------------
+  -- secrets
+  -- -------------------------------------------------------------------------
+
+  -- Every string reachable from v by pairs (keys and values) and through
+  -- metatables (of tables, userdata, functions, strings), as a table dumper
+  -- such as inspect or serpent would find them.
+  local function reachable_strings(v)
+    local out, seen = {}, {}
+    local function walk(x)
+      local t = type(x)
+      if t == "string" then out[#out + 1] = x return end
+      if (t ~= "table" and t ~= "userdata" and t ~= "function") or seen[x] then return end
+      seen[x] = true
+      if t == "table" then
+        for k, val in pairs(x) do walk(k); walk(val) end
+      end
+      walk(getmetatable(x))
+    end
+    walk(v)
+    return out
+  end
+
+  local function assert_no_secret(list, secrets, what)
+    for _, str in ipairs(list) do
+      for _, secret in ipairs(secrets) do
+        assert.is_nil(str:find(secret, 1, true), what .. " holds a secret: " .. str:sub(1, 200))
+      end
+    end
+  end
+
+  it("keeps its credentials out of reach of a walk over the subscription", function()
+    local inst = new_instance()
+    local jwt = assert(client.auth:get_access_token())
+    local sub = subscribe(inst)
+    sub:on("All", function() end)
+    sub:on_error(function() end)
+    emit(inst, "Message")
+    assert.is_table(next_event(sub)) -- a pending ack too
+    local secrets = { emulator.CLIENT_SECRET, emulator.CLIENT_TOKEN, jwt, inst.token }
+    local strings = reachable_strings(sub)
+    assert.is_true(#strings > 0)
+    assert_no_secret(strings, secrets, "the subscription")
+    assert_no_secret({ tostring(sub) }, secrets, "tostring(sub)")
+    sub:close()
+  end)
+
+  it("redacts the tokens a server echoes in a close reason and in a skipped frame cut at 4096 bytes", function()
+    local url, stop = hostile_ws.start("echo")
+    local c2 = emu:client({ realtime_url = url })
+    local jwt = assert(c2.auth:get_access_token())
+    local token = "inst-token-echoed-by-the-server"
+    local sub = assert(c2.events:subscribe({ instance_id = "VZ-echo", instance_token = token, reconnect = false }))
+    local log = watch(sub)
+    local ev, msg, err = sub:poll(5)
+    stop()
+    c2:close()
+    assert.is_nil(ev)
+    assert.equals("network", err.kind)
+    assert.equals("CLOSE_4000", err.code)
+    assert.equals(4000, err.close_code)
+    assert.equals("bye [REDACTED]", err.close_reason)
+    assert.equals("bye [REDACTED]", log.close[1].reason)
+    local derr = log.errors[1]
+    assert.equals("decode", derr.kind)
+    assert.is_true(#jwt > 20) -- so that the frame is cut inside the JWT before it is redacted
+    assert.equals(string.rep("x", 4076) .. "[REDACTED]", derr.body)
+    local secrets = { emulator.CLIENT_SECRET, emulator.CLIENT_TOKEN, jwt, token, jwt:sub(1, 16) }
+    for _, e in ipairs(log.errors) do
+      assert_no_secret(reachable_strings(e), secrets, "an error")
+      assert_no_secret({ tostring(e) }, secrets, "tostring(err)")
+    end
+    assert_no_secret({ msg }, secrets, "the message")
+  end)
+
+  it("is collected with its private state once unreachable, even with handlers that refer to it", function()
+    local inst = new_instance()
+    local function live_connections()
+      local _, res = emu:control("GET", "/__emu/realtime/connections")
+      local n = 0
+      for _, c in ipairs(res.connections) do if c.instance_id == inst.id then n = n + 1 end end
+      return n
+    end
+    local ref = setmetatable({}, { __mode = "v" })
+    do
+      local sub = subscribe(inst)
+      sub:on("All", function() assert.is_string(sub.last_event_id or "") end)
+      sub:on_open(function(s) assert.equals(sub, s) end)
+      sub:on_error(function() sub:close() end)
+      emit(inst, "Message")
+      assert.is_table(next_event(sub)) -- leaves a pending ack behind
+      ref[1] = sub
+    end
+    assert.equals(1, live_connections())
+    for _ = 1, 4 do collectgarbage() end
+    assert.is_nil(ref[1], "the subscription was not collected")
+    -- Its socket lived only in the private state: the server sees it go.
+    local deadline = clock() + 5 * SLOW
+    while live_connections() > 0 and clock() < deadline do socket.sleep(0.05) end
+    assert.equals(0, live_connections())
   end)
 end)

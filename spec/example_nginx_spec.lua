@@ -66,6 +66,10 @@ describe("README's nginx.conf", function()
     assert.equals(1, cjson.decode(body).total)
     assert.equals(fetched, emu:count("POST", "/token")) -- nginx's token again, from the dict
     assert.is_nil(srv:log():find(KEY, 1, true))
+    -- The receiver's access log line has its query masked (README's log_format).
+    local access = files.must_read(srv.prefix .. "/logs/access.log")
+    assert.truthy(access:find('"POST /webhooks/vzaps?[masked] HTTP/1.1" 200', 1, true), access)
+    assert.is_nil(access:find(KEY, 1, true))
   end)
 end)
 

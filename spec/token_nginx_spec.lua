@@ -143,6 +143,69 @@ describe("shared token store in nginx (vzaps.ngx_token_store)", function()
     assert.is_true(elapsed < 4 * SLOW, ("waited %.2f s for the abandoned lock"):format(elapsed))
   end)
 
+  -- The value a /list?tag=.. request kept (its worker's pid), once there.
+  local function peek(key, within)
+    local deadline = socket.gettime() + within
+    repeat
+      local _, body = srv:get("/peek?key=" .. key)
+      body = body:gsub("%s+$", "")
+      if body ~= "nil" then return body end
+      socket.sleep(0.02)
+    until socket.gettime() > deadline
+    error("no " .. key .. " within " .. within .. " s")
+  end
+
+  it("a worker killed while it fetches holds the lock one lease at most; a waiter keeps to its own timeout", function()
+    -- The fetch never ends by itself: its worker is killed (SIGKILL) while
+    -- /token is delayed. A waiter with timeout = 3, max_retries = 1 used to
+    -- wait the whole fetch budget of the dead worker (73.5 s).
+    emu:script({ method = "POST", path = "/token", times = 1, delay = 30 })
+    local fetcher = srv:open("/list?timeout=3&retries=1&tag=fetcher")
+    local pid = peek("pid:fetcher", 5 * SLOW)
+    local deadline = socket.gettime() + 5 * SLOW
+    while emu:count("POST", "/token") == 0 and socket.gettime() < deadline do socket.sleep(0.02) end
+    assert.equals(1, emu:count("POST", "/token"))
+    local killed_at = socket.gettime()
+    assert.is_true(os.execute("kill -KILL " .. pid) == true or false, "could not kill worker " .. pid)
+    fetcher.finish()
+    local t0 = socket.gettime()
+    local status, body = srv:get("/list?timeout=3&retries=1")
+    local waited = socket.gettime() - t0
+    if os.getenv("VZAPS_PRINT") then io.stderr:write(("dead-worker waiter: %.2f s, %s\n"):format(waited, body)) end
+    assert.equals(200, status, body)
+    local r = cjson.decode(body)
+    -- Within its own first attempt (timeout + 1 s): the dead worker's lease
+    -- ran out and it fetched, or it gave up waiting.
+    assert.is_true(waited < 4.5 * SLOW, ("waited %.2f s"):format(waited))
+    if not r.ok then
+      assert.equals("timeout", r.err.kind)
+      assert.matches("another worker's token fetch", r.message, 1, true)
+    end
+    -- Once the dead worker's lease (its timeout + 1 s) is over, calls fetch again.
+    local rest = 4.2 - (socket.gettime() - killed_at)
+    if rest > 0 then socket.sleep(rest) end
+    all_ok(load("/list?timeout=3", 4, 4))
+    assert.is_true(emu:count("POST", "/token") <= 3)
+  end)
+
+  it("the fetching worker renews its lease between attempts: one fetch through two 2 s Retry-After waits", function()
+    -- The lease of a timeout = 1 client is 2 s; the fetch waits 2 s twice
+    -- (429 Retry-After: 2), 4+ s in all. Without renewal another worker's
+    -- request would take the expired lock and fetch a token of its own.
+    emu:script({ method = "POST", path = "/token", times = 2, status = 429, headers = { ["Retry-After"] = "2" },
+                 json = { error = "slow down" } })
+    local fetcher = srv:open("/list?timeout=1&retries=2")
+    local deadline = socket.gettime() + 5 * SLOW
+    while emu:count("POST", "/token") == 0 and socket.gettime() < deadline do socket.sleep(0.02) end
+    socket.sleep(2.5) -- past the first lease
+    local out = load("/list?timeout=10", 8, 8)
+    local status, body = fetcher.finish()
+    assert.equals(200, status, body)
+    assert.is_true(cjson.decode(body).ok, body)
+    all_ok(out)
+    assert.equals(3, emu:count("POST", "/token")) -- 429, 429, then the one token
+  end)
+
   it("keeps the JWT out of the dict key and the error log", function()
     all_ok(load("/list", 4, 4))
     local _, body = srv:get("/token-keys")

@@ -127,7 +127,9 @@ static int l_new_client(lua_State *L) {
   c->connect_timeout_ms = seconds_to_ms(L, -1, "connect_timeout");
   lua_getfield(L, 2, "ssl_verify");
   c->ssl_verify = lua_toboolean(L, -1);
-  lua_pop(L, 3);
+  lua_getfield(L, 2, "json_budget");
+  c->json_budget = vz_json_budget_arg(L, -1);
+  lua_pop(L, 4);
   {
     int oom = 0;
     c->ca_file = string_setting(L, 2, "ca_file", &oom);

@@ -45,15 +45,21 @@ static int l_json_encode(lua_State *L) {
   return 2;
 }
 
-/* core.json_decode(text) -> value | nil, message */
+/* core.json_decode(text [, budget]) -> value | nil, message, over_budget
+ * budget: bytes of Lua memory per byte of text (json.h), nil for the
+ * default, false for none. */
 static int l_json_decode(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   char err[160];
-  if (vz_json_decode(L, s, n, vz_absindex(L, VZ_ARRAY_MT), err, sizeof err)) return 1;
+  vz_json_hints h;
+  memset(&h, 0, sizeof h);
+  h.budget = vz_json_budget_arg(L, 2);
+  if (vz_json_decode_hinted(L, s, n, vz_absindex(L, VZ_ARRAY_MT), &h, err, sizeof err)) return 1;
   lua_pushnil(L);
   lua_pushstring(L, err);
-  return 2;
+  lua_pushboolean(L, h.over_budget);
+  return 3;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -103,8 +103,8 @@ static int call_body(lua_State *L) {
     return vz_raise(L, "vzaps: %s.%s is a method: call it with ':' (client.%s:%s%s)", r->resource, r->name, r->resource,
                     r->name, r->table_form ? "{...}" : "(...)");
   if (c->curl == NULL) return vz_raise(L, "vzaps: client is closed");
-  lua_pushvalue(L, UP_SCOPE);
-  lua_rawget(L, 1);
+  lua_pushvalue(L, 1); /* the scope is SCOPES[resource] (state.lua): not on the object */
+  lua_rawget(L, UP_SCOPE);
   scope = lua_isnil(L, -1) ? 0 : lua_gettop(L);
   vz_map_endpoint(L, c, r, scope, 3, &q);
   return dispatch(L, c, ud, &q);
@@ -165,8 +165,8 @@ static void push_bound(lua_State *L, lua_CFunction fn, lua_CFunction body) {
   lua_pushcclosure(L, fn, body != NULL ? 9 : 8);
 }
 
-/* core.caller(UD, SCOPE, MARK, PRIV) -> call, request: bound to the keys
- * the Lua layer keeps its objects under. */
+/* core.caller(UD, SCOPES, MARK, PRIV) -> call, request: bound to the keys
+ * the Lua layer keeps its objects under (SCOPES: the weak table of scopes). */
 static int l_caller(lua_State *L) {
   lua_settop(L, 4);
   push_bound(L, l_call, call_body);

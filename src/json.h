@@ -24,7 +24,30 @@
 typedef struct vz_json_hints {
   int object[VZ_JSON_HINT_DEPTHS];
   int array[VZ_JSON_HINT_DEPTHS];
+  /* In: the decode budget (below) of this caller, 0 for VZ_JSON_BUDGET. */
+  unsigned budget;
+  /* Out: the last decode failed because it went over its budget. */
+  int over_budget;
 } vz_json_hints;
+
+/* The decode budget: the values a text decodes into may cost at most
+ * budget x its length + VZ_JSON_BUDGET_FLOOR bytes of Lua memory, estimated
+ * the same way on every Lua version (a table 64 bytes and its presized
+ * slots, an array item 16, an object member 40, a string 24 + its length).
+ * Without it, 4 MiB of `[{},{},...]` costs over 100 MiB of Lua heap, and a
+ * server's 64 MiB answer a couple of GB. Ordinary answers estimate at 2-8
+ * bytes per byte; `[{},{},...]` at 27. Past the budget the decode fails
+ * before allocating more ("JSON text is too costly to decode ...").
+ * VZ_JSON_BUDGET_OFF turns it off. */
+#define VZ_JSON_BUDGET 16
+#define VZ_JSON_BUDGET_OFF 0xFFFFFFFFu
+#define VZ_JSON_BUDGET_FLOOR ((size_t)1 << 20)
+#define VZ_JSON_BUDGET_MAX 4096
+
+/* The budget argument at stack index i, as vz_json_hints.budget wants it:
+ * none or nil is 0 (the default), false is VZ_JSON_BUDGET_OFF, else an
+ * integer from 1 to VZ_JSON_BUDGET_MAX (raises a `bad argument` otherwise). */
+unsigned vz_json_budget_arg(lua_State *L, int i);
 
 /* Decode buf[0..len) (need not be NUL-terminated) and push the value on L.
  * Objects become tables, arrays become tables with the metatable at array_mt
@@ -51,7 +74,9 @@ int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt, int list_ke
 int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
                           int nskip, char *err, size_t errsz);
 
-/* As vz_json_decode, starting from and updating *hints (may be NULL). */
+/* As vz_json_decode, starting from and updating *hints (may be NULL: no
+ * size hints, the default budget). hints->over_budget tells a failure over
+ * the budget from malformed text. */
 int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_mt, vz_json_hints *hints, char *err,
                           size_t errsz);
 

@@ -66,6 +66,8 @@ typedef struct dec {
   size_t cache_lim; /* strings shorter than this use the cache (0: none) */
   unsigned misses;  /* cache misses since the last hit */
   int depth;
+  int over_budget;      /* the failure was the budget's */
+  size_t spent, budget; /* estimated Lua memory so far, and its limit */
   char *err;
   size_t errsz;
   int ohint[HINT_DEPTHS]; /* hash size of the last object per depth */
@@ -111,6 +113,14 @@ static const signed char hexval[256] = {
 
 #define IS_DIGIT(c) ((unsigned char)((c) - '0') < 10)
 
+/* What each value is charged against the budget (json.h): close to Lua
+ * 5.4's sizes on 64-bit, the same on every version so that a text fails
+ * alike everywhere. Charged before the value is made. */
+#define COST_TABLE 64
+#define COST_SLOT 16
+#define COST_NODE 40
+#define COST_STRING 24
+
 static const char *fail(dec *d, const char *p, const char *msg) {
   if (d->err != NULL && d->errsz > 0)
     snprintf(d->err, d->errsz, "invalid JSON at byte %lu: %s", (unsigned long)(p - d->start), msg);
@@ -118,6 +128,22 @@ static const char *fail(dec *d, const char *p, const char *msg) {
 }
 
 static const char *fail_end(dec *d) { return fail(d, d->end, "unexpected end of input"); }
+
+/* Charge n bytes of Lua memory; 0 (after writing the error) past the
+ * budget. The message names no byte of the input. */
+static int charge(dec *d, size_t n) {
+  if (n <= d->budget - d->spent) {
+    d->spent += n;
+    return 1;
+  }
+  d->over_budget = 1;
+  if (d->err != NULL && d->errsz > 0)
+    snprintf(d->err, d->errsz,
+             "JSON text is too costly to decode: its %lu bytes would take over %lu bytes of Lua memory "
+             "(the decode budget: option json_budget)",
+             (unsigned long)(d->end - d->start), (unsigned long)d->budget);
+  return 0;
+}
 
 static inline const char *skip_ws(const char *p, const char *end) {
   /* The first test alone settles the common case of compact JSON. */
@@ -196,7 +222,7 @@ static inline const char *scan_plain(const char *p, const char *end) {
 /* Slow path: the string starting at s has a backslash at p. */
 static const char *parse_string_escaped(dec *d, const char *s, const char *p) {
   lua_State *L = d->L;
-  const char *end = d->end;
+  const char *end = d->end, *first = s;
   luaL_Buffer b;
   /* luaL_Buffer keeps its pieces on the Lua stack (up to ~LUA_MINSTACK
    * slots in 5.1). */
@@ -250,6 +276,9 @@ static const char *parse_string_escaped(dec *d, const char *s, const char *p) {
     if (*p == '"') break;
     if (*p != '\\') return fail(d, p, "control character in string");
   }
+  /* Charged once built: the pieces are bounded by the input's length, and
+   * the escaped text is an upper bound of the string's. */
+  if (!charge(d, COST_STRING + (size_t)(p - first))) return NULL;
   luaL_pushresult(&b);
   return p + 1;
 }
@@ -401,6 +430,7 @@ static const char *parse_string(dec *d, const char *p) {
   if (*p == '"') {
     /* Common case: no escapes, push straight from the input. */
     size_t n = (size_t)(p - s);
+    if (!charge(d, COST_STRING + n)) return NULL;
     if (n < d->cache_lim)
       push_cached(d, s, n);
     else
@@ -559,9 +589,11 @@ static int enter(dec *d, const char *open) {
 static const char *parse_object(dec *d, const char *p) {
   lua_State *L = d->L;
   const char *end = d->end;
-  int lvl = enter(d, p - 1), n = 0, more;
+  int lvl = enter(d, p - 1), n = 0, more, hint;
   if (lvl < 0) return NULL;
-  lua_createtable(L, 0, lvl < HINT_DEPTHS ? d->ohint[lvl] : 0);
+  hint = lvl < HINT_DEPTHS ? d->ohint[lvl] : 0;
+  if (!charge(d, COST_TABLE + (size_t)hint * COST_NODE)) return NULL;
+  lua_createtable(L, 0, hint);
   p = skip_ws(p, end);
   if (p < end && *p == '}') {
     p++;
@@ -570,7 +602,7 @@ static const char *parse_object(dec *d, const char *p) {
   for (;;) {
     if (p >= end) return fail_end(d);
     if (*p != '"') return fail(d, p, "expected a string key");
-    if ((p = parse_string(d, p + 1)) == NULL) return NULL;
+    if (!charge(d, COST_NODE) || (p = parse_string(d, p + 1)) == NULL) return NULL;
     p = skip_ws(p, end);
     if (p >= end) return fail_end(d);
     if (*p != ':') return fail(d, p, "expected ':'");
@@ -589,9 +621,11 @@ done:
 static const char *parse_array(dec *d, const char *p) {
   lua_State *L = d->L;
   const char *end = d->end;
-  int lvl = enter(d, p - 1), n = 0, more;
+  int lvl = enter(d, p - 1), n = 0, more, hint;
   if (lvl < 0) return NULL;
-  lua_createtable(L, lvl < HINT_DEPTHS ? d->ahint[lvl] : 0, 0);
+  hint = lvl < HINT_DEPTHS ? d->ahint[lvl] : 0;
+  if (!charge(d, COST_TABLE + (size_t)hint * COST_SLOT)) return NULL;
+  lua_createtable(L, hint, 0);
   if (d->array_mt) {
     lua_pushvalue(L, d->array_mt);
     lua_setmetatable(L, -2);
@@ -602,7 +636,7 @@ static const char *parse_array(dec *d, const char *p) {
     goto done;
   }
   for (;;) {
-    if ((p = parse_value(d, p)) == NULL) return NULL;
+    if (!charge(d, COST_SLOT) || (p = parse_value(d, p)) == NULL) return NULL;
     if (n == 0x7fffffff) return fail(d, p, "array too long");
     lua_rawseti(L, -2, ++n);
     if ((p = after_item(d, p, ']', &more)) == NULL) return NULL;
@@ -654,6 +688,24 @@ static const char *parse_value(dec *d, const char *p) {
   return fail(d, p, "expected a value");
 }
 
+/* The budget of a len-byte text at `ratio` bytes per byte (json.h),
+ * saturating instead of overflowing. */
+static size_t budget_of(unsigned ratio, size_t len) {
+  if (ratio == 0) ratio = VZ_JSON_BUDGET;
+  if (ratio == VZ_JSON_BUDGET_OFF || len > (SIZE_MAX - VZ_JSON_BUDGET_FLOOR) / ratio) return SIZE_MAX;
+  return len * ratio + VZ_JSON_BUDGET_FLOOR;
+}
+
+unsigned vz_json_budget_arg(lua_State *L, int i) {
+  lua_Number v;
+  if (lua_isnoneornil(L, i)) return 0;
+  if (lua_type(L, i) == LUA_TBOOLEAN && !lua_toboolean(L, i)) return VZ_JSON_BUDGET_OFF;
+  v = lua_type(L, i) == LUA_TNUMBER ? lua_tonumber(L, i) : 0;
+  if (!(v >= 1 && v <= VZ_JSON_BUDGET_MAX && v == (lua_Number)(unsigned)v))
+    luaL_argerror(L, i, "the JSON budget must be an integer from 1 to 4096, or false");
+  return (unsigned)v;
+}
+
 int vz_json_decode(lua_State *L, const char *buf, size_t len, int array_mt, char *err, size_t errsz) {
   return vz_json_decode_cached(L, buf, len, array_mt, NULL, 0, err, errsz);
 }
@@ -682,6 +734,9 @@ int vz_json_decode_cached(lua_State *L, const char *buf, size_t len, int array_m
   d.cache_lim = 0;
   d.misses = 0;
   d.depth = 0;
+  d.over_budget = 0;
+  d.spent = 0;
+  d.budget = budget_of(hints == NULL ? 0 : hints->budget, len);
   d.err = err;
   d.errsz = errsz;
   if (hints != NULL) {
@@ -712,5 +767,6 @@ int vz_json_decode_cached(lua_State *L, const char *buf, size_t len, int array_m
     memcpy(hints->object, d.ohint, sizeof d.ohint);
     memcpy(hints->array, d.ahint, sizeof d.ahint);
   }
+  if (hints != NULL) hints->over_budget = d.over_budget;
   return ok;
 }

@@ -87,6 +87,7 @@ int vz_xfer_open(vz_xfer *x, const vz_client *c) {
   curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
   curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
   curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+  x->hints.budget = c->json_budget;
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* never raise SIGALRM in the host */
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
@@ -216,29 +217,47 @@ static void push_opt_string(lua_State *L, const char *s) {
 
 /* The success value of a 2xx body, the one rule for every transport:
  * true when empty (or only white space), the decoded JSON, or the text
- * itself when it is not JSON (the action did happen). */
-void vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints,
-                          int strcache) {
+ * itself when it is not JSON (the action did happen). Returns 0 and pushes
+ * the message instead when the JSON is over the decode budget (json.h): a
+ * failure, not a text answer. */
+int vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache) {
   const char *p = data, *end;
-  char err[128];
+  char err[160];
+  vz_json_hints none;
   if (data == NULL) { /* nothing was ever received into this buffer */
     lua_pushboolean(L, 1);
-    return;
+    return 1;
+  }
+  if (hints == NULL) {
+    memset(&none, 0, sizeof none);
+    hints = &none;
   }
   end = data + len;
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
   if (p == end)
     lua_pushboolean(L, 1);
-  else if (!vz_json_decode_cached(L, data, len, array_mt, hints, strcache, err, sizeof err))
+  else if (!vz_json_decode_cached(L, data, len, array_mt, hints, strcache, err, sizeof err)) {
+    if (hints->over_budget) {
+      lua_pushstring(L, err);
+      return 0;
+    }
     lua_pushlstring(L, data, len);
+  }
+  return 1;
 }
 
-/* core.success_body(text): the same rule for a custom transport's body. */
+/* core.success_body(text [, budget]) -> value | nil, message: the same rule
+ * for a custom transport's body. */
 int vz_success_body(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
-  vz_push_success_body(L, s, n, vz_absindex(L, VZ_ARRAY_MT), NULL, 0);
-  return 1;
+  vz_json_hints h;
+  memset(&h, 0, sizeof h);
+  h.budget = vz_json_budget_arg(L, 2);
+  if (vz_push_success_body(L, s, n, vz_absindex(L, VZ_ARRAY_MT), &h, 0)) return 1;
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  return 2;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -310,11 +329,20 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
   } else {
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
     lua_pushinteger(L, (lua_Integer)status);
-    if (status >= 200 && status < 300)
-      vz_push_success_body(L, x->res.body.data, x->res.body.len, vz_absindex(L, VZ_ARRAY_MT), &x->hints,
-                           vz_absindex(L, VZ_STRCACHE));
-    else
+    if (status < 200 || status >= 300) {
       lua_pushlstring(L, x->res.body.data ? x->res.body.data : "", x->res.body.len);
+    } else if (!vz_push_success_body(L, x->res.body.data, x->res.body.len, vz_absindex(L, VZ_ARRAY_MT), &x->hints,
+                                     vz_absindex(L, VZ_STRCACHE))) {
+      /* status, message -> nil, "network", message, sent: over the decode
+       * budget, the answer is refused like one over the size cap. */
+      lua_pushnil(L);
+      lua_replace(L, -3);
+      lua_pushliteral(L, "network");
+      lua_insert(L, -2);
+      lua_pushboolean(L, 1);
+      vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
+      return 4;
+    }
     push_opt_string(L, x->res.reason);
     push_opt_string(L, x->res.retry_after);
     push_opt_string(L, x->res.request_id);

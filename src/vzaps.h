@@ -87,8 +87,9 @@ typedef struct vz_client {
   char *token, *auth_line;
   double token_expires;
   unsigned long token_gen;
-  int fast_off; /* calls are sent by the Lua layer (custom transport, parallel run, vzaps._direct = false) */
-  int busy;     /* a call is mapping or sending on this client (vz_client_run_guarded) */
+  int fast_off;         /* calls are sent by the Lua layer (custom transport, parallel run, vzaps._direct = false) */
+  int busy;             /* a call is mapping or sending on this client (vz_client_run_guarded) */
+  unsigned json_budget; /* the decode budget of its answers (json.h; 0: the default) */
 } vz_client;
 
 /* One call's request, as the mapper (request.c) built it from the
@@ -168,7 +169,7 @@ int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *meth
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc);
 int vz_curl_is_tls_error(CURLcode rc);
 /* The success value of a 2xx body (true, the decoded JSON, or the text). */
-void vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache);
+int vz_push_success_body(lua_State *L, const char *data, size_t len, int array_mt, vz_json_hints *hints, int strcache);
 int vz_success_body(lua_State *L); /* core.success_body */
 
 /* policy.c: each rule that several parts apply, once. */

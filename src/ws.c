@@ -3,7 +3,7 @@
  * CONNECT_ONLY connection opened in ws_handshake.c. Its callbacks only move
  * bytes and store complete messages in a C list; Lua sees them in ws:recv.
  * Every wait is a poll() with a deadline, so nothing blocks forever. */
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -12,23 +12,11 @@
 #include <openssl/rand.h>
 
 #include "ws.h"
+#include "ws_handshake.h"
+#include "ws_wait.h"
 
-/* ------------------------------------------------------------------------ */
-/* Time and waiting                                                          */
-/* ------------------------------------------------------------------------ */
-
-int vz_ws_wait(curl_socket_t fd, short events, double deadline) {
-  for (;;) {
-    struct pollfd p;
-    double left = deadline - vz_now();
-    int r;
-    if (left <= 0) return 0;
-    p.fd = fd, p.events = events, p.revents = 0;
-    r = poll(&p, 1, left > 86400 ? 86400000 : (int)ceil(left * 1000.0));
-    if (r > 0) return 1; /* also on POLLERR/POLLHUP: the next recv tells */
-    if (r < 0 && errno != EINTR) return -1;
-  }
-}
+/* vz_ws.flood: which limit a peer passed. */
+enum { WS_FLOOD_NONE, WS_FLOOD_UNSENT, WS_FLOOD_MESSAGES, WS_FLOOD_BYTES };
 
 /* ------------------------------------------------------------------------ */
 /* wslay callbacks: bytes in and out, messages into the list                 */
@@ -45,14 +33,35 @@ static CURLcode io_curl_send(vz_ws *w, const void *buf, size_t len, size_t *sent
 
 static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud) {
   vz_ws *w = (vz_ws *)ud;
-  size_t got = 0;
+  size_t got = 0, unsent, room;
   CURLcode rc;
   (void)flags;
+  /* The pump's budget: a server that never pauses still lets the call
+   * return (with what was read) once its bytes or the caller's time are
+   * spent; the first read of a pump always happens. */
+  if (w->pump_left == 0 || (w->pump_reads > 0 && vz_now() >= w->pump_deadline)) {
+    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    return -1;
+  }
+  /* Each ping read makes wslay queue a pong. Past half of max_unsent_frames
+   * the pump stops reading to send them, and one read is never big enough
+   * (2 bytes per ping) to pass the limit while there is room: only a peer
+   * that does not read reaches it, not a burst of pings. */
+  unsent = wslay_event_get_queued_msg_count(ctx);
+  if (w->pump_reads > 0 && unsent >= w->max_unsent_frames / 2) {
+    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    return -1;
+  }
+  room = unsent < w->max_unsent_frames ? w->max_unsent_frames - unsent : 0;
+  if (len > 2 * room) len = room > 0 ? 2 * room : 2; /* no room: a read that may pass the limit */
+  if (len > w->pump_left) len = w->pump_left;
+  w->pump_reads++;
   if (w->pre_pos < w->pre.len) { /* frames that came with the handshake answer */
     got = w->pre.len - w->pre_pos;
     if (got > len) got = len;
     memcpy(buf, w->pre.data + w->pre_pos, got);
     w->pre_pos += got;
+    w->pump_left -= got;
     return (ssize_t)got;
   }
   rc = w->io_recv(w, buf, len, &got);
@@ -68,6 +77,7 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
+  w->pump_left -= got;
   w->last_rx = vz_now();
   return (ssize_t)got;
 }
@@ -99,16 +109,51 @@ static int cb_genmask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, voi
   return 0;
 }
 
+/* Frees the received messages nobody read. */
+static void drop_queue(vz_ws *w) {
+  vz_ws_msg *m = w->head;
+  while (m != NULL) {
+    vz_ws_msg *next = m->next;
+    free(m);
+    m = next;
+  }
+  w->head = w->tail = NULL;
+  w->queued_bytes = w->queued_messages = 0;
+}
+
+/* A peer past a limit: reading stops, what waits is dropped (ws:recv
+ * reports the end at once) and ws_pump ends the connection. */
+static void flooded(wslay_event_context_ptr ctx, vz_ws *w, int why) {
+  w->flood = why;
+  drop_queue(w);
+  wslay_event_shutdown_read(ctx);
+}
+
 static void cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *ud) {
   vz_ws *w = (vz_ws *)ud;
-  (void)ctx;
-  if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
-    vz_ws_msg *m = (vz_ws_msg *)malloc(sizeof *m + arg->msg_length);
+  if (w->flood) return;
+  if (arg->opcode == WSLAY_PING && wslay_event_get_queued_msg_count(ctx) > w->max_unsent_frames) {
+    flooded(ctx, w, WS_FLOOD_UNSENT); /* wslay has just queued one more pong */
+  } else if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
+    size_t cost = sizeof(vz_ws_msg) + arg->msg_length;
+    vz_ws_msg *m;
+    if (w->queued_messages >= w->max_queued_messages) {
+      flooded(ctx, w, WS_FLOOD_MESSAGES);
+      return;
+    }
+    if (cost > w->max_queued_bytes - w->queued_bytes) {
+      flooded(ctx, w, WS_FLOOD_BYTES);
+      return;
+    }
+    m = (vz_ws_msg *)malloc(cost);
     if (m == NULL) {
       w->oom = 1;
+      drop_queue(w);
       wslay_event_shutdown_read(ctx);
       return;
     }
+    w->queued_bytes += cost;
+    w->queued_messages++;
     m->next = NULL;
     m->len = arg->msg_length;
     if (arg->msg_length) memcpy(m->data, arg->msg, arg->msg_length);
@@ -136,13 +181,7 @@ static const struct wslay_event_callbacks ws_callbacks = {
 /* ------------------------------------------------------------------------ */
 
 static void ws_release(vz_ws *w) {
-  vz_ws_msg *m = w->head;
-  while (m != NULL) {
-    vz_ws_msg *next = m->next;
-    free(m);
-    m = next;
-  }
-  w->head = w->tail = NULL;
+  drop_queue(w);
   if (w->ctx != NULL) wslay_event_context_free(w->ctx);
   w->ctx = NULL;
   if (w->curl != NULL) curl_easy_cleanup(w->curl);
@@ -151,11 +190,18 @@ static void ws_release(vz_ws *w) {
   w->ended = 1;
 }
 
-/* One non-blocking round: read what is there, write what is queued. Marks
- * the connection ended when wslay has nothing more to do in either way. */
-static void ws_pump(vz_ws *w) {
+/* One non-blocking round: read what is there (at most VZ_WS_PUMP_BYTES, and
+ * no later than deadline, or VZ_WS_PUMP_SLICE from now when that is later,
+ * so that poll(0) still moves a big message along), write what is queued. Marks
+ * the connection ended when wslay has nothing more to do in either way, or
+ * when a limit was passed or memory ran out (then nothing more is sent:
+ * the peer may not be reading at all). */
+static void ws_pump(vz_ws *w, double deadline) {
+  double slice = vz_now() + VZ_WS_PUMP_SLICE;
   if (w->ended) return;
+  w->pump_left = VZ_WS_PUMP_BYTES, w->pump_reads = 0, w->pump_deadline = deadline > slice ? deadline : slice;
   if (wslay_event_want_read(w->ctx) && wslay_event_recv(w->ctx) != 0) w->ended = 1;
+  if (w->flood || w->oom) w->ended = 1;
   if (!w->ended && wslay_event_want_write(w->ctx) && wslay_event_send(w->ctx) != 0) w->ended = 1;
   if (!w->ended && !wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx)) w->ended = 1;
   if (w->ended && w->pre.cap > 0) vz_buf_free(&w->pre);
@@ -164,6 +210,9 @@ static void ws_pump(vz_ws *w) {
 /* After a successful handshake: the wslay client context, with the message
  * size limit. Returns 0, or -1 out of memory. */
 static int ws_start(vz_ws *w) {
+  if (w->max_queued_bytes == 0) w->max_queued_bytes = VZ_WS_MAX_QUEUED_BYTES;
+  if (w->max_queued_messages == 0) w->max_queued_messages = VZ_WS_MAX_QUEUED_MESSAGES;
+  if (w->max_unsent_frames == 0) w->max_unsent_frames = VZ_WS_MAX_UNSENT_FRAMES;
   if (wslay_event_context_client_init(&w->ctx, &ws_callbacks, w) != 0) return -1;
   wslay_event_config_set_max_recv_msg_length(w->ctx, VZ_WS_MAX_MSG);
   w->last_rx = vz_now();
@@ -182,7 +231,20 @@ static int ws_wait_io(vz_ws *w, double deadline) {
 /* nil, kind, message, close_code|nil, close_reason|nil: why it ended. */
 static int push_end(lua_State *L, vz_ws *w) {
   lua_pushnil(L);
-  if (w->oom) {
+  if (w->flood == WS_FLOOD_UNSENT) {
+    lua_pushliteral(L, "network");
+    lua_pushfstring(L, "realtime server does not read: more than %d frames wait to be sent (max_unsent_frames)",
+                    (int)w->max_unsent_frames);
+  } else if (w->flood == WS_FLOOD_MESSAGES) {
+    lua_pushliteral(L, "network");
+    lua_pushfstring(L, "realtime server sends faster than it is read: more than %d messages wait (max_queued_messages)",
+                    (int)w->max_queued_messages);
+  } else if (w->flood == WS_FLOOD_BYTES) {
+    lua_pushliteral(L, "network");
+    lua_pushfstring(
+        L, "realtime server sends faster than it is read: more than %d bytes of messages wait (max_queued_bytes)",
+        (int)w->max_queued_bytes);
+  } else if (w->oom) {
     lua_pushliteral(L, "network");
     lua_pushliteral(L, "realtime: out of memory for a received message");
   } else if (w->ctx != NULL && wslay_event_get_status_code_sent(w->ctx) == WSLAY_CODE_MESSAGE_TOO_BIG) {
@@ -243,8 +305,26 @@ static double check_seconds(lua_State *L, int idx, double def) {
   return (double)s;
 }
 
-/* core.ws_connect(client, url, headers, timeout)
+/* The flood limit name of the limits table at idx (nil: the default), an
+ * integer from 1 to INT_MAX so that messages can print it with %d. */
+static size_t opt_limit(lua_State *L, int idx, const char *name) {
+  lua_Number v;
+  size_t r = 0;
+  lua_getfield(L, idx, name);
+  if (!lua_isnil(L, -1)) {
+    v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : -1;
+    if (!(v >= 1 && v <= INT_MAX && v == floor(v)))
+      luaL_error(L, "bad argument #5 to 'ws_connect' (%s must be an integer from 1 to %d)", name, INT_MAX);
+    r = (size_t)v;
+  }
+  lua_pop(L, 1);
+  return r;
+}
+
+/* core.ws_connect(client, url, headers, timeout[, limits])
  *   -> ws | nil, kind, message[, status, body, reason]
+ * limits: {max_queued_bytes=, max_queued_messages=, max_unsent_frames=}
+ * (see ws.h; unset ones take the defaults there). 
  * url is ws://host[:port]/path?query or wss://...; it never appears in a
  * message, because its query carries the access token. */
 static int l_ws_connect(lua_State *L) {
@@ -253,7 +333,14 @@ static int l_ws_connect(lua_State *L) {
   double timeout = check_seconds(L, 4, (double)c->timeout_ms / 1000.0);
   int tls, ud, n;
   vz_ws *w;
+  size_t max_bytes = 0, max_msgs = 0, max_unsent = 0;
   vz_headers_check_table(L, 3);
+  if (!lua_isnoneornil(L, 5)) {
+    luaL_checktype(L, 5, LUA_TTABLE);
+    max_bytes = opt_limit(L, 5, "max_queued_bytes");
+    max_msgs = opt_limit(L, 5, "max_queued_messages");
+    max_unsent = opt_limit(L, 5, "max_unsent_frames");
+  }
   lua_settop(L, 4);
   if (strncmp(url, "ws://", 5) == 0)
     tls = 0;
@@ -281,6 +368,7 @@ static int l_ws_connect(lua_State *L) {
   w->fd = CURL_SOCKET_BAD;
   w->io_recv = io_curl_recv;
   w->io_send = io_curl_send;
+  w->max_queued_bytes = max_bytes, w->max_queued_messages = max_msgs, w->max_unsent_frames = max_unsent;
   luaL_getmetatable(L, VZ_WS_MT);
   lua_setmetatable(L, ud);
   if ((w->curl = curl_easy_init()) == NULL) return luaL_error(L, "vzaps: cannot create a libcurl handle");
@@ -317,11 +405,13 @@ static int l_ws_recv(lua_State *L) {
       lua_pushlstring(L, m->data, m->len); /* before unlinking: a raise here leaks nothing */
       w->head = m->next;
       if (w->head == NULL) w->tail = NULL;
+      w->queued_bytes -= sizeof(vz_ws_msg) + m->len;
+      w->queued_messages--;
       free(m);
       return 1;
     }
     if (w->ended) return push_end(L, w);
-    ws_pump(w);
+    ws_pump(w, deadline);
     if (w->head != NULL || w->ended) continue;
     if (!ws_wait_io(w, deadline)) {
       lua_pushnil(L);
@@ -336,6 +426,12 @@ static int queue_and_flush(lua_State *L, vz_ws *w, uint8_t opcode, const char *p
   struct wslay_event_msg msg;
   int r;
   if (w->ended) return push_end(L, w);
+  if (wslay_event_get_queued_msg_count(w->ctx) >= w->max_unsent_frames) {
+    /* the peer has read nothing for that many frames: acks and pings too */
+    w->flood = WS_FLOOD_UNSENT, w->ended = 1;
+    drop_queue(w);
+    return push_end(L, w);
+  }
   msg.opcode = opcode, msg.msg = (const uint8_t *)p, msg.msg_length = n;
   if (wslay_event_queue_msg(w->ctx, &msg) != 0) {
     lua_pushnil(L);
@@ -389,7 +485,7 @@ static int l_ws_close(lua_State *L) {
   if (w->curl != NULL && !w->ended &&
       wslay_event_queue_close(w->ctx, (uint16_t)code, (const uint8_t *)reason, rn) == 0 && ws_flush(w, deadline) == 1) {
     /* Wait for the server's close frame, so the server ends TCP first. */
-    while (!w->ended && !wslay_event_get_close_received(w->ctx) && ws_wait_io(w, deadline)) ws_pump(w);
+    while (!w->ended && !wslay_event_get_close_received(w->ctx) && ws_wait_io(w, deadline)) ws_pump(w, deadline);
   }
   ws_release(w);
   lua_pushboolean(L, 1);

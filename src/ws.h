@@ -1,8 +1,8 @@
-/* ws.h: the realtime WebSocket client (RFC 6455). libcurl opens the TCP/TLS
- * connection (CONNECT_ONLY) with the client's settings; ws_handshake.c
- * writes the HTTP/1.1 Upgrade itself; ws.c frames with wslay and exposes the
- * vzaps.WebSocket userdata. No Lua code ever runs inside a libcurl or wslay
- * callback: they only move bytes and collect messages into C buffers. */
+/* ws.h: the realtime connection's state (vz_ws), shared by ws_handshake.c
+ * (the HTTP/1.1 Upgrade over libcurl's CONNECT_ONLY connection) and ws.c
+ * (wslay framing, the vzaps.WebSocket userdata). No Lua code ever runs
+ * inside a libcurl or wslay callback: they only move bytes and collect
+ * messages into C buffers. */
 #ifndef VZ_WS_H
 #define VZ_WS_H
 
@@ -17,6 +17,19 @@
 /* Longest handshake response head, and error body kept for the message. */
 #define VZ_WS_MAX_HEAD 16384
 #define VZ_WS_MAX_ERRBODY 65536
+/* Bytes one pump reads at most, so that a server sending without pause
+ * cannot keep a call inside wslay_event_recv (the caller's deadline, or
+ * VZ_WS_PUMP_SLICE when that is sooner, bounds it too). */
+#define VZ_WS_PUMP_BYTES ((size_t)1024 * 1024)
+/* Seconds a pump may read past an earlier deadline (a recv(0)). */
+#define VZ_WS_PUMP_SLICE 0.002
+/* Defaults of the flood limits (ws_connect's limits table, the
+ * subscription's options of the same names): received messages waiting for
+ * ws:recv, in bytes (with a per-message overhead) and in count, and frames
+ * waiting to be sent (pongs wslay owes the server's pings, acks). */
+#define VZ_WS_MAX_QUEUED_BYTES ((size_t)64 * 1024 * 1024)
+#define VZ_WS_MAX_QUEUED_MESSAGES ((size_t)100000)
+#define VZ_WS_MAX_UNSENT_FRAMES ((size_t)1024)
 
 /* One complete message received, waiting for ws:recv. */
 typedef struct vz_ws_msg {
@@ -38,26 +51,20 @@ typedef struct vz_ws {
   vz_buf pre; /* bytes read past the handshake head, fed to wslay first */
   size_t pre_pos;
   vz_ws_msg *head, *tail;
-  double last_rx;  /* monotonic time of the last bytes received */
-  int eof;         /* the server closed TCP */
-  int oom;         /* a message could not be stored */
+  double last_rx; /* monotonic time of the last bytes received */
+  int eof;        /* the server closed TCP */
+  int oom;        /* a message could not be stored */
+  int flood;      /* a flood limit was passed (WS_FLOOD_* in ws.c) */
+  size_t max_queued_bytes, max_queued_messages, max_unsent_frames;
+  size_t queued_bytes, queued_messages; /* in the list head..tail */
+  size_t pump_left;                     /* bytes the current pump may still read */
+  double pump_deadline;                 /* and until when (after its first read) */
+  int pump_reads;
   CURLcode io_err; /* hard send/recv error, CURLE_OK when none */
   int ended;       /* the connection is over; the fields above say why */
   int close_code;  /* close code the server sent, 0 when none */
   char close_reason[124];
   char errbuf[CURL_ERROR_SIZE];
 } vz_ws;
-
-/* ws.c */
-/* Waits until fd is ready for events or deadline (monotonic seconds) passes.
- * Returns 1 ready, 0 timed out, -1 poll failed. */
-int vz_ws_wait(curl_socket_t fd, short events, double deadline);
-
-/* ws_handshake.c: connects w (its curl handle set up with the http(s) URL)
- * and performs the Upgrade for host/target with the headers table at
- * hdr_idx (already checked: string names and values, no CR/LF). Returns 0
- * on success; on failure pushes nil, kind, message[, status, body, reason]
- * and returns their count. */
-int vz_ws_handshake(lua_State *L, vz_ws *w, const char *host, const char *target, int hdr_idx, double deadline);
 
 #endif

@@ -19,7 +19,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "ws.h"
+#include "ws_handshake.h"
+#include "ws_wait.h"
 
 static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 

@@ -25,6 +25,7 @@
 ---@field observe? function `function(info)` called for every attempt of every call (operation, method, path, attempt, status, kind, retry reason and delay, timings); see README "Request hooks" (default: none)
 ---@field observe_payloads? boolean also give the hook each attempt's request headers and body and the response, redacted (default: `false`)
 ---@field token_store? vzaps.TokenStore where the JWT is cached: `vzaps.ngx_token_store("dict")` keeps one token for every worker of an nginx, refreshed by one `POST /token` (README "OpenResty with many workers") (default: this client)
+---@field json_budget? integer|false a JSON answer may decode into at most this many bytes of Lua memory per byte, plus 1 MiB (estimated); more fails with kind `network`; `false`: no limit (1 to 4096; docs/reliability.md "Hostile peers") (default: `16`)
 ---@field pace? table send budget per instance: `{rate = n, per = seconds (1), burst = n (1), jitter = fraction (0), daily = n, store = store}`; the calls that make WhatsApp send something wait for their turn (README "Sending at WhatsApp's pace") (default: none)
 ---@field sleep? function `function(seconds)` used for retry backoffs; pass `ngx.sleep` in OpenResty so a backoff does not block the worker (default: blocking sleep)
 
@@ -61,6 +62,9 @@
 ---@field retry_delay? number seconds of the linear reconnect backoff, 0 to 30 (default 1)
 ---@field last_event_id? string resume after this event
 ---@field ping_interval? number|false seconds between pings, or false for none
+---@field max_queued_bytes? integer flood limit: bytes of received messages waiting (default 64 MiB)
+---@field max_queued_messages? integer flood limit: received messages waiting (default 100000)
+---@field max_unsent_frames? integer flood limit: frames (pongs, acks) the server has not read (default 1024)
 
 ---A realtime event (contract §6.2), as `sub:on` handlers and `sub:poll` get it; webhook handlers get the same shape.
 ---@class vzaps.Event
@@ -77,6 +81,7 @@
 ---@field dedup_dict? string a `lua_shared_dict` for the ids instead, shared by every nginx worker
 ---@field dedup_ttl? number seconds an id stays in `dedup_dict` (default 86400)
 ---@field max_body? integer the largest delivery, in bytes (default 4 MiB)
+---@field json_budget? integer|false bytes of Lua memory a delivery may decode into per byte of JSON, plus 1 MiB (default 8); false: no limit
 
 ---The options of `vzaps.ngx_transport`.
 ---@class vzaps.NgxTransportOptions
@@ -84,6 +89,7 @@
 ---@field pool_size? integer connections kept per pool (default 16)
 ---@field connect_timeout? number seconds (default: the client's)
 ---@field pool? string pool name prefix (default "vzaps")
+---@field max_header_bytes? integer the largest response header block (default 307200, libcurl's 300 KiB)
 
 ---An error object: the third value of every failure (`nil, message, err`); `tostring(err)` is the message.
 ---@class vzaps.Error
@@ -338,7 +344,7 @@ function Subscription:on_error(fn) end
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
 function Subscription:run() end
 
----The next event, or nil when `timeout` seconds pass (no timeout: waits).
+---The next event, after the `on` handlers ran for it, or nil when `timeout` seconds pass (no timeout: waits).
 ---@param timeout? number
 ---@return vzaps.Event? result the event, or nil when the timeout passed; nil on failure
 ---@return string? message on failure: `vzaps: <what> (status <n>)`

@@ -2,9 +2,9 @@
 -- `nil, message, err`. Secrets never reach a message, a body or details.
 local _, core = ...
 
-local type, pairs, tostring, setmetatable, getmetatable =
-  type, pairs, tostring, setmetatable, getmetatable
-local concat = table.concat
+local type, next, tostring, setmetatable, getmetatable =
+  type, next, tostring, setmetatable, getmetatable
+local concat, byte, format = table.concat, string.byte, string.format
 
 local M = {}
 
@@ -28,37 +28,58 @@ local DEFAULT_CODE = {
 
 local REDACTED = "[REDACTED]"
 local MAX_RAW_BODY = 4096
+-- Details nested deeper than this are replaced whole, not walked.
+local MAX_DEPTH = 50
 
 function M.is_error(v) return getmetatable(v) == Error end
 
 -- Replaces every plain occurrence of needle (no patterns: secrets may hold
--- magic characters).
-local function replace_plain(s, needle, rep)
-  local a, b = s:find(needle, 1, true)
+-- magic characters), found in hay: s itself, or s:lower() for an encoded
+-- form (hex escapes such as %2f, \u002f come in either case; lower()
+-- keeps every byte where it is, so the positions are those of s).
+local function replace_plain(s, needle, rep, hay)
+  hay = hay or s
+  local a, b = hay:find(needle, 1, true)
   if not a then return s end
   local out, i = {}, 1
   while a do
     out[#out + 1] = s:sub(i, a - 1)
     out[#out + 1] = rep
     i = b + 1
-    a, b = s:find(needle, i, true)
+    a, b = hay:find(needle, i, true)
   end
   out[#out + 1] = s:sub(i)
   return concat(out)
 end
 
+-- secrets: a list from M.secret_list (its `nocase` set marks the encoded
+-- forms). The lowered text is made once, and again only after a change.
+local NONE = {}
 local function redact_string(s, secrets)
-  for i = 1, #secrets do s = replace_plain(s, secrets[i], REDACTED) end
+  local nocase, low = secrets.nocase or NONE, nil
+  for i = 1, #secrets do
+    local needle, hay = secrets[i], nil
+    if nocase[needle] then
+      low = low or s:lower()
+      hay = low
+    end
+    local r = replace_plain(s, needle, REDACTED, hay)
+    if r ~= s then s, low = r, nil end
+  end
   return s
 end
 
+-- A copy with every string (values and keys, tables as keys too) redacted.
+-- A subtree deeper than MAX_DEPTH (or a cycle) becomes the marker instead of
+-- going out unredacted; raw next, so no __pairs of a caller's value runs.
 local function redact_value(v, secrets, depth)
   if type(v) == "string" then return redact_string(v, secrets) end
-  if type(v) ~= "table" or depth > 50 then return v end
-  local out = setmetatable({}, getmetatable(v))
-  for k, x in pairs(v) do
-    if type(k) == "string" then k = redact_string(k, secrets) end
-    out[k] = redact_value(x, secrets, depth + 1)
+  if type(v) ~= "table" then return v end
+  if depth > MAX_DEPTH then return REDACTED .. " (nested too deeply)" end
+  local mt = getmetatable(v)
+  local out = setmetatable({}, type(mt) == "table" and mt or nil)
+  for k, x in next, v do
+    out[redact_value(k, secrets, depth + 1)] = redact_value(x, secrets, depth + 1)
   end
   return out
 end
@@ -67,19 +88,55 @@ end
 -- tables, the same replacement as error fields.
 function M.redact(v, secrets) return redact_value(v, secrets, 0) end
 
--- The secrets one request may meet: the client's credentials, its current
--- JWT and the instance token the call carried. Too-short values are skipped
--- so that redaction never mangles ordinary text.
-function M.secrets(st, instance_token)
-  local list = {}
-  local function add(s) if type(s) == "string" and #s >= 4 then list[#list + 1] = s end end
-  add(st.client_secret)
-  add(st.client_token)
-  add(st.token)
-  add(instance_token)
+-- The forms a secret takes when a server echoes it inside JSON text or a
+-- URL: JSON-escaped (`"`, `\`, `/` as `\/` or not, every byte as \u00XX)
+-- and %-encoded (the bytes outside RFC 3986's unreserved set, or every
+-- byte). The hex forms are matched in any case.
+local function json_escaped(s, slash)
+  return (s:gsub('[%c"\\/]', function(c)
+    if c == "/" then return slash and "\\/" or "/" end
+    if c == '"' or c == "\\" then return "\\" .. c end
+    return format("\\u%04x", byte(c))
+  end))
+end
+
+local function encoded_forms(s)
+  local pct = s:gsub("[^%w%-%._~]", function(c) return format("%%%02x", byte(c)) end)
+  local all_pct = s:gsub(".", function(c) return format("%%%02x", byte(c)) end)
+  local all_u = s:gsub(".", function(c) return format("\\u%04x", byte(c)) end)
+  return { pct:lower(), all_pct, all_u }
+end
+
+-- The list redaction takes for the given secrets (nil and too-short values
+-- are skipped, so that redaction never mangles ordinary text): each with
+-- its escaped and encoded forms, longest first.
+function M.secret_list(...)
+  local list, seen, nocase = {}, {}, {}
+  local function put(s, hex)
+    if seen[s] then return end
+    seen[s] = true
+    list[#list + 1] = s
+    if hex then nocase[s] = true end
+  end
+  local function add(s)
+    if type(s) ~= "string" or #s < 4 then return end
+    put(s)
+    put(json_escaped(s, false))
+    put(json_escaped(s, true))
+    local forms = encoded_forms(s)
+    for i = 1, #forms do put(forms[i], true) end
+  end
+  for i = 1, select("#", ...) do add((select(i, ...))) end
   -- Longest first, so a secret containing another is replaced whole.
-  table.sort(list, function(a, b) return #a > #b end)
+  table.sort(list, function(x, y) return #x > #y end)
+  list.nocase = nocase
   return list
+end
+
+-- The secrets one request may meet: the client's credentials, its current
+-- JWT and the instance token the call carried.
+function M.secrets(st, instance_token)
+  return M.secret_list(st.client_secret, st.client_token, st.token, instance_token)
 end
 
 local function fail(fields, secrets)
@@ -89,7 +146,11 @@ local function fail(fields, secrets)
   if type(fields.code) == "string" then fields.code = redact_string(fields.code, secrets) end
   if type(fields.request_id) == "string" then fields.request_id = redact_string(fields.request_id, secrets) end
   if fields.details ~= nil then fields.details = redact_value(fields.details, secrets, 0) end
-  if fields.body ~= nil then fields.body = redact_string(fields.body, secrets) end
+  -- Redacted whole, then cut: a secret across the cut leaves no prefix.
+  if fields.body ~= nil then
+    local body = redact_string(fields.body, secrets)
+    fields.body = #body > MAX_RAW_BODY and body:sub(1, MAX_RAW_BODY) or body
+  end
   local err = setmetatable(fields, Error)
   return nil, tostring(err), err
 end
@@ -136,7 +197,7 @@ function M.http(req, status, raw, reason, retry_after, request_id, secrets)
   local kind = (status == 401 or status == 403) and "auth" or status == 429 and "rate_limit" or "http"
   return fail({
     kind = kind, status = status, code = code or DEFAULT_CODE[kind] or ("HTTP_" .. status),
-    message = message, details = details, body = #raw > MAX_RAW_BODY and raw:sub(1, MAX_RAW_BODY) or raw,
+    message = message, details = details, body = raw,
     method = req.method, path = req.path, retry_after = retry_after, request_id = request_id,
   }, secrets)
 end

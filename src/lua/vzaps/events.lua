@@ -1,7 +1,17 @@
 -- events.lua: client.events:subscribe, realtime events over WebSocket
--- (lua-api.md "Realtime events"; contract §6, rulings D36-D51). The socket
--- and framing are C (core.ws_connect, src/ws.c); this file is the state
--- machine: connect, dispatch, ack, cursor, keepalive, reconnect with backoff.
+-- (contract §6, rulings D36-D51; docs/realtime.md). The socket and framing
+-- are C (core.ws_connect, src/ws.c); this file is the state machine:
+-- connect, dispatch, ack, cursor, keepalive, reconnect with backoff.
+--
+-- Where a subscription keeps what: its private state p (the client, the
+-- instance token, the socket, the state machine) sits in PRIV, a table
+-- weak in its keys, keyed by the subscription table, so that a table dumper
+-- walking the subscription finds no credential. p never refers back to the
+-- subscription: Lua 5.1 and LuaJIT have no ephemerons, and a value that
+-- reaches its own key keeps it alive forever. The handlers and callbacks
+-- (user functions, which often refer to the subscription) therefore live
+-- on the subscription itself, under the key CB; every function below that
+-- needs them or the subscription is given `sub` with `p`.
 local import, core = ...
 local http = import("http")
 local errors = import("errors")
@@ -27,11 +37,16 @@ local MAX_SLICE = 1           -- longest single wait inside run()
 local CLOSE_REASON = "client closed subscription"
 local REQ = { method = "GET", path = "/events/ws" } -- what errors name; never the URL (it holds tokens)
 
+local PRIV = setmetatable({}, { __mode = "k" }) -- sub -> p (see the top of this file)
+local CB = {} -- sub[CB]: {handlers =, on_open =, on_close =, on_error =, failed =}
+
 -- ---------------------------------------------------------------------------
 -- Errors and callbacks
 -- ---------------------------------------------------------------------------
 
-local function secrets(p) return errors.secrets(p.st, p.instance_token) end
+local function client_state(p) return state.of_client(p.ud) end
+
+local function secrets(p) return errors.secrets(client_state(p), p.instance_token) end
 
 -- A misuse raises at the user's line (src/args.c), never a vzaps/events.lua one.
 local raise = args.raise
@@ -43,27 +58,32 @@ local function rethrow(e)
   error(e, 0)
 end
 
--- An error object of this module: kind, code and extra fields.
+local MAX_BODY = 4096 -- bytes of a skipped frame kept in err.body
+
+-- An error object of this module: kind, code and extra fields, every field
+-- redacted once all are set (a close reason or frame may echo a token).
+-- errors.fail redacts the fields it knows; the extra ones go through the
+-- same errors.redact.
 local function new_error(p, kind, code, message, extra)
-  local _, msg, err = errors.transport(kind, message, REQ, secrets(p))
-  err.code = code
-  for k, v in pairs(extra or {}) do err[k] = v end
-  return nil, msg, err
+  local s = secrets(p)
+  local fields = { kind = kind, code = code, message = message, method = REQ.method, path = REQ.path }
+  for k, v in pairs(extra or {}) do fields[k] = errors.redact(v, s) end
+  return errors.fail(fields, s)
 end
 
 -- Lifecycle callbacks run protected: one that raises is reported to the
 -- error callbacks (an error callback that raises is ignored: no loop).
-local function fire_error(p, err)
-  for _, fn in ipairs(p.on_error) do pcall(fn, err) end
+local function fire_error(sub, err)
+  for _, fn in ipairs(sub[CB].on_error) do pcall(fn, err) end
 end
 
-local function fire(p, list, ...)
-  for _, fn in ipairs(list) do
+local function fire(sub, p, name, ...)
+  for _, fn in ipairs(sub[CB][name]) do
     local ok, e = pcall(fn, ...)
     if not ok then
       local _, _, err = new_error(p, "realtime", "CALLBACK_ERROR", "realtime callback failed: " .. tostring(e),
         { details = e })
-      fire_error(p, err)
+      fire_error(sub, err)
     end
   end
 end
@@ -72,9 +92,8 @@ end
 -- Connecting (contract §6.1)
 -- ---------------------------------------------------------------------------
 
-local function handshake_url(p, token)
-  local st = p.st
-  local cursor = p.sub.last_event_id
+local function handshake_url(sub, p, st, token)
+  local cursor = sub.last_event_id
   if cursor == "" then cursor = nil end
   local query = core.query({
     instance_id = p.instance_id, events = p.events, access_token = token,
@@ -84,14 +103,14 @@ local function handshake_url(p, token)
 end
 
 -- A fresh token from the cache, then the handshake: ws | nil, msg, err.
-local function connect(p)
-  local st = p.st
+local function connect(sub, p)
+  local st = client_state(p)
   local token, msg, err = http.token(st)
   if not token then return nil, msg, err end
-  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(p, token), {
+  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(sub, p, st, token), {
     Authorization = "Bearer " .. token, ["X-Client-Token"] = st.client_token,
     ["X-Instance-Token"] = p.instance_token, ["User-Agent"] = st.user_agent,
-  }, st.timeout)
+  }, st.timeout, p.limits)
   if ws then return ws end
   if status then
     -- The secrets are taken before a refused token is dropped: the answer
@@ -128,7 +147,7 @@ end
 
 -- The connection ended (server close, error, stall): on_close always (D50),
 -- on_error unless it was a normal close, then the next attempt.
-local function ended(p, kind, message, code, reason)
+local function ended(sub, p, kind, message, code, reason)
   local ws = p.ws
   p.ws, p.pending_ack = nil, nil
   if ws then ws:close(1000, "", 0) end -- frees the socket; no waiting
@@ -137,52 +156,55 @@ local function ended(p, kind, message, code, reason)
   local _, msg, err = new_error(p, kind, code and ("CLOSE_" .. code) or (kind == "timeout" and "REQUEST_TIMEOUT")
     or "NETWORK_ERROR", message, { close_code = code, close_reason = reason })
   p.last_msg, p.last_err = msg, err
-  fire(p, p.on_close, code or 1006, reason)
-  if code ~= 1000 then fire_error(p, err) end
+  fire(sub, p, "on_close", code or 1006, err.close_reason) -- redacted: the reason may echo a token
+  if code ~= 1000 then fire_error(sub, err) end
   schedule(p, 1)
 end
 
-local function attempt(p)
-  local ws, msg, err = connect(p)
+local function attempt(sub, p)
+  local ws, msg, err = connect(sub, p)
   if p.state ~= "waiting" then -- closed meanwhile (cannot happen without callbacks, but cheap)
     if ws then ws:close(1000, CLOSE_REASON, 0) end
     return
   end
   if ws then
     p.ws, p.state, p.failures, p.pinged_at = ws, "open", 0, nil
-    fire(p, p.on_open, p.sub) -- D51; the counter was reset above (D44)
+    fire(sub, p, "on_open", sub) -- D51; the counter was reset above (D44)
     return
   end
   p.failures = p.failures + 1
   p.last_msg, p.last_err = msg, err
-  fire_error(p, err)
+  fire_error(sub, err)
   schedule(p, p.failures + 1)
 end
 
 -- Keepalive: a ping after ping_interval of silence; a connection silent for
 -- twice that long (no pong either) is dead and gets replaced.
-local function keepalive(p)
+local function keepalive(sub, p)
   local ws, pi = p.ws, p.ping_interval
   if not pi then return end
   local last = ws:last_rx()
   local idle = now() - last
   if idle >= 2 * pi then
-    ended(p, "timeout", "realtime connection stalled: nothing received for " .. floor(idle) .. " s")
+    ended(sub, p, "timeout", "realtime connection stalled: nothing received for " .. floor(idle) .. " s")
   elseif idle >= pi and (p.pinged_at or -huge) < last then
     p.pinged_at = now()
-    ws:ping(pi) -- a failure shows up at the next recv
+    -- Never waits for the socket: what is not written now goes out with the
+    -- next read (a server that never reads fails on max_unsent_frames); a
+    -- failure shows up at the next recv.
+    ws:ping(0)
   end
 end
 
 -- Next event: "event", ev | "timeout" | "closed" | "failed", msg, err.
 -- deadline nil waits as long as it takes (in slices: no single wait is
 -- unbounded).
-local function step(p, deadline)
+local function step(sub, p, deadline)
   while true do
     if p.state == "closed" then return "closed" end
     if p.state == "failed" then return "failed", p.fail_msg, p.fail_err end
-    if not is_open(p.st.ud) then
-      if p.ws then p.ws:close(1000, CLOSE_REASON, 0); p.ws = nil; fire(p, p.on_close, 1000, CLOSE_REASON) end
+    if not is_open(p.ud) then
+      if p.ws then p.ws:close(1000, CLOSE_REASON, 0); p.ws = nil; fire(sub, p, "on_close", 1000, CLOSE_REASON) end
       local _, msg, err = new_error(p, "network", "CLIENT_CLOSED", "client is closed")
       fail(p, msg, err)
     elseif p.ws then
@@ -194,19 +216,23 @@ local function step(p, deadline)
       if text then
         local ev = dispatcher.decode(text)
         if ev then return "event", ev end
+        -- Redacted whole, then cut: a secret at the cut cannot survive as a prefix.
+        local body = errors.redact(text, secrets(p))
         local _, _, err = new_error(p, "decode", "DECODE_ERROR", "realtime frame is not a JSON object (skipped)",
-          { body = #text > 4096 and text:sub(1, 4096) or text })
-        fire_error(p, err) -- D48: the connection is kept
+          { body = #body > MAX_BODY and body:sub(1, MAX_BODY) or body })
+        fire_error(sub, err) -- D48: the connection is kept
+        -- A stream of such frames must not hold the caller past its time.
+        if deadline and now() >= deadline then return "timeout" end
       elseif kind == "timeout" then
-        keepalive(p)
+        keepalive(sub, p)
         if deadline and now() >= deadline then return "timeout" end
       else
-        ended(p, kind, message, code, reason)
+        ended(sub, p, kind, message, code, reason)
       end
     else
       local t = now()
       if t >= p.next_at then
-        attempt(p)
+        attempt(sub, p)
       elseif deadline and t >= deadline then
         return "timeout"
       else
@@ -220,42 +246,54 @@ end
 -- Dispatch and ack (contract §6.3)
 -- ---------------------------------------------------------------------------
 
--- Acks ev on ws (only the connection it came from) and then moves the
--- cursor (D39, D40, D45). A failed send ends the connection at the next recv.
-local function ack(p, ws, ev)
-  local id = ev.id
+-- Acks event id on ws (only the connection it came from) and then moves
+-- the cursor (D39, D40, D45). A failed send ends the connection at the next
+-- recv. The ack waits for the socket at most `wait` seconds (0 inside run
+-- and poll: a server that does not read must not hold them, and fails on
+-- max_unsent_frames); one not written by then stays queued and goes out
+-- with the next read, and the cursor stays (the event may come again: at
+-- least once).
+local function ack(sub, p, ws, id, wait)
   if type(id) ~= "string" or id == "" or ws == nil or ws ~= p.ws then return end
-  if ws:send('{"type":"ack","event_id":' .. json_encode(id) .. "}") then p.sub.last_event_id = id end
+  if ws:send('{"type":"ack","event_id":' .. json_encode(id) .. "}", wait) then sub.last_event_id = id end
 end
 
-local function flush_pending_ack(p)
+local function flush_pending_ack(sub, p, wait)
   local pa = p.pending_ack
   p.pending_ack = nil
-  if pa then ack(p, pa.ws, pa.ev) end
+  if pa then ack(sub, p, pa.ws, pa.id, wait or 0) end
 end
 
 local do_close
 
 -- Type handlers, then All (D46); a handler that raises is reported with kind
--- "realtime" and the event is not acked, so it comes again (D47).
-local function dispatch(p, ev)
+-- "realtime" and the event is not acked, so it comes again (D47). run()
+-- acks at once; poll() (later = true) keeps the ack for its next call or
+-- close(), so the caller sees the event first.
+local function dispatch(sub, p, ev, later)
   local ws = p.ws
   p.dispatching = true
-  local ok_all = dispatcher.run(p.handlers, ev, p.handler_failed)
+  local ok_all = dispatcher.run(sub[CB].handlers, ev, sub[CB].failed)
   p.dispatching = false
-  if ok_all then ack(p, ws, ev) end
-  if p.close_requested then do_close(p) end
+  if ok_all then
+    if later then
+      p.pending_ack = { ws = ws, id = ev.id } -- the id only: the event may refer to sub
+    else
+      ack(sub, p, ws, ev.id, 0)
+    end
+  end
+  if p.close_requested then do_close(sub, p) end
 end
 
-function do_close(p)
+function do_close(sub, p)
   if p.state == "closed" then return end
-  flush_pending_ack(p)
+  flush_pending_ack(sub, p, 1)
   p.state = "closed"
   local ws = p.ws
   p.ws = nil
   if ws then
     ws:close(1000, CLOSE_REASON, 1)
-    fire(p, p.on_close, 1000, CLOSE_REASON)
+    fire(sub, p, "on_close", 1000, CLOSE_REASON)
   end
 end
 
@@ -263,16 +301,15 @@ end
 -- The subscription object
 -- ---------------------------------------------------------------------------
 
-local PRIV = {}
 local methods = {}
 local SUB_MT = {
   __index = methods,
   __name = "vzaps.subscription",
-  __tostring = function(s) return "vzaps.subscription (" .. s[PRIV].instance_id .. ")" end,
+  __tostring = function(s) return "vzaps.subscription (" .. PRIV[s].instance_id .. ")" end,
 }
 
 local function priv(self, name)
-  local p = type(self) == "table" and self[PRIV]
+  local p = self ~= nil and PRIV[self]
   if not p then argerror(1, name, "subscription expected (use a colon: sub:" .. name .. "(...))") end
   return p
 end
@@ -286,15 +323,16 @@ end
 
 -- sub:on(type, fn): fn(event) for events of that type; "All" for every one.
 function methods.on(self, event_type, fn)
-  dispatcher.on(priv(self, "on").handlers, event_type, fn)
+  priv(self, "on")
+  dispatcher.on(self[CB].handlers, event_type, fn)
   return self
 end
 
 for _, name in ipairs({ "open", "close", "error" }) do
   methods["on_" .. name] = function(self, fn)
-    local p = priv(self, "on_" .. name)
+    priv(self, "on_" .. name)
     check_fn(fn, 1, "on_" .. name)
-    local list = p["on_" .. name]
+    local list = self[CB]["on_" .. name]
     list[#list + 1] = fn
     return self
   end
@@ -302,11 +340,17 @@ end
 
 -- on_open for the handshake subscribe made fires when dispatching starts,
 -- since no callback could be registered before.
-local function start(p)
+local function start(sub, p)
   if p.open_pending then
     p.open_pending = false
-    if p.ws then fire(p, p.on_open, p.sub) end
+    if p.ws then fire(sub, p, "on_open", sub) end
   end
+end
+
+-- Misuse from a handler or callback (they run inside run() or poll()).
+local function check_not_inside(p, name)
+  if p.running then raise("vzaps: sub:" .. name .. "() cannot be used inside sub:run()") end
+  if p.polling then raise("vzaps: sub:" .. name .. "() cannot be used inside sub:poll()") end
 end
 
 -- sub:run(): dispatches until close() (true) or the end of retries
@@ -314,16 +358,17 @@ end
 function methods.run(self)
   local p = priv(self, "run")
   if p.state == "closed" then return closed(p) end
-  check_open(p.st.ud)
+  check_open(p.ud)
   if p.running then raise("vzaps: sub:run() is already running on this subscription") end
+  check_not_inside(p, "run")
   p.running = true
   local ok, r, msg, err = pcall(function()
-    start(p)
-    flush_pending_ack(p)
+    start(self, p)
+    flush_pending_ack(self, p)
     while true do
-      local what, a, b = step(p, nil)
+      local what, a, b = step(self, p, nil)
       if what == "event" then
-        dispatch(p, a)
+        dispatch(self, p, a)
       elseif what == "closed" then
         return true
       elseif what == "failed" then
@@ -336,22 +381,30 @@ function methods.run(self)
   return r, msg, err
 end
 
--- sub:poll([timeout]): the next event (acked at the next poll or close);
--- nil on timeout; nil, msg, err once the subscription failed or is closed
--- (err.kind "closed"). No timeout: waits for the next event.
+-- sub:poll([timeout]): the next event, after the handlers registered with
+-- sub:on ran for it (acked at the next poll or close, unless a handler
+-- raised); nil on timeout; nil, msg, err once the subscription failed or is
+-- closed (err.kind "closed"). No timeout: waits for the next event.
 function methods.poll(self, timeout)
   local p = priv(self, "poll")
   if timeout ~= nil and not core.check_seconds(timeout, true) then
     argerror(1, "poll", "timeout must be zero or more seconds")
   end
   if p.state == "closed" then return closed(p) end
-  check_open(p.st.ud)
-  if p.running then raise("vzaps: sub:poll() cannot be used inside sub:run()") end
-  start(p)
-  flush_pending_ack(p)
-  local what, a, b = step(p, timeout and (now() + timeout))
+  check_open(p.ud)
+  check_not_inside(p, "poll")
+  local deadline = timeout and (now() + timeout)
+  p.polling = true
+  local ok, what, a, b = pcall(function()
+    start(self, p)
+    flush_pending_ack(self, p)
+    local what, a, b = step(self, p, deadline)
+    if what == "event" then dispatch(self, p, a, true) end
+    return what, a, b
+  end)
+  p.polling, p.dispatching = false, false
+  if not ok then rethrow(what) end
   if what == "event" then
-    p.pending_ack = { ws = p.ws, ev = a }
     return a
   elseif what == "failed" then
     return nil, a, b
@@ -368,7 +421,7 @@ function methods.close(self)
   if p.dispatching then
     p.close_requested = true
   else
-    do_close(p)
+    do_close(self, p)
   end
   return true
 end
@@ -382,7 +435,11 @@ SUB_MT.__gc = nil -- the socket has its own __gc (vzaps.WebSocket)
 local KNOWN = {
   instance_id = true, instance_token = true, events = true, reconnect = true, max_retries = true,
   retry_delay = true, last_event_id = true, ping_interval = true,
+  max_queued_bytes = true, max_queued_messages = true, max_unsent_frames = true,
 }
+-- Flood limits, checked here and enforced by src/ws.c (defaults in ws.h).
+local LIMITS = { "max_queued_bytes", "max_queued_messages", "max_unsent_frames" }
+local MAX_LIMIT = 2147483647
 
 local function check_options(o, scope)
   if type(o) ~= "table" then argerror(1, "subscribe", "table expected, got " .. type(o)) end
@@ -423,9 +480,18 @@ local function check_options(o, scope)
   if pi ~= false and (type(pi) ~= "number" or not (pi > 0) or pi > 3600) then
     argerror(1, "subscribe", "ping_interval must be a positive number of seconds, or false")
   end
+  local limits = {}
+  for _, name in ipairs(LIMITS) do
+    local v = o[name]
+    if v ~= nil and (type(v) ~= "number" or v ~= floor(v) or v < 1 or v > MAX_LIMIT) then
+      argerror(1, "subscribe", name .. " must be an integer from 1 to " .. MAX_LIMIT)
+    end
+    limits[name] = v
+  end
   return {
     instance_id = id, instance_token = tok, events = events, reconnect = r ~= false,
     max_retries = mr, retry_delay = rd or 1, ping_interval = pi or nil, last_event_id = last,
+    limits = limits,
   }
 end
 
@@ -435,23 +501,26 @@ local RESOURCE_MT = { __index = resource, __name = "vzaps.events" }
 -- The first connection is made here and its failure returned (D49).
 function resource.subscribe(self, opts)
   check_open(self[state.UD])
-  local st = state.of(self)
-  local o = check_options(opts, self[state.SCOPE])
+  local o = check_options(opts, state.scope(self))
   local sub = { last_event_id = o.last_event_id }
   local p = {
-    st = st, sub = sub, instance_id = o.instance_id, instance_token = o.instance_token, events = o.events,
+    ud = self[state.UD], instance_id = o.instance_id, instance_token = o.instance_token, events = o.events,
     reconnect = o.reconnect, max_retries = o.max_retries, retry_delay = o.retry_delay,
-    ping_interval = o.ping_interval, handlers = {}, on_open = {}, on_close = {}, on_error = {},
+    ping_interval = o.ping_interval, limits = o.limits,
     state = "waiting", failures = 0, next_at = 0, open_pending = true,
   }
-  p.handler_failed = function(e, ev)
-    local _, _, err = new_error(p, "realtime", "HANDLER_ERROR", "event handler failed: " .. tostring(e),
-      { details = e, event_id = ev.id, event_type = ev.type })
-    fire_error(p, err)
-  end
-  sub[PRIV] = p
+  -- A cycle sub -> CB -> failed -> sub is fine: no weak table is on it.
+  sub[CB] = {
+    handlers = {}, on_open = {}, on_close = {}, on_error = {},
+    failed = function(e, ev)
+      local _, _, err = new_error(PRIV[sub], "realtime", "HANDLER_ERROR", "event handler failed: " .. tostring(e),
+        { details = e, event_id = ev.id, event_type = ev.type })
+      fire_error(sub, err)
+    end,
+  }
+  PRIV[sub] = p
   setmetatable(sub, SUB_MT)
-  local ws, msg, err = connect(p)
+  local ws, msg, err = connect(sub, p)
   if not ws then return nil, msg, err end
   p.ws, p.state = ws, "open"
   return sub
@@ -459,7 +528,7 @@ end
 
 -- The events resource of a client (scope nil) or an instance handle.
 function M.resource(st, scope)
-  return setmetatable({ [state.UD] = st.ud, [state.SCOPE] = scope }, RESOURCE_MT)
+  return state.object(st, scope, RESOURCE_MT)
 end
 
 return M

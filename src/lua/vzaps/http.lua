@@ -75,7 +75,11 @@ local function custom_exchange(st, method, url, headers, body, timeout)
   local h = type(res.headers) == "table" and res.headers or {}
   local lower = {}
   for k, v in pairs(h) do if type(k) == "string" then lower[k:lower()] = v end end
-  if status >= 200 and status < 300 then rbody = success_body(rbody) end
+  if status >= 200 and status < 300 then
+    local why
+    rbody, why = success_body(rbody, st.json_budget)
+    if rbody == nil then return nil, "network", why, true end -- over the decode budget
+  end
   return status, rbody, res.reason, lower["retry-after"], lower["x-request-id"]
 end
 

@@ -25,9 +25,20 @@ local argerror = args.argerror
 
 local M = {}
 
--- Same cap as the libcurl transport (lua-api.md, Reliability).
+-- Same cap as the libcurl transport (README "Reliability").
 local MAX_BODY = 64 * 1024 * 1024
-local MAX_LINE = 65536
+-- The caps libcurl puts on a response's header block, so that both
+-- transports refuse the same answers: 300 KiB in all (status lines of 1xx
+-- answers and chunked trailers included; libcurl's
+-- MAX_HTTP_RESP_HEADER_SIZE) and 100 KiB per line (CURL_MAX_HTTP_HEADER).
+-- An honest API answer has a few KiB of headers.
+local MAX_HEADER_BYTES = 300 * 1024
+local MAX_LINE = 100 * 1024
+-- Chunk-size lines are read with this cap, and the body's pieces are
+-- joined every this many chunks, so that a body of 1-byte chunks does not
+-- keep one Lua string per byte.
+local CHUNK_LINE = 4096
+local FOLD = 1024
 -- A request that may be sent twice (a reused keep-alive connection that
 -- turned out dead before any answer byte).
 local SAFE = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true }
@@ -111,18 +122,54 @@ function Conn:receive(pattern)
   return data, err, partial
 end
 
-function Conn:line()
-  local line, err = self:receive("*l")
-  if not line then return nil, err end
-  if #line > MAX_LINE then return nil, "response line too long" end
+-- One line (LF-terminated, CRs dropped as receive("*l") does), reading at
+-- most `limit` bytes of it: receive("*l") would buffer a line of any
+-- length before handing it over. nil, why on failure.
+function Conn:line(limit)
+  local reader = self.reader
+  if not reader then
+    reader = self.sock:receiveuntil("\n")
+    self.reader = reader
+  end
+  local parts, n = {}, 0
+  while true do
+    if not self:budget() then return nil, "timeout" end
+    local data, err = reader(4096)
+    if not data then
+      if err then return nil, err end
+      break -- the LF: the reader starts over at the next call
+    end
+    if #data > 0 then self.got_bytes = true end
+    n = n + #data
+    if n > limit then return nil, "response line too long" end
+    parts[#parts + 1] = data
+  end
+  local line = concat(parts)
+  if line:find("\r", 1, true) then line = line:gsub("\r", "") end
+  return line
+end
+
+-- A line of the header block, charged against its byte budget.
+function Conn:header_line()
+  local left = self.header_left
+  local line, err = self:line(min(left, MAX_LINE))
+  if not line then
+    if err == "response line too long" then
+      return nil, left < MAX_LINE and self.header_error or "a response header line is over 100 KiB"
+    end
+    return nil, err
+  end
+  self.header_left = left - #line - 2
+  if self.header_left < 0 then return nil, self.header_error end
   return line
 end
 
 -- The body after the headers; nil, why on failure.
 local function read_chunked(c)
   local parts, total = {}, 0
+  local done = {} -- joined runs of FOLD pieces
   while true do
-    local line, err = c:line()
+    local line, err = c:line(CHUNK_LINE)
     if not line then return nil, err end
     local size = tonumber(line:match("^%s*(%x+)"), 16)
     if not size then return nil, "invalid chunk size line" end
@@ -133,15 +180,20 @@ local function read_chunked(c)
     data, err = c:receive(size)
     if not data then return nil, err end
     parts[#parts + 1] = data
+    if #parts == FOLD then
+      done[#done + 1] = concat(parts)
+      parts = {}
+    end
     data, err = c:receive(2)
     if data ~= "\r\n" then return nil, err or "invalid chunk terminator" end
   end
-  -- trailers, up to the empty line
+  -- trailers, up to the empty line, within what is left of the header budget
   repeat
-    local line, err = c:line()
+    local line, err = c:header_line()
     if not line then return nil, err end
   until line == ""
-  return concat(parts)
+  done[#done + 1] = concat(parts)
+  return concat(done)
 end
 
 local function read_until_close(c)
@@ -160,28 +212,40 @@ local function read_until_close(c)
 end
 
 local function read_response(c, method)
-  local line, err = c:line()
+  local line, err = c:header_line()
   if not line then return nil, err end
   local res
   while true do
     local major, minor, status, reason = line:match("^HTTP/(%d)%.(%d) (%d%d%d) ?(.*)$")
     if not major then return nil, "invalid status line" end
-    local headers = {}
+    -- A repeated header's values are collected, then joined once: joining
+    -- as they come is quadratic in their number.
+    local headers, many = {}, {}
     while true do
-      line, err = c:line()
+      line, err = c:header_line()
       if not line then return nil, err end
       if line == "" then break end
       local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
       if not name then return nil, "invalid header line" end
       name = name:lower()
       local prev = headers[name]
-      headers[name] = prev and (prev .. ", " .. value) or value
+      if prev == nil then
+        headers[name] = value
+      else
+        local list = many[name]
+        if not list then
+          list = { prev }
+          many[name] = list
+        end
+        list[#list + 1] = value
+      end
     end
+    for name, list in pairs(many) do headers[name] = concat(list, ", ") end
     res = { status = tonumber(status), reason = reason, headers = headers,
             http10 = major == "1" and minor == "0" }
     if res.status >= 200 or res.status < 100 then break end
     -- a 1xx interim answer: the real one follows
-    line, err = c:line()
+    line, err = c:header_line()
     if not line then return nil, err end
   end
 
@@ -218,7 +282,8 @@ local function positive(opts, name, default)
   return v
 end
 
-local KNOWN = { keepalive_timeout = true, pool_size = true, connect_timeout = true, pool = true }
+local KNOWN = { keepalive_timeout = true, pool_size = true, connect_timeout = true, pool = true,
+                max_header_bytes = true }
 
 --- Makes a transport function for `vzaps.new{transport = ...}`.
 -- It takes the client's `timeout` (the whole call), `connect_timeout` and
@@ -226,9 +291,13 @@ local KNOWN = { keepalive_timeout = true, pool_size = true, connect_timeout = tr
 -- or read until the connection closes; keep-alive through the cosocket
 -- pool; a GET/PUT/DELETE that meets a stale pooled connection is sent once
 -- more, a POST/PATCH never.
+-- A response whose header block (1xx answers and chunked trailers included)
+-- is over `max_header_bytes`, or has a line over 100 KiB, fails with kind
+-- `network`, as libcurl refuses it.
 -- @tparam[opt] table opts `keepalive_timeout` (seconds, default 60), `pool_size`
 --  (default 16), `connect_timeout` (seconds; used when the request has none),
---  `pool` (pool name prefix, default "vzaps")
+--  `pool` (pool name prefix, default "vzaps"), `max_header_bytes` (default
+--  307200, libcurl's 300 KiB; 1024 to 2^26)
 -- @treturn function `function(req)` returning `{status, reason, headers, body}`
 --  or `nil, message, kind` (`"timeout"`, `"tls"` or `"network"`)
 -- @raise outside nginx, or on a bad option
@@ -250,6 +319,12 @@ function M.transport(opts)
     argerror(1, "ngx_transport", "pool must be a string")
   end
   pool_prefix = pool_prefix or "vzaps"
+  local max_header = opts.max_header_bytes or MAX_HEADER_BYTES
+  if type(max_header) ~= "number" or max_header ~= floor(max_header) or max_header < 1024 or max_header > MAX_BODY then
+    argerror(1, "ngx_transport", "max_header_bytes must be a whole number of bytes from 1024 to 2^26")
+  end
+  local header_error = format("response headers exceed the %d-byte limit (ngx_transport's max_header_bytes)",
+    max_header)
 
   local ngx = rawget(_G, "ngx")
   if type(ngx) ~= "table" or type(ngx.socket) ~= "table" or type(ngx.socket.tcp) ~= "function" then
@@ -263,7 +338,8 @@ function M.transport(opts)
     local verify = req.ssl_verify ~= false
     local sock, err = tcp()
     if not sock then return nil, "cannot create a cosocket: " .. tostring(err) end
-    local c = setmetatable({ sock = sock, deadline = deadline, ngx = ngx }, Conn)
+    local c = setmetatable({ sock = sock, deadline = deadline, ngx = ngx, header_left = max_header,
+                             header_error = header_error }, Conn)
     local connect_timeout = req.connect_timeout or default_connect or 10
     if deadline - now() <= 0 then return nil, "timeout", "timeout" end
     sock:settimeout(floor(min(connect_timeout, deadline - now()) * 1000) + 1)

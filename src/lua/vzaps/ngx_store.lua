@@ -5,9 +5,10 @@
 -- Keys, for an account key K (a SHA-1 of base_url, client_token and
 -- client_secret: it names the account and holds neither credential):
 --   K         "<expires_at> <jwt>", with the dict's expiry at expires_at
---   K.lock    who is fetching (dict:add makes one winner); it expires after
---             the longest a fetch can take, so a worker that dies holding it
---             cannot keep it
+--   K.lock    who is fetching (dict:add makes one winner); a lease of one
+--             attempt (the fetching client's timeout + 1 s) that the holder
+--             renews before each wait between attempts, so a worker that
+--             dies holding it keeps it for one attempt's time at most
 --   K.fail    the last failed fetch: {at = when it ended, err = fields}
 -- expires_at and `at` are core.now(), CLOCK_MONOTONIC: one clock for every
 -- process of the machine.
@@ -15,8 +16,11 @@
 -- Single flight: a request that needs a token takes the lock and fetches,
 -- or waits (ngx.sleep, so the worker goes on) until the token is there, or
 -- a fetch failed after it began to wait (it then returns that failure), or
--- the lock is free again. Light threads of one worker wait on the one of
--- them that went to the dict (ngx.semaphore), so they get its result as is.
+-- the lock is free again; never longer than one attempt of its own client,
+-- `timeout` + 1 s, the lease it would take itself (then a `timeout`
+-- failure). Light threads of one worker wait on the one
+-- of them that went to the dict (ngx.semaphore), so they get its result as
+-- is, within the same bound.
 local import, core = ...
 local errors = import("errors")
 local args = import("args")
@@ -31,7 +35,6 @@ local M = {}
 
 local FAIL_TTL = 10        -- seconds a failure stays readable for waiters
 local FIRST_STEP, MAX_STEP = 0.002, 0.05
-local BACKOFF_CAP, MAX_RETRY_AFTER = 8, 60 -- http.lua's
 
 local Store = {}
 local STORE_MT = {
@@ -41,10 +44,9 @@ local STORE_MT = {
 }
 M.STORE_MT = STORE_MT
 
--- The longest a fetch (http.send on /token, with its retries) can take.
-local function budget(st)
-  return st.timeout * (st.max_retries + 1) + st.max_retries * (BACKOFF_CAP + MAX_RETRY_AFTER) + 1
-end
+-- The lock's lease: one attempt of the fetch (an attempt never takes
+-- longer than the client's timeout), and a second for the dict's writes.
+local function lease(st) return st.timeout + 1 end
 
 local function hex(s)
   return (s:gsub(".", function(c) return format("%02x", byte(c)) end))
@@ -121,12 +123,29 @@ end
 
 local seq = 0
 
--- Across workers: the token, or the failure of a fetch that ended after t0.
-local function shared_refresh(self, st, key, fetch, t0)
+-- The fetch's view of st: st itself for every field, read and written
+-- (__index, __newindex), except `sleep`, which http.send calls between two
+-- attempts: it first renews the lock (and the worker's in-flight entry) for
+-- the wait and the next attempt, if the lock is still ours.
+local function renewing(st, dict, lock, id, entry)
+  local function sleep(seconds)
+    local keep = (tonumber(seconds) or 0) + lease(st)
+    if dict:get(lock) == id then
+      dict:set(lock, id, keep)
+      entry.deadline = now() + keep
+    end
+    return st.sleep(seconds)
+  end
+  return setmetatable({ sleep = sleep }, { __index = st, __newindex = st })
+end
+
+-- Across workers: the token, or the failure of a fetch that ended after t0;
+-- a `timeout` failure once the client's own lease (timeout + 1 s) passed
+-- while another worker held the lock.
+local function shared_refresh(self, st, key, fetch, t0, entry)
   local dict, ngx = self.dict, self.ngx
   local lock, fail_key = key .. ".lock", key .. ".fail"
-  local limit = budget(st)
-  local deadline = t0 + limit + 1
+  local deadline = t0 + lease(st)
   local step = FIRST_STEP
   local function settled()
     local tok, exp = self:read(key)
@@ -140,11 +159,12 @@ local function shared_refresh(self, st, key, fetch, t0)
     if tok or a then return tok, a, b end
     seq = seq + 1
     local id = tostring(ngx.worker and ngx.worker.pid and ngx.worker.pid() or 0) .. ":" .. seq
-    if dict:add(lock, id, limit) then
+    if dict:add(lock, id, lease(st)) then
+      entry.deadline = now() + lease(st)
       -- What a fetch that ended just before we took the lock left.
       tok, a, b = settled()
       if not (tok or a) then
-        local ok, t, exp, err = pcall(fetch, st)
+        local ok, t, exp, err = pcall(fetch, renewing(st, dict, lock, id, entry))
         if ok and t then
           local ttl = exp - now()
           dict:set(key, format("%.6f", exp) .. " " .. t, ttl > 0 and ttl or 0.001)
@@ -159,8 +179,9 @@ local function shared_refresh(self, st, key, fetch, t0)
       if dict:get(lock) == id then dict:delete(lock) end
       return tok, a, b
     end
-    if now() >= deadline then return timed_out() end
-    ngx.sleep(step)
+    local left = deadline - now()
+    if left <= 0 then return timed_out() end
+    ngx.sleep(min(step, left))
     step = min(step * 2, MAX_STEP)
   end
 end
@@ -169,29 +190,34 @@ end
 local INFLIGHT = {}
 
 -- Within one worker: the first light thread goes to the dict, the others
--- wait for its result. One whose thread was killed meanwhile (a client
--- abort, ngx.thread.kill) is waited for only as long as its lock lasts.
+-- wait for its result, each at most its own client's lease. One whose
+-- thread was killed meanwhile (a client abort, ngx.thread.kill) is waited
+-- for only as long as its lease lasts (entry.deadline, renewed with the
+-- lock).
 function Store:refresh(st, key, fetch)
   local slot = self.name .. " " .. key
   local t0 = now()
+  local until_ = t0 + lease(st)
   local entry = INFLIGHT[slot]
-  if entry and entry.deadline > t0 then
+  while entry and not entry.done and entry.deadline > now() and now() < until_ do
     entry.waiting = entry.waiting + 1
     if entry.sema then
-      entry.sema:wait(entry.deadline - t0)
+      entry.sema:wait(min(entry.deadline, until_) - now())
     else
       local step = FIRST_STEP
-      while not entry.done and now() < entry.deadline do
+      while not entry.done and now() < min(entry.deadline, until_) do
         self.ngx.sleep(step)
         step = min(step * 2, MAX_STEP)
       end
     end
     if entry.done then return entry[1], entry[2], entry[3] end
+    if now() >= until_ then return timed_out() end
+    entry = INFLIGHT[slot] -- a lease renewed, or a new holder
   end
   local sema = self.semaphore and self.semaphore.new(0) or nil
-  entry = { deadline = now() + budget(st), waiting = 0, sema = sema }
+  entry = { deadline = now() + lease(st), waiting = 0, sema = sema }
   INFLIGHT[slot] = entry
-  local ok, tok, a, b = pcall(shared_refresh, self, st, key, fetch, t0)
+  local ok, tok, a, b = pcall(shared_refresh, self, st, key, fetch, t0, entry)
   if INFLIGHT[slot] == entry then INFLIGHT[slot] = nil end
   if ok then
     entry[1], entry[2], entry[3] = tok, a, b

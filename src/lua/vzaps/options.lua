@@ -127,6 +127,12 @@ function M.check(opts)
     bad("concurrency must be an integer from 1 to 256")
   end
   s.concurrency = cc
+  -- The decode budget of answers (src/json.h): nil keeps the C default.
+  local jb = opts.json_budget
+  if jb ~= nil and jb ~= false and (type(jb) ~= "number" or jb ~= math.floor(jb) or jb < 1 or jb > 4096) then
+    bad("json_budget must be an integer from 1 to 4096 (bytes of Lua memory per byte of JSON), or false")
+  end
+  s.json_budget = jb
   local v = opts.ssl_verify
   if v ~= nil and type(v) ~= "boolean" then bad("ssl_verify must be a boolean, got " .. type(v)) end
   s.ssl_verify = v ~= false

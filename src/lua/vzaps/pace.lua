@@ -148,17 +148,17 @@ local function positions(row)
 end
 
 -- A row's method with the pace step before it: plain(self, ...) is the
--- method of the row (resources.lua); a paced client's resource objects hold
--- its st.pace under PACE. Arguments that do not name an instance are left
+-- method of the row (resources.lua); PACED[object] is the st.pace of a
+-- paced client's resource objects, SCOPES[object] a handle's scope. Arguments that do not name an instance are left
 -- to the mapper, which raises (a call with a blank id still took a turn).
-function M.method(row, plain, PACE, SCOPE)
+function M.method(row, plain, PACED, SCOPES)
   local where = positions(row)
   local table_form = where.table_form
   local op = row[1] .. "." .. row[2]
   return function(self, ...)
-    local p = type(self) == "table" and self[PACE]
+    local p = PACED[self]
     if p then
-      local scope = self[SCOPE]
+      local scope = SCOPES[self]
       local id, timeout
       if table_form then
         local req = ...

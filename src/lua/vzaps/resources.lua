@@ -74,7 +74,7 @@ local state = import("state")
 local errors = import("errors")
 local args = import("args")
 
-local pairs, ipairs, setmetatable, getmetatable, type, error = pairs, ipairs, setmetatable, getmetatable, type, error
+local pairs, ipairs, getmetatable, type, error = pairs, ipairs, getmetatable, type, error
 local floor = math.floor
 local send = http.send
 local argerror, raise = args.argerror, args.raise
@@ -84,7 +84,7 @@ local M = {}
 -- core.call and core.request answer the 2xx value, or MARK, the client's
 -- state, the request they built and (when C already sent it) the outcome.
 local MARK = {}
-local call, request = core.caller(state.UD, state.SCOPE, MARK, state.PRIV)
+local call, request = core.caller(state.UD, state.SCOPES, MARK, state.PRIV)
 
 -- The method of a row. Not tail calls: the method's frame stays, so that
 -- argument errors point at the caller's line.
@@ -115,10 +115,11 @@ local metatables = {}
 -- of the rows marked `paced` with the pace step first (pace.lua), so an
 -- unpaced client's calls pay nothing for it.
 local paced_metatables = {}
--- The key of a paced client's st.pace in its resource objects (pace.lua
--- reads it there: no look-up of the client's state on a call that
--- neither waits nor fails). It holds no credential.
-local PACE = {}
+-- A paced client's st.pace, by resource object (pace.lua reads it there: no
+-- look-up of the client's state on a call that neither waits nor fails).
+-- Off the object, as scopes are (state.lua): its store may hold the JWT.
+-- Weak keys, and st.pace never refers back to the object.
+local PACED = setmetatable({}, { __mode = "k" })
 
 -- Stop asking after this many pages: a server that keeps answering new,
 -- full pages without a total would otherwise never end the loop.
@@ -261,7 +262,7 @@ end
 for _, row in ipairs(endpoints) do
   if row.paced then
     pace = pace or import("pace")
-    paced_metatables[row[1]].__index[row[2]] = pace.method(row, by_resource[row[1]][row[2]], PACE, state.SCOPE)
+    paced_metatables[row[1]].__index[row[2]] = pace.method(row, by_resource[row[1]][row[2]], PACED, state.SCOPES)
   end
 end
 
@@ -269,10 +270,11 @@ end
 -- (scope = {instance_id, instance_token}).
 function M.build(st, scope, into)
   into = into or {}
-  local UD, SCOPE = state.UD, state.SCOPE
   local pace_state = st.pace
   for resource, mt in pairs(pace_state and paced_metatables or metatables) do
-    into[resource] = setmetatable({ [UD] = st.ud, [SCOPE] = scope, [PACE] = pace_state }, mt)
+    local obj = state.object(st, scope, mt)
+    if pace_state then PACED[obj] = pace_state end
+    into[resource] = obj
   end
   return into
 end

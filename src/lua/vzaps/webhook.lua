@@ -32,6 +32,10 @@ local DEFAULT_DEDUP = 10000         -- event ids remembered in memory
 local DEFAULT_DEDUP_TTL = 86400     -- seconds an id stays in a lua_shared_dict
 local PENDING_TTL = 60              -- seconds a delivery being handled holds its id
 local DEFAULT_MAX_BODY = 4 * 1024 * 1024
+-- A delivery decodes into at most 8 bytes of Lua memory per byte of JSON
+-- (plus 1 MiB; the decoder's budget, src/json.h): lists of message objects
+-- estimate at 3-6, while 4 MiB of `[{},{},...]` would take over 100 MiB.
+local DEFAULT_JSON_BUDGET = 8
 local MIN_KEY = 16
 local MAX_ID = 128                  -- bytes of an event id remembered as it is
 
@@ -43,7 +47,7 @@ local STATUS = { INVALID_DELIVERY = 400, INVALID_KEY = 401, BODY_TOO_LARGE = 413
 -- Errors: kind "webhook"; the key never reaches a message or a log
 -- ---------------------------------------------------------------------------
 
-local function secrets(p) return { p.key } end
+local function secrets(p) return errors.secret_list(p.key) end -- its escaped and encoded forms too
 
 local function failure(p, code, message, extra)
   local fields = { kind = "webhook", code = code, message = message }
@@ -146,7 +150,8 @@ local function parse(p, body)
   if #body > p.max_body then
     return failure(p, "BODY_TOO_LARGE", "webhook delivery is larger than max_body (" .. p.max_body .. " bytes)")
   end
-  local v, why = json_decode(body)
+  local v, why, costly = json_decode(body, p.json_budget)
+  if costly then return failure(p, "BODY_TOO_LARGE", "webhook delivery " .. why) end
   if v == nil then return invalid(p, "is not JSON (" .. why .. ")") end
   if not is_object(v) then return invalid(p, "is not a JSON object") end
   local t = v.type
@@ -363,7 +368,8 @@ end
 -- vzaps.webhook{...}
 -- ---------------------------------------------------------------------------
 
-local KNOWN = { key = true, dedup = true, dedup_dict = true, dedup_store = true, dedup_ttl = true, max_body = true }
+local KNOWN = { key = true, dedup = true, dedup_dict = true, dedup_store = true, dedup_ttl = true, max_body = true,
+                json_budget = true }
 
 local function bad(why) argerror(1, "webhook", why) end
 
@@ -389,6 +395,12 @@ function M.new(opts)
     mb = DEFAULT_MAX_BODY
   elseif type(mb) ~= "number" or mb ~= floor(mb) or mb < 1 or mb > 2 ^ 31 then
     bad("max_body must be a whole number of bytes from 1 to 2^31")
+  end
+  local jb = opts.json_budget
+  if jb == nil then
+    jb = DEFAULT_JSON_BUDGET
+  elseif jb ~= false and (type(jb) ~= "number" or jb ~= floor(jb) or jb < 1 or jb > 4096) then
+    bad("json_budget must be an integer from 1 to 4096 (bytes of Lua memory per byte of JSON), or false")
   end
   local dedup = opts.dedup
   if dedup == nil then dedup = DEFAULT_DEDUP end
@@ -417,7 +429,7 @@ function M.new(opts)
     store = memory_dedup(dedup)
   end
   local hook = setmetatable({}, HOOK_MT)
-  PRIV[hook] = { key = key, max_body = mb, dedup = store, handlers = {} }
+  PRIV[hook] = { key = key, max_body = mb, json_budget = jb, dedup = store, handlers = {} }
   return hook
 end
 
