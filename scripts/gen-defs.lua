@@ -364,7 +364,7 @@ local RECORDS = {
     { "max_header_bytes?", "integer", "the largest response header block (default 307200, libcurl's 300 KiB)" } },
   { "vzaps.Error", "An error object: the third value of every failure (`nil, message, err`); `tostring(err)` is the message.",
     { "kind", "string", "`auth`, `rate_limit`, `http`, `timeout`, `network`, `tls`, `cancelled`, `closed`, `raised`, "
-      .. "`paging`, `media`, `webhook`, `realtime`, `decode`" },
+      .. "`paging`, `media`, `webhook`, `realtime`, `decode`, `store`" },
     { "message", "string", "what happened" },
     { "status?", "integer", "the HTTP status" },
     { "code?", "string", "the body's `code`, else e.g. `AUTHENTICATION_FAILED`, `REQUEST_TIMEOUT`, `HTTP_<status>`" },
@@ -372,7 +372,8 @@ local RECORDS = {
     { "body?", "string", "the raw body, cut to 4 KiB" },
     { "method?", "string", "the request that failed" },
     { "path?", "string", "its path, without the query" },
-    { "retry_after?", "number", "seconds, when the server sent `Retry-After`" },
+    { "retry_after?", "number", "seconds, when the server sent `Retry-After`, or until the send budget has a turn" },
+    { "instance_id?", "string", "the instance whose send budget refused the call (codes `PACE_*`)" },
     { "request_id?", "string", "the `X-Request-Id` answer header" },
     { "sent?", "boolean", "the request may have been received" },
     { "page?", "integer", "the page an `each` / `pages` loop failed on" },

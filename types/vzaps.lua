@@ -93,7 +93,7 @@
 
 ---An error object: the third value of every failure (`nil, message, err`); `tostring(err)` is the message.
 ---@class vzaps.Error
----@field kind string `auth`, `rate_limit`, `http`, `timeout`, `network`, `tls`, `cancelled`, `closed`, `raised`, `paging`, `media`, `webhook`, `realtime`, `decode`
+---@field kind string `auth`, `rate_limit`, `http`, `timeout`, `network`, `tls`, `cancelled`, `closed`, `raised`, `paging`, `media`, `webhook`, `realtime`, `decode`, `store`
 ---@field message string what happened
 ---@field status? integer the HTTP status
 ---@field code? string the body's `code`, else e.g. `AUTHENTICATION_FAILED`, `REQUEST_TIMEOUT`, `HTTP_<status>`
@@ -101,7 +101,8 @@
 ---@field body? string the raw body, cut to 4 KiB
 ---@field method? string the request that failed
 ---@field path? string its path, without the query
----@field retry_after? number seconds, when the server sent `Retry-After`
+---@field retry_after? number seconds, when the server sent `Retry-After`, or until the send budget has a turn
+---@field instance_id? string the instance whose send budget refused the call (codes `PACE_*`)
 ---@field request_id? string the `X-Request-Id` answer header
 ---@field sent? boolean the request may have been received
 ---@field page? integer the page an `each` / `pages` loop failed on
