@@ -87,9 +87,9 @@ for _, r in ipairs(incl_rows) do
   fn = fn:gsub("'%d+$", "")
   if not incl[fn] then incl[fn] = r.ir end
 end
--- The C entry point of the call: core.call (the fast path, src/call.c) or
--- core.perform (the Lua path's exchange).
-local entry = incl.l_call and "l_call" or "vz_transport_perform"
+-- The C entry point of the call: core.call (sent from C, src/direct_call.c) or
+-- core.send (the Lua path's exchange).
+local entry = incl.l_call and "l_call" or "l_client_send"
 if incl[entry] and incl.curl_easy_perform then
   local decode = incl.vz_json_decode_cached or incl.vz_json_decode_hinted or incl.vz_json_decode or 0
   local parts = {

@@ -1,6 +1,8 @@
 -- vzaps_loop.lua BUILD_DIR BASE_URL MODE WARMUP N
 -- The same calls through the module (build/vzaps.so).
 --   get | send | list   WARMUP calls, then N timed ones; prints RESULT
+--   observe             the same as send on a client with an observe hook (every
+--                       call then goes through the Lua layer, http.send)
 --   spawn               the same as send, each call started (client:spawn) and pumped
 --   mem                 N instances:get calls; prints RSS after 1 000 and after N
 --   parallel            N send_text calls one after another, then through
@@ -11,7 +13,11 @@ package.cpath = build .. "/?.so;" .. package.cpath
 local common = require("common")
 local vzaps = require("vzaps")
 
-local opts = { base_url = base, client_token = common.CLIENT_TOKEN, client_secret = common.CLIENT_SECRET }
+local observed = 0
+local opts = {
+  base_url = base, client_token = common.CLIENT_TOKEN, client_secret = common.CLIENT_SECRET,
+  observe = mode == "observe" and function() observed = observed + 1 end or nil,
+}
 -- A parallel run is bounded by the client's `concurrency` (8 by default);
 -- builds older than that option refuse it and had no such bound.
 if mode == "parallel" then opts.concurrency = warmup end
@@ -51,8 +57,9 @@ local function list()
   return 0 -- the driver knows the file sizes
 end
 
-if mode == "get" or mode == "send" or mode == "list" or mode == "spawn" then
-  common.run(({ get = get, send = send, list = list, spawn = spawned })[mode], warmup, n)
+if mode == "get" or mode == "send" or mode == "list" or mode == "spawn" or mode == "observe" then
+  common.run(({ get = get, send = send, list = list, spawn = spawned, observe = send })[mode], warmup, n)
+  if mode == "observe" then assert(observed >= warmup + n, "the observe hook was not called") end
 elseif mode == "mem" then
   for _ = 1, 1000 do get() end
   collectgarbage() -- both readings after a full collection, so they compare

@@ -80,7 +80,6 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
 
   memset(&x, 0, sizeof x);
   vz_buf_init(&x.res.body);
-  vz_buf_init(&x.req_body);
   /* The body buffer starts unallocated, as on a fresh transfer slot: an
    * empty first answer must not do pointer arithmetic on NULL (fixed; the
    * reproducer in fuzz/crashes/ keeps checking it). */
@@ -150,7 +149,6 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     abort();
   }
   vz_buf_free(&x.res.body);
-  vz_buf_free(&x.req_body);
   lua_settop(L, 0);
   if (lua_gc(L, LUA_GCCOUNT, 0) > 64 * 1024) lua_gc(L, LUA_GCCOLLECT, 0);
   return 0;

@@ -1,4 +1,4 @@
--- Error classification (contract §5), retries (lua-api.md "Reliability")
+-- Error classification (contract §5), retries (the API description "Reliability")
 -- and the guard against sending a POST twice (contract §9, silent resend).
 local emulator = require("spec.support.emulator")
 local vzaps = require("vzaps")

@@ -1,6 +1,6 @@
 -- spec/instances_spec.lua: every method of client.instances against the
 -- emulator: what went on the wire (method, path, headers, raw body) and the
--- decoded result (vzaps-http-contract.md §2, §3, §4.2, §5; lua-api.md).
+-- decoded result (the contract §2, §3, §4.2, §5; the API description).
 local emulator = require("spec.support.emulator")
 local vzaps = require("vzaps")
 local wire = require("spec.support.wire")

@@ -57,7 +57,7 @@ describe("vzaps.new", function()
     c:close()
   end)
 
-  it("exposes every resource of lua-api.md", function()
+  it("exposes every resource of the API description", function()
     local c = vzaps.new(opts())
     for _, name in ipairs({ "auth", "instances", "sessions", "messages", "webhooks", "contacts", "groups",
                             "users", "queues", "typebots", "chatwoot", "chats" }) do

@@ -102,10 +102,15 @@ describe("realtime subscription against a flooding server", function()
   end)
 
   it("fails a flood of empty frames past max_queued_messages, before handing them out", function()
-    local r = flood("tiny", nil, 0.5, 15 * SLOW)
+    -- The queue only grows within one read step, which stops at the poll's
+    -- deadline: under valgrind one step reads too few frames to pass the
+    -- default, so the limit is lowered there (the frames are then just
+    -- handed out slowly, in bounded memory).
+    local limit = os.getenv("VZAPS_VALGRIND") and 10000 or 100000 -- the default
+    local r = flood("tiny", limit < 100000 and { max_queued_messages = limit } or nil, 0.5, 15 * SLOW)
     assert.is_string(r.msg, "the subscription did not fail")
     assert.equals("network", r.err.kind)
-    assert.matches("more than 100000 messages wait %(max_queued_messages%)", r.msg)
+    assert.matches("more than " .. limit .. " messages wait %(max_queued_messages%)", r.msg)
     assert.is_true(r.longest < 0.5 + 1.5 * SLOW, "a poll(0.5) took " .. r.longest)
     if not CHECKED and r.rss_growth then
       assert.is_true(r.rss_growth < 64 * 1024, "RSS grew by " .. r.rss_growth .. " KiB")

@@ -1,5 +1,5 @@
 -- spec/request_spec.lua: client:request(method, path, opts), the escape
--- hatch (vzaps-http-contract.md §2, §3.1, §3.3, §4.13, §5; lua-api.md).
+-- hatch (the contract §2, §3.1, §3.3, §4.13, §5; the API description).
 local emulator = require("spec.support.emulator")
 local vzaps = require("vzaps")
 local wire = require("spec.support.wire")

@@ -1,4 +1,4 @@
--- spec/transport_spec.lua: the `transport` client option (lua-api.md,
+-- spec/transport_spec.lua: the `transport` client option (the API description,
 -- "Client options"): a Lua function in place of libcurl. A recording fake
 -- transport with canned answers; no emulator.
 local vzaps = require("vzaps")
@@ -458,6 +458,70 @@ describe("transport option", function()
     assert.is_nil(msg:find(CS, 1, true))
     assert.is_nil(msg:find("jwt-1", 1, true))
     assert.equals("network", err.kind)
+    c:close()
+  end)
+
+  -- -------------------------------------------------------------------------
+  -- `sent`: a transport says whether anything reached the server
+  -- -------------------------------------------------------------------------
+
+  -- A transport whose API calls fail with the given results (recorded
+  -- like the fake's; /token still answers).
+  local function failing(...)
+    local results = { n = select("#", ...), ... }
+    local f = fake()
+    local record = f.fn
+    f.fn = function(req)
+      local res = record(req)
+      if req.url == BASE .. "/token" then return res end
+      return (table.unpack or unpack)(results, 1, results.n)
+    end
+    return f
+  end
+
+  it("sent = false: a POST is retried like a libcurl failure before sending", function()
+    local f = failing(nil, "connection refused", "network", false)
+    local c = new_client(f, { max_retries = 2, retry_backoff = 0.001 })
+    local ok, msg, err = c.instances:restart("VZ1", { instance_token = "itok" })
+    err = assert_failure(ok, msg, err)
+    assert.equals(3, #f.api_calls(), "one attempt and two retries")
+    assert.equals("network", err.kind)
+    assert.is_false(err.sent)
+    assert.equals("POST", f.api_calls()[3].method)
+    c:close()
+  end)
+
+  it("sent = false with kind timeout: retried too", function()
+    local f = failing(nil, "connect timeout", "timeout", false)
+    local c = new_client(f, { max_retries = 1, retry_backoff = 0.001 })
+    local ok, msg, err = c:request("POST", "/x", { body = { a = 1 } })
+    err = assert_failure(ok, msg, err)
+    assert.equals(2, #f.api_calls())
+    assert.equals("timeout", err.kind)
+    c:close()
+  end)
+
+  it("nothing said about sent: the request may have been sent, and is never sent twice", function()
+    local f = failing(nil, "connection reset", "network")
+    local c = new_client(f, { max_retries = 2, retry_backoff = 0.001 })
+    local ok, msg, err = c.instances:restart("VZ1", { instance_token = "itok" })
+    err = assert_failure(ok, msg, err)
+    assert.equals(1, #f.api_calls(), "a request that may have been received is not resent")
+    assert.equals("network", err.kind)
+    assert.is_true(err.sent)
+    assert.truthy(err.message:find("connection reset", 1, true))
+    c:close()
+  end)
+
+  it("a transport that raises may have sent the request: not retried", function()
+    local f = fake(function(req)
+      if req.url ~= BASE .. "/token" then error("socket exploded") end
+    end)
+    local c = new_client(f, { max_retries = 2, retry_backoff = 0.001 })
+    local ok, msg, err = c:request("GET", "/x")
+    err = assert_failure(ok, msg, err)
+    assert.equals(1, #f.api_calls())
+    assert.is_true(err.sent)
     c:close()
   end)
 end)

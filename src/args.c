@@ -1,12 +1,12 @@
 /* args.c: argument errors, raised the same way by every part of the module
- * (lua-api.md: `bad argument #n to 'name' (why)`), with the position of the
+ * (the API description: `bad argument #n to 'name' (why)`), with the position of the
  * user's line in front: the first calling frame that is not the module's
  * own Lua (@vzaps/...), however deep in the module the check ran. The Lua
  * layer raises through core.argerror, so there is one wording. */
 #include <stdarg.h>
 #include <string.h>
 
-#include "vzaps.h"
+#include "args.h"
 
 /* Whether the frame at level is Lua code of the module (@vzaps/...). */
 static int module_lua_frame(lua_State *L, int level) {

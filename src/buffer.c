@@ -50,3 +50,8 @@ int vz_buf_putc(vz_buf *b, char c) {
   b->data[b->len] = '\0';
   return 0;
 }
+
+void vz_wipe(void *p, size_t n) {
+  volatile char *v = (volatile char *)p;
+  while (n--) *v++ = '\0';
+}

@@ -19,5 +19,8 @@ void vz_buf_reset(vz_buf *b, size_t keep);
 int vz_buf_reserve(vz_buf *b, size_t n);
 int vz_buf_append(vz_buf *b, const void *p, size_t n);
 int vz_buf_putc(vz_buf *b, char c);
+/* Overwrites n bytes at p with zeros in a way the compiler keeps: secrets
+ * do not stay in memory given back to the allocator. */
+void vz_wipe(void *p, size_t n);
 
 #endif

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
+#include "client.h"
+#include "policy.h"
+#include "request_object.h"
 #include "vzaps.h"
 
 #define VZ_DIRECT_OFF "vzaps.direct_off"
@@ -21,8 +25,7 @@ vz_client *vz_client_check(lua_State *L, int idx) {
 /* Secrets are wiped before their memory goes back to the allocator. */
 void vz_client_forget_secret(char **s) {
   if (*s != NULL) {
-    volatile char *p = *s;
-    while (*p) *p++ = '\0';
+    vz_wipe(*s, strlen(*s));
     free(*s);
     *s = NULL;
   }
@@ -47,8 +50,12 @@ int vz_client_run_guarded(lua_State *L, vz_client *c) {
  * no-op and nothing is freed twice. */
 static void client_release(vz_client *c) {
   vz_xfer_close(&c->rest);
+  vz_share_unref(c->share);
+  c->share = NULL;
   vz_buf_free(&c->enc);
   vz_buf_free(&c->url);
+  if (c->body.data != NULL) vz_wipe(c->body.data, c->body.cap);
+  vz_buf_free(&c->body);
   c->curl = NULL;
   free(c->base_url);
   free(c->ca_file);
@@ -79,15 +86,35 @@ static char *string_setting(lua_State *L, int settings, const char *name, int *o
   return copy;
 }
 
+vz_conn vz_client_conn(const vz_client *c) {
+  vz_conn s;
+  s.connect_timeout_ms = c->connect_timeout_ms;
+  s.ssl_verify = c->ssl_verify;
+  s.ca_file = c->ca_file;
+  s.ca_path = c->ca_path;
+  s.proxy = c->proxy;
+  s.share = c->share;
+  s.json_budget = c->json_budget;
+  return s;
+}
+
+vz_share *vz_client_share(vz_client *c) {
+  if (c->share == NULL && (c->share = vz_share_new()) != NULL) vz_xfer_join(&c->rest, c->share, 0);
+  return c->share;
+}
+
+vz_ident vz_client_ident(const vz_client *c) {
+  vz_ident id;
+  id.user_agent = c->user_agent;
+  id.client_token = c->client_token;
+  id.auth_line = c->token != NULL ? c->auth_line : NULL;
+  id.token_gen = c->token_gen;
+  return id;
+}
+
 void vz_client_apply_settings(const vz_client *c, CURL *h) {
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-  /* TLS 1.2 at least, whatever the system's OpenSSL policy allows. */
-  curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->ssl_verify ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->ssl_verify ? 2L : 0L);
-  if (c->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-  if (c->ca_path) curl_easy_setopt(h, CURLOPT_CAPATH, c->ca_path);
-  if (c->proxy) curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
+  vz_conn s = vz_client_conn(c);
+  vz_conn_apply(&s, h);
 }
 
 static long seconds_to_ms(lua_State *L, int idx, const char *name) {
@@ -107,6 +134,7 @@ static int l_new_client(lua_State *L) {
   size_t n;
   const char *base = luaL_checklstring(L, 1, &n);
   vz_client *c;
+  vz_conn conn;
   luaL_checktype(L, 2, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TTABLE);
 
@@ -142,26 +170,27 @@ static int l_new_client(lua_State *L) {
       return luaL_error(L, "vzaps: out of memory");
     }
   }
-  if (vz_xfer_open(&c->rest, c) != 0) {
+  conn = vz_client_conn(c);
+  if (vz_xfer_open(&c->rest, &conn) != 0) {
     client_release(c);
     return luaL_error(L, "vzaps: cannot create a libcurl handle (out of memory)");
   }
   c->curl = c->rest.curl;
-  /* A custom transport is called from Lua, and an observe hook is called
-   * for every attempt by http.lua, so their clients' calls are sent by the
-   * Lua layer; so are all calls of the clients made while the test switch
-   * (core.set_direct(false)) is off. */
+  /* What sends every call of this client through the Lua layer (read by
+   * direct_call.c's why_not_from_c). */
   lua_getfield(L, 2, "transport");
   lua_getfield(L, 2, "observe");
   lua_getfield(L, LUA_REGISTRYINDEX, VZ_DIRECT_OFF);
-  c->fast_off = !lua_isnil(L, -3) || !lua_isnil(L, -2) || lua_toboolean(L, -1);
+  c->has_transport = !lua_isnil(L, -3);
+  c->has_observe = !lua_isnil(L, -2);
+  c->direct_off = lua_toboolean(L, -1);
   lua_pop(L, 3);
   return 1;
 }
 
 /* core.set_token(client, jwt|nil, expires_at|nil): the token cache's
- * current token, mirrored here for the headers (headers.c) and the fast
- * path (call.c). */
+ * current token, mirrored here for the headers (headers.c) and the calls
+ * sent from C (direct_call.c). */
 static int l_client_set_token(lua_State *L) {
   vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
   size_t n = 0;
@@ -196,14 +225,6 @@ static int l_client_set_token(lua_State *L) {
 static int l_set_direct(lua_State *L) {
   lua_pushboolean(L, !lua_toboolean(L, 1));
   lua_setfield(L, LUA_REGISTRYINDEX, VZ_DIRECT_OFF);
-  return 0;
-}
-
-/* core.set_fast(client, on): a parallel run turns the fast path off while
- * it lasts, so that its requests yield to the scheduler. */
-static int l_client_set_fast(lua_State *L) {
-  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
-  c->fast_off += lua_toboolean(L, 2) ? -1 : 1;
   return 0;
 }
 
@@ -262,9 +283,84 @@ static int l_client_is_open(lua_State *L) {
   return 1;
 }
 
-/* Registers the vzaps.client metatable and puts new_client, state, is_open
- * and client_methods (the table the Lua layer fills) on the core table at
- * the top of the stack. */
+/* ------------------------------------------------------------------------ */
+/* Sending on the client's own easy handle                                   */
+/* ------------------------------------------------------------------------ */
+
+/* core.send(client, req): one attempt of the request object req on the
+ * client's own easy handle (blocking) -> value, status, request_id |
+ * nil, outcome, nil (transport.c, vz_xfer_finish). */
+static int send_body(lua_State *L) {
+  vz_client *c = (vz_client *)lua_touserdata(L, 1);
+  vz_ident id = vz_client_ident(c);
+  if (!vz_xfer_setup_req(L, &c->rest, &id, 2, c->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
+  vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
+  return 3;
+}
+
+/* The exchange runs with the client guarded: a finalizer run by the
+ * decoder's allocations must not start another exchange on the same handle
+ * and buffers (vz_client_run_guarded). */
+static int l_client_send(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_req_check(L, 2);
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(3)); /* send_body, made once (vz_client_register) */
+  lua_insert(L, 1);
+  return vz_client_run_guarded(L, c);
+}
+
+/* core.timings(client): the timings of the client's last call. */
+static int l_client_timings(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_xfer_push_timings(L, &c->rest);
+  return 1;
+}
+
+/* core.headers(client, req) -> a fresh table of the headers of the
+ * request object req (a custom transport's, the observe hook's). */
+static int l_client_headers(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_req *q = vz_req_check(L, 2);
+  vz_ident id = vz_client_ident(c);
+  vz_call_headers h;
+  lua_settop(L, 2);
+  vz_req_call_headers(L, 2, q, &h);
+  vz_call_headers_push(L, &id, &h);
+  return 1;
+}
+
+/* core.upgrade_headers(client, instance_token) -> the headers of the
+ * realtime handshake: a call's, with the client's current token, and no
+ * Accept (contract §6.1). */
+static int l_client_upgrade_headers(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_ident id = vz_client_ident(c);
+  vz_call_headers h;
+  memset(&h, 0, sizeof h);
+  h.auth = 1;
+  h.upgrade = 1;
+  h.instance_token = luaL_optlstring(L, 2, NULL, &h.instance_token_len);
+  vz_call_headers_push(L, &id, &h);
+  return 1;
+}
+
+static const luaL_Reg client_funcs[] = {
+    {"new_client", l_new_client},
+    {"state", l_client_state},
+    {"is_open", l_client_is_open},
+    {"set_token", l_client_set_token},
+    {"set_direct", l_set_direct},
+    {"send", l_client_send},
+    {"timings", l_client_timings},
+    {"headers", l_client_headers},
+    {"upgrade_headers", l_client_upgrade_headers},
+    {NULL, NULL},
+};
+
+/* Registers the vzaps.client metatable and puts client_methods (the table
+ * the Lua layer fills) and the functions above on the core table at the
+ * top of the stack. */
 void vz_client_register(lua_State *L) {
   int core = lua_gettop(L);
   lua_newtable(L); /* methods */
@@ -291,16 +387,14 @@ void vz_client_register(lua_State *L) {
   lua_setfield(L, -2, "__index");
   lua_pop(L, 2);
 
-  lua_pushcfunction(L, l_new_client);
-  lua_setfield(L, core, "new_client");
-  lua_pushcfunction(L, l_client_state);
-  lua_setfield(L, core, "state");
-  lua_pushcfunction(L, l_client_is_open);
-  lua_setfield(L, core, "is_open");
-  lua_pushcfunction(L, l_client_set_token);
-  lua_setfield(L, core, "set_token");
-  lua_pushcfunction(L, l_set_direct);
-  lua_setfield(L, core, "set_direct");
-  lua_pushcfunction(L, l_client_set_fast);
-  lua_setfield(L, core, "set_fast");
+  /* core.send decodes answers: the array metatable and the string cache
+   * are its upvalues 1 and 2 (vzaps.h), and its guarded body upvalue 3. */
+  lua_pushvalue(L, core);
+  lua_getfield(L, core, "array_mt");
+  lua_getfield(L, core, "strcache");
+  lua_pushvalue(L, -2);
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, send_body, 2);
+  vz_setfuncs(L, client_funcs, 3);
+  lua_pop(L, 1);
 }

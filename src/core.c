@@ -1,5 +1,5 @@
 /* core.c: luaopen_vzaps and the small C helpers the Lua layer calls
- * (JSON, clocks, the embedded Lua). The public surface itself is Lua, compiled into
+ * (JSON, Retry-After, the embedded Lua). The public surface itself is Lua, compiled into
  * this library (see src/lua/ and docs/design.md). */
 #include <errno.h>
 #include <math.h>
@@ -9,8 +9,17 @@
 
 #include <openssl/sha.h>
 
+#include "args.h"
+#include "client.h"
+#include "clock.h"
 #include "json.h"
 #include "lua_sources.h"
+#include "media.h"
+#include "policy.h"
+#include "request.h"
+#include "request_object.h"
+#include "transport.h"
+#include "url.h"
 #include "vzaps.h"
 
 /* ------------------------------------------------------------------------ */
@@ -60,35 +69,6 @@ static int l_json_decode(lua_State *L) {
   lua_pushstring(L, err);
   lua_pushboolean(L, h.over_budget);
   return 3;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Clocks                                                                    */
-/* ------------------------------------------------------------------------ */
-
-double vz_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* core.now(): vz_now for the Lua layer (token expiry, backoffs). */
-static int l_now(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)vz_now());
-  return 1;
-}
-
-/* core.sleep(seconds): blocks the calling thread (retry backoff). */
-static int l_sleep(lua_State *L) {
-  lua_Number s = luaL_checknumber(L, 1);
-  struct timespec ts;
-  if (!(s > 0)) return 0;
-  if (s > 3600) s = 3600;
-  ts.tv_sec = (time_t)s;
-  ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-  return 0;
 }
 
 /* core.retry_after(value) -> seconds | nil. Retry-After is either a number
@@ -164,13 +144,7 @@ static int l_import(lua_State *L) {
 static const luaL_Reg core_funcs[] = {
     {"json_encode", l_json_encode},
     {"json_decode", l_json_decode},
-    {"now", l_now},
-    {"sleep", l_sleep},
     {"retry_after", l_retry_after},
-    {"perform", vz_transport_perform},
-    {"timings", vz_transport_timings},
-    {"headers", vz_headers_table},
-    {"success_body", vz_success_body},
     {"sha256", l_sha256},
     {NULL, NULL},
 };
@@ -205,7 +179,11 @@ int luaopen_vzaps(lua_State *L) {
   lua_setfield(L, core, "strcache");
   vz_setfuncs(L, core_funcs, 2);
 
+  vz_clock_register(L);
   vz_client_register(L);
+  vz_transport_register(L);
+  vz_req_register(L);
+  vz_request_register(L);
   vz_policy_register(L);
   vz_url_register(L);
   vz_args_register(L);
@@ -217,8 +195,6 @@ int luaopen_vzaps(lua_State *L) {
   lua_setfield(L, core, "VERSION");
   lua_pushlightuserdata(L, NULL); /* JSON null: the same value as cjson.null */
   lua_setfield(L, core, "null");
-  lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
-  lua_setfield(L, core, "CURL_VERSION");
 
   /* import = closure(cache, core, <self>): the self slot is filled in below
    * so that modules can import each other. */

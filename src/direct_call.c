@@ -1,17 +1,23 @@
-/* direct_call.c: how a call is sent (docs/design.md, "One request
- * builder"). Every endpoint method and client:request come here: the
- * mapper (request.c) builds the request, raising on bad arguments, and then
- *   - the request is sent right here on the client's own easy handle when
- *     nothing needs the Lua layer (a valid cached JWT, no custom transport,
- *     no parallel run): a 2xx answer is decoded and returned, and any other
- *     outcome is handed to Lua together with the request that was sent;
- *   - otherwise the request is handed to the Lua layer (http.send) as it
- *     is, for the token fetch, retries, custom transports and parallel runs.
- * Either way Lua never maps a call again, and the request that reached the
- * wire is the one the mapper built. */
+/* direct_call.c: how a call is sent (docs/design.md, "The life of a
+ * call"). Every endpoint method and client:request come here: the mapper
+ * (request.c) builds the request, raising on bad arguments; then, unless
+ * why_not_from_c names a reason, http.send's first attempt is made right
+ * here on the client's own easy handle: a 2xx answer is decoded and
+ * returned, any other outcome goes to http.send with the request object,
+ * which decides (retry, 401 replay, error) as for its own attempts. When C
+ * may not send, the request object goes to http.send as it is. Either way
+ * Lua never maps a call again. */
 #include <string.h>
 
+#include "args.h"
+#include "client.h"
+#include "clock.h"
+#include "policy.h"
+#include "request.h"
+#include "request_object.h"
 #include "route.h"
+#include "transport.h"
+#include "vzaps.h"
 
 /* Upvalues of core.call and core.request. */
 #define UP_UD lua_upvalueindex(3)
@@ -32,47 +38,57 @@ static vz_client *client_of(lua_State *L, int idx) {
   return c;
 }
 
-/* Returns: the 2xx value | MARK, state, request[, outcome of the first
- * attempt]. The state is the client's Lua state (http.send's st). */
+/* Why the call cannot be sent from C, or NULL when it can. st is the
+ * stack index of the client's Lua state (http.send's st). */
+static const char *why_not_from_c(lua_State *L, const vz_client *c, int st, const vz_request *q) {
+  int jobs;
+  if (c->has_transport) return "a custom transport is called from Lua";
+  if (c->has_observe) return "the observe hook is called by http.send for each attempt";
+  if (c->direct_off) return "the test switch (vzaps._set_direct(false)) sends through the Lua layer";
+  if (q->refuse_field != NULL) return "a media value over its limit: http.send returns the failure";
+  if (q->auth && (c->token == NULL || vz_now() >= c->token_expires)) return "no valid token: http.send fetches one";
+  /* A job's call must yield to the scheduler (scheduler.lua), and C cannot
+   * yield: while the client has jobs, its calls go through the Lua layer. */
+  lua_getfield(L, st, "engine");
+  jobs = lua_istable(L, -1) ? (lua_getfield(L, -1, "live"), lua_tonumber(L, -1) > 0) : 0;
+  lua_settop(L, st);
+  if (jobs) return "the client has live jobs (client:spawn, client:parallel)";
+  return NULL;
+}
+
+/* Returns: the 2xx value | MARK, st, request object[, outcome of the first
+ * attempt]. st is the client's Lua state (http.send's). */
 static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
-  vz_xfer *x = &c->rest;
-  int outcome = 0, n;
-  if (c->fast_off == 0 && q->refuse_field == NULL && (!q->auth || (c->token != NULL && vz_now() < c->token_expires))) {
-    vz_call_headers h;
-    long timeout_ms = q->timeout ? vz_seconds_to_ms((double)lua_tonumber(L, q->timeout)) : c->timeout_ms;
-    h.auth = q->auth;
-    h.has_body = q->has_body;
-    h.instance_token = q->itoken ? lua_tolstring(L, q->itoken, &h.instance_token_len) : NULL;
-    if (h.instance_token == NULL) h.instance_token_len = 0;
-    h.extra = q->headers;
-    if (!vz_xfer_setup(L, x, c, q->method, c->url.data, q->has_body, timeout_ms, &h))
-      return luaL_error(L, "vzaps: out of memory");
-    n = vz_xfer_finish(L, x, curl_easy_perform(x->curl));
-    if (n == 5 && lua_tointeger(L, -5) >= 200 && lua_tointeger(L, -5) < 300) {
-      vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
-      lua_pushvalue(L, -4);
-      return 1;
-    }
-    /* Not a success: Lua decides on retries, the 401 replay and the error. */
-    {
-      int first = lua_gettop(L) - n + 1, k;
-      lua_createtable(L, n, 1);
-      for (k = 1; k <= n; k++) {
-        lua_pushvalue(L, first + k - 1);
-        lua_rawseti(L, -2, k);
-      }
-      lua_pushinteger(L, n);
-      lua_setfield(L, -2, "n");
-      outcome = lua_gettop(L);
-    }
-  }
-  lua_pushvalue(L, UP_MARK);
+  int st, outcome = 0;
   vz_getuservalue(L, ud);
   lua_pushvalue(L, UP_PRIV);
   lua_rawget(L, -2);
-  lua_remove(L, -2);
+  st = lua_gettop(L);
+  if (why_not_from_c(L, c, st, q) == NULL) {
+    vz_call_headers h;
+    vz_ident id = vz_client_ident(c);
+    long timeout_ms = q->timeout ? vz_seconds_to_ms((double)lua_tonumber(L, q->timeout)) : c->timeout_ms;
+    vz_xfer *x = &c->rest;
+    h.auth = q->auth;
+    h.has_body = q->has_body;
+    h.upgrade = 0;
+    h.instance_token = q->itoken ? lua_tolstring(L, q->itoken, &h.instance_token_len) : NULL;
+    if (h.instance_token == NULL) h.instance_token_len = 0;
+    h.extra = q->headers;
+    if (!vz_xfer_setup(L, x, &id, q->method, c->url.data, q->has_body ? (c->body.data ? c->body.data : "") : NULL,
+                       c->body.len, timeout_ms, &h))
+      return luaL_error(L, "vzaps: out of memory");
+    if (vz_xfer_finish(L, x, curl_easy_perform(x->curl))) {
+      vz_buf_reset(&c->body, VZ_KEEP_BUFFER);
+      lua_pop(L, 2); /* the status and request id */
+      return 1;
+    }
+    outcome = lua_gettop(L) - 1;
+  }
+  lua_pushvalue(L, UP_MARK);
+  lua_pushvalue(L, st);
   vz_push_request(L, c, q);
-  vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+  vz_buf_reset(&c->body, VZ_KEEP_BUFFER);
   if (outcome == 0) return 3;
   lua_pushvalue(L, outcome);
   return 4;

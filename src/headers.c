@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "vzaps.h"
+#include "buffer.h"
+#include "headers.h"
+#include "policy.h"
 
 typedef int (*emit_fn)(void *ctx, lua_State *L, const char *name, size_t nlen, const char *value, size_t vlen);
 
@@ -36,13 +38,14 @@ static int std_header(void *ctx, emit_fn emit, lua_State *L, int extra, const ch
 }
 
 /* Emits the headers of r in order: the module's, then the caller's. */
-static int emit_all(lua_State *L, const vz_client *c, const vz_call_headers *r, emit_fn emit, void *ctx) {
+static int emit_all(lua_State *L, const vz_ident *c, const vz_call_headers *r, emit_fn emit, void *ctx) {
   int extra = r->extra;
-  if (!std_header(ctx, emit, L, extra, "Accept", "application/json", 16)) return 0;
+  /* The realtime upgrade asks for no JSON answer (contract §6.1). */
+  if (!r->upgrade && !std_header(ctx, emit, L, extra, "Accept", "application/json", 16)) return 0;
   if (!std_header(ctx, emit, L, extra, "User-Agent", c->user_agent, c->user_agent ? strlen(c->user_agent) : 0))
     return 0;
   if (r->has_body && !std_header(ctx, emit, L, extra, "Content-Type", "application/json", 16)) return 0;
-  if (r->auth && c->token != NULL) {
+  if (r->auth && c->auth_line != NULL) {
     if (!std_header(ctx, emit, L, extra, "Authorization", c->auth_line, strlen(c->auth_line))) return 0;
     if (!std_header(ctx, emit, L, extra, "X-Client-Token", c->client_token,
                     c->client_token ? strlen(c->client_token) : 0))
@@ -82,16 +85,17 @@ static int emit_line(void *ud, lua_State *L, const char *name, size_t nlen, cons
   memcpy(line + nlen, ": ", 2);
   memcpy(line + nlen + 2, value, vlen);
   line[nlen + 2 + vlen] = '\0';
-  if ((next = curl_slist_append(ctx->list, line)) == NULL) return 0;
+  next = curl_slist_append(ctx->list, line);
+  vz_wipe(line, nlen + 2 + vlen); /* the line may hold a secret: not left on the stack */
+  if (next == NULL) return 0;
   ctx->list = next;
   return 1;
 }
 
 /* Validates a table of headers with the one rule (policy.c) before
  * anything is allocated, so that building the list cannot fail half-way
- * except for memory. The mapper has checked the caller's already, with
- * argument errors; this guards core.perform, core.headers and the realtime
- * handshake (ws.c) themselves. */
+ * except for memory. The mapper checks a call's own headers, with
+ * argument errors; this guards the realtime handshake's (ws.c). */
 void vz_headers_check_table(lua_State *L, int idx) {
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_pushnil(L);
@@ -109,18 +113,11 @@ void vz_headers_check_table(lua_State *L, int idx) {
   }
 }
 
-void vz_call_headers_check(lua_State *L, const vz_call_headers *r) {
-  if (r->extra != 0) vz_headers_check_table(L, r->extra);
-  if (r->instance_token != NULL &&
-      (r->instance_token_len + 20 > VZ_MAX_HEADER_LINE || !vz_token_ok(r->instance_token, r->instance_token_len)))
-    luaL_error(L, "vzaps: the instance token must be a single line");
-}
-
 /* A list from the same headers is kept: same token (generation), instance
  * token, auth, body and POST mode, and no caller headers. */
-static int list_is_current(const vz_xfer *x, const vz_client *c, const vz_call_headers *r, int post_mode) {
-  const vz_header_key *k = &x->hkey;
-  if (x->headers == NULL || !k->valid || r->extra != 0) return 0;
+static int list_is_current(struct curl_slist *list, const vz_header_key *k, const vz_ident *c, const vz_call_headers *r,
+                           int post_mode) {
+  if (list == NULL || !k->valid || r->extra != 0) return 0;
   if (k->token_gen != c->token_gen || k->auth != r->auth || k->has_body != r->has_body || k->post_mode != post_mode)
     return 0;
   if (r->instance_token == NULL) return k->itoken == NULL;
@@ -128,14 +125,13 @@ static int list_is_current(const vz_xfer *x, const vz_client *c, const vz_call_h
          memcmp(k->itoken, r->instance_token, r->instance_token_len) == 0;
 }
 
-int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz_call_headers *r, int post_mode) {
+int vz_call_headers_list(lua_State *L, struct curl_slist **list, vz_header_key *k, const vz_ident *c,
+                         const vz_call_headers *r, int post_mode) {
   list_ctx ctx = {NULL, 0};
   struct curl_slist *next;
-  vz_header_key *k = &x->hkey;
-  if (list_is_current(x, c, r, post_mode)) return 1;
-  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
-  curl_slist_free_all(x->headers);
-  x->headers = NULL;
+  if (list_is_current(*list, k, c, r, post_mode)) return 1;
+  vz_slist_free_wiped(*list);
+  *list = NULL;
   k->valid = 0;
   if (!emit_all(L, c, r, emit_line, &ctx)) goto oom;
   /* libcurl defaults switched off: the Expect: 100-continue round trip, and
@@ -146,8 +142,7 @@ int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz
     if ((next = curl_slist_append(ctx.list, "Content-Type:")) == NULL) goto oom;
     ctx.list = next;
   }
-  x->headers = ctx.list;
-  curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
+  *list = ctx.list;
   if (r->extra == 0) {
     char *copy = NULL;
     if (r->instance_token != NULL) {
@@ -155,6 +150,7 @@ int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz
       memcpy(copy, r->instance_token, r->instance_token_len);
       copy[r->instance_token_len] = '\0';
     }
+    if (k->itoken != NULL) vz_wipe(k->itoken, k->itoken_len);
     free(k->itoken);
     k->itoken = copy;
     k->itoken_len = r->instance_token_len;
@@ -166,11 +162,19 @@ int vz_call_headers_apply(lua_State *L, vz_xfer *x, const vz_client *c, const vz
   }
   return 1;
 oom:
-  curl_slist_free_all(ctx.list);
+  vz_slist_free_wiped(ctx.list);
   return 0;
 }
 
+void vz_slist_free_wiped(struct curl_slist *l) {
+  struct curl_slist *e;
+  for (e = l; e != NULL; e = e->next)
+    if (e->data != NULL) vz_wipe(e->data, strlen(e->data));
+  curl_slist_free_all(l);
+}
+
 void vz_header_key_free(vz_header_key *k) {
+  if (k->itoken != NULL) vz_wipe(k->itoken, k->itoken_len);
   free(k->itoken);
   k->itoken = NULL;
   k->valid = 0;
@@ -186,21 +190,9 @@ static int emit_field(void *ud, lua_State *L, const char *name, size_t nlen, con
   return 1;
 }
 
-/* core.headers(client, auth, has_body, instance_token|nil, extra|nil)
- *   -> a fresh table of the call's headers */
-int vz_headers_table(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
-  vz_call_headers r;
+void vz_call_headers_push(lua_State *L, const vz_ident *id, const vz_call_headers *r) {
   int t;
-  r.auth = lua_toboolean(L, 2);
-  r.has_body = lua_toboolean(L, 3);
-  r.instance_token = lua_isnoneornil(L, 4) ? NULL : luaL_checklstring(L, 4, &r.instance_token_len);
-  if (r.instance_token == NULL) r.instance_token_len = 0;
-  r.extra = lua_isnoneornil(L, 5) ? 0 : 5;
-  lua_settop(L, 5);
-  vz_call_headers_check(L, &r);
   lua_newtable(L);
   t = lua_gettop(L);
-  emit_all(L, c, &r, emit_field, &t);
-  return 1;
+  emit_all(L, id, r, emit_field, &t);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "json_number.h"
-#include "vzaps.h" /* media values (media.c) */
+#include "media.h" /* media values (media.c) */
 
 #define KEY_CUT 40 /* longest key name quoted in an error message */
 

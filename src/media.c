@@ -25,7 +25,8 @@
 #include <unistd.h>
 #endif
 
-#include "vzaps.h"
+#include "args.h"
+#include "media.h"
 
 #ifndef O_NONBLOCK
 #define O_NONBLOCK 0

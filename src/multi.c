@@ -1,18 +1,26 @@
-/* multi.c: the transfers of client:parallel. One curl multi handle with a
- * pool of transfer slots (easy handles) sharing its connection cache, so up
- * to n requests run at once over kept-alive (or HTTP/2-multiplexed)
- * connections. The scheduler is Lua (parallel.lua): it queues a request in
- * a free slot with m:add and collects finished ones with m:next. */
+/* multi.c: the transfers of the client's jobs (client:spawn,
+ * client:parallel). One curl multi handle with a pool of transfer slots
+ * (easy handles) sharing its connection cache, so up to n requests run at
+ * once over kept-alive (or HTTP/2-multiplexed) connections. The scheduler
+ * is Lua (scheduler.lua): it puts a request object in a free slot with
+ * m:add and collects finished ones with m:next. The multi's user value
+ * holds each slot's request object while it is in flight (libcurl reads
+ * its body from there). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
+#include "clock.h"
+#include "request_object.h"
+#include "transport.h"
 #include "vzaps.h"
 
 #define VZ_MULTI_MT "vzaps.Multi"
 #define VZ_MULTI_MAX 256
 
 typedef struct vz_multi {
-  CURLM *multi; /* NULL once closed */
+  CURLM *multi;    /* NULL once closed */
+  vz_share *share; /* the client's connection cache (a reference) */
   int size;
   long timeout_ms;
   vz_xfer *slots;
@@ -33,6 +41,8 @@ static void multi_release(vz_multi *m) {
   }
   if (m->multi != NULL) curl_multi_cleanup(m->multi);
   m->multi = NULL;
+  vz_share_unref(m->share);
+  m->share = NULL;
   free(m->slots);
   free(m->busy);
   m->slots = NULL;
@@ -44,19 +54,27 @@ static int l_multi_new(lua_State *L) {
   vz_client *c = vz_client_check(L, 1);
   lua_Integer n = luaL_checkinteger(L, 2);
   vz_multi *m;
+  vz_conn conn;
   int i, failed = 0;
   luaL_argcheck(L, n >= 1 && n <= VZ_MULTI_MAX, 2, "concurrency must be from 1 to 256");
   m = (vz_multi *)vz_newuserdata(L, sizeof *m);
   memset(m, 0, sizeof *m);
   luaL_getmetatable(L, VZ_MULTI_MT);
   lua_setmetatable(L, -2);
+  lua_createtable(L, (int)n, 0);
+  vz_setuservalue(L, -2);
   m->size = (int)n;
   m->timeout_ms = c->timeout_ms;
   m->multi = curl_multi_init();
   m->slots = (vz_xfer *)calloc((size_t)n, sizeof *m->slots);
   m->busy = (char *)calloc((size_t)n, 1);
   if (m->multi == NULL || m->slots == NULL || m->busy == NULL) failed = 1;
-  for (i = 0; !failed && i < m->size; i++) failed = vz_xfer_open(&m->slots[i], c) != 0;
+  conn = vz_client_conn(c);
+  if ((m->share = conn.share = vz_client_share(c)) == NULL)
+    failed = 1;
+  else
+    vz_share_ref(m->share);
+  for (i = 0; !failed && i < m->size; i++) failed = vz_xfer_open(&m->slots[i], &conn) != 0;
   if (failed) {
     multi_release(m);
     return luaL_error(L, "vzaps: out of memory");
@@ -67,27 +85,40 @@ static int l_multi_new(lua_State *L) {
   return 1;
 }
 
-/* m:add(slot, client, method, url, body|nil, timeout|nil, auth,
- *       instance_token|nil, headers|nil) */
+/* The slot's request object (held while in flight), set or cleared. */
+static void hold(lua_State *L, int slot, int req) {
+  vz_getuservalue(L, 1);
+  if (req)
+    lua_pushvalue(L, req);
+  else
+    lua_pushnil(L);
+  lua_rawseti(L, -2, slot);
+  lua_pop(L, 1);
+}
+
+/* m:add(slot, client, req): starts the request object req in the slot. */
 static int l_multi_add(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Integer slot = luaL_checkinteger(L, 2);
   vz_client *c = vz_client_check(L, 3);
+  vz_ident id = vz_client_ident(c);
   vz_xfer *x;
   luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
   luaL_argcheck(L, !m->busy[slot - 1], 2, "slot is busy");
+  vz_req_check(L, 4);
   x = &m->slots[slot - 1];
-  vz_xfer_prepare(L, x, c, 4, m->timeout_ms);
+  if (!vz_xfer_setup_req(L, x, &id, 4, m->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
   if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK)
     return luaL_error(L, "vzaps: cannot start a parallel transfer");
   m->busy[slot - 1] = 1;
+  hold(L, (int)slot, 4);
   return 0;
 }
 
-/* Pops one finished transfer, if any: pushes slot and its results. */
+/* Pops one finished transfer, if any: pushes slot and its outcome. */
 static int pop_done(lua_State *L, vz_multi *m) {
   CURLMsg *msg;
-  int left, n;
+  int left;
   while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
     vz_xfer *x = NULL;
     CURLcode rc = msg->data.result;
@@ -97,15 +128,15 @@ static int pop_done(lua_State *L, vz_multi *m) {
     if (x == NULL) continue;
     m->busy[x - m->slots] = 0;
     lua_pushinteger(L, (lua_Integer)(x - m->slots) + 1);
-    n = vz_xfer_finish(L, x, rc);
-    vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
-    return 1 + n;
+    vz_xfer_finish(L, x, rc);
+    hold(L, (int)(x - m->slots) + 1, 0);
+    return 4;
   }
   return 0;
 }
 
-/* m:next(max_wait) -> slot, status, body, reason, retry_after, request_id
- *                   | slot, nil, kind, message, sent
+/* m:next(max_wait) -> slot, value, status, request_id | slot, nil, outcome (as
+ *                     transport.c's vz_xfer_finish)
  *                   | nil (nothing finished within max_wait seconds, or
  *                          nothing in flight) */
 static int l_multi_next(lua_State *L) {
@@ -154,7 +185,7 @@ static int l_multi_cancel(lua_State *L) {
     curl_multi_remove_handle(m->multi, x->curl);
     m->busy[slot - 1] = 0;
     vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
-    vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
+    hold(L, (int)slot, 0);
   }
   lua_pushboolean(L, sent);
   return 1;
@@ -186,7 +217,7 @@ static const luaL_Reg multi_methods[] = {
 
 /* Registers the metatable and core.multi_new on the core table on top of
  * the stack; the array metatable and the string cache are upvalues 1 and 2 of the methods (results are
- * decoded like core.perform's). */
+ * decoded like core.send's). */
 void vz_multi_register(lua_State *L) {
   int core = lua_gettop(L);
   luaL_newmetatable(L, VZ_MULTI_MT);

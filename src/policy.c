@@ -1,15 +1,14 @@
 /* policy.c: the rules that more than one part of the module applies, each
- * written once (docs/design.md, "One home for each rule"): the range of a
- * time in seconds, which HTTP methods are safe to send again, which of them
- * go in libcurl's POST mode, what may go in a header, and how a secret is
- * compared. The Lua layer
- * reads the same rules from the core table (core.MAX_SECONDS,
- * core.SAFE_METHODS, core.check_seconds, core.check_header,
- * core.token_problem) instead of restating them. */
+ * written once (docs/design.md, "Which file owns which rule"): the range of
+ * a time in seconds, which HTTP methods are safe to send again, which of
+ * them carry a body (libcurl's POST mode), what may go in a header, and how
+ * a secret is compared. The Lua layer reads the same rules from the core
+ * table (core.SAFE_METHODS, core.post_mode, core.check_seconds,
+ * core.check_header, core.token_problem) instead of restating them. */
 #include <math.h>
 #include <string.h>
 
-#include "vzaps.h"
+#include "policy.h"
 
 int vz_seconds_ok(double s, int zero_ok) {
   if (s != s) return 0; /* NaN */
@@ -22,9 +21,9 @@ long vz_seconds_to_ms(double s) {
   return ms > 0 ? ms : (s > 0 ? 1 : 0);
 }
 
-/* GET, HEAD, PUT, DELETE and OPTIONS may be sent again (lua-api.md,
- * Reliability): the module's retries and libcurl's silent resend both ask
- * here. Everything else, POST and PATCH above all, is sent once. */
+/* GET, HEAD, PUT, DELETE and OPTIONS may be sent again (README,
+ * Reliability): the module's retries, libcurl's silent resend and the
+ * cosocket transport's all ask here. Everything else, POST and PATCH above all, is sent once. */
 static const char *const SAFE_METHODS[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", NULL};
 
 int vz_method_is_safe(const char *m) {
@@ -95,6 +94,13 @@ static int l_token_problem(lua_State *L) {
   }
 }
 
+/* core.post_mode(method, has_body) -> boolean: the request carries a body
+ * or Content-Length: 0 (vz_method_post_mode). */
+static int l_post_mode(lua_State *L) {
+  lua_pushboolean(L, vz_method_post_mode(luaL_checkstring(L, 1), lua_toboolean(L, 2)));
+  return 1;
+}
+
 /* core.check_seconds(v, zero_ok) -> boolean: v is a number of seconds in
  * the module's range (see VZ_MAX_SECONDS). */
 static int l_check_seconds(lua_State *L) {
@@ -135,8 +141,6 @@ static int l_same_secret(lua_State *L) {
 
 void vz_policy_register(lua_State *L) {
   int core = lua_gettop(L), i;
-  lua_pushnumber(L, VZ_MAX_SECONDS);
-  lua_setfield(L, core, "MAX_SECONDS");
   lua_pushinteger(L, VZ_MAX_TOKEN);
   lua_setfield(L, core, "MAX_TOKEN");
   lua_pushnumber(L, VZ_MAX_WHOLE);
@@ -147,6 +151,8 @@ void vz_policy_register(lua_State *L) {
     lua_setfield(L, -2, SAFE_METHODS[i]);
   }
   lua_setfield(L, core, "SAFE_METHODS");
+  lua_pushcfunction(L, l_post_mode);
+  lua_setfield(L, core, "post_mode");
   lua_pushcfunction(L, l_check_seconds);
   lua_setfield(L, core, "check_seconds");
   lua_pushcfunction(L, l_check_header);

@@ -3,11 +3,20 @@
  * endpoint row (route.h) and for client:request. Every argument error is
  * raised here, before anything is sent, whichever path then sends the
  * request (direct_call.c from C, or http.lua for retries, custom transports
- * and parallel runs). Rules: contract §3 and lua-api.md "How arguments map". */
+ * and parallel runs). Rules: contract §3 and the API description "How arguments map". */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "args.h"
+#include "json.h"
+#include "media.h"
+#include "policy.h"
+#include "request.h"
+#include "request_object.h"
 #include "route.h"
+#include "url.h"
+#include "vzaps.h"
 
 /* The values of one call: stack indices of the slots' values (0: nil). */
 typedef struct frame {
@@ -350,11 +359,11 @@ static void check_media_limits(lua_State *L, const frame *f, vz_request *q) {
   }
 }
 
-/* The JSON body into c->rest.req_body (§3.4): only when there is a field
+/* The JSON body into c->body (§3.4): only when there is a field
  * to send. */
 static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, int nfields, vz_request *q) {
   const vz_route *r = f->r;
-  vz_buf *b = &c->rest.req_body;
+  vz_buf *b = &c->body;
   char err[160];
   int lists, i, t = f->body;
   vz_buf_reset(b, VZ_KEEP_BUFFER);
@@ -436,6 +445,15 @@ static void append_query(lua_State *L, vz_client *c, const frame *f) {
 static void start_url(lua_State *L, vz_client *c) {
   vz_buf_reset(&c->url, VZ_KEEP_BUFFER);
   if (vz_buf_append(&c->url, c->base_url, strlen(c->base_url)) != 0) luaL_error(L, "vzaps: out of memory");
+}
+
+int vz_url_of(const vz_client *c, const char *path, vz_buf *out, size_t *path_at, size_t *path_len) {
+  size_t n = strlen(path);
+  vz_buf_reset(out, VZ_KEEP_BUFFER);
+  if (vz_buf_append(out, c->base_url, strlen(c->base_url)) != 0) return -1;
+  *path_at = out->len;
+  *path_len = n;
+  return vz_buf_append(out, path, n);
 }
 
 /* ---- the two mappers ------------------------------------------------------- */
@@ -536,7 +554,7 @@ void vz_map_generic(lua_State *L, vz_client *c, int first, vz_request *q) {
   int m = first, p = first + 1, o = first + 2, i, v;
   size_t n, plen;
   const char *s, *path, *qmark;
-  vz_buf *b = &c->rest.req_body;
+  vz_buf *b = &c->body;
   memset(q, 0, sizeof *q);
   q->name = "request";
   q->auth = 1;
@@ -612,49 +630,77 @@ void vz_map_generic(lua_State *L, vz_client *c, int first, vz_request *q) {
   }
 }
 
-/* The request as the Lua layer's table: {method, path, url, body, auth,
- * instance_token, headers, timeout, op}. */
+/* The request object of the call just mapped (the URL in c->url, the body
+ * in c->body), pushed for the Lua layer. */
 void vz_push_request(lua_State *L, vz_client *c, const vz_request *q) {
-  lua_createtable(L, 0, 10);
-  lua_pushstring(L, q->method);
-  lua_setfield(L, -2, "method");
-  lua_pushlstring(L, c->url.data + q->path_at, q->path_len);
-  lua_setfield(L, -2, "path");
-  lua_pushlstring(L, c->url.data, c->url.len);
-  lua_setfield(L, -2, "url");
-  if (q->has_body) {
-    lua_pushlstring(L, c->rest.req_body.data ? c->rest.req_body.data : "", c->rest.req_body.len);
-    lua_setfield(L, -2, "body");
+  vz_req_parts p;
+  char op[96];
+  size_t rn = q->resource != NULL ? strlen(q->resource) : 0, nn = strlen(q->name);
+  memset(&p, 0, sizeof p);
+  if (rn + nn + 2 > sizeof op) rn = 0, nn = nn < sizeof op - 1 ? nn : sizeof op - 1;
+  if (rn > 0) memcpy(op, q->resource, rn), op[rn++] = '.';
+  memcpy(op + rn, q->name, nn);
+  op[rn + nn] = '\0';
+  p.method = q->method;
+  p.url = c->url.data;
+  p.url_len = c->url.len;
+  p.path_at = q->path_at;
+  p.path_len = q->path_len;
+  p.body = q->has_body ? (c->body.data ? c->body.data : "") : NULL;
+  p.body_len = q->has_body ? c->body.len : 0;
+  p.itoken = q->itoken ? lua_tolstring(L, q->itoken, &p.itoken_len) : NULL;
+  p.op = op;
+  p.auth = q->auth;
+  p.headers = q->headers;
+  p.timeout = q->timeout ? (double)lua_tonumber(L, q->timeout) : 0;
+  p.refuse_field = q->refuse_field;
+  p.refuse_kind = q->refuse_kind;
+  p.refuse_size = q->refuse_size;
+  p.refuse_limit = q->refuse_limit;
+  vz_req_new(L, &p);
+}
+
+/* core.token_request(client, client_secret): the POST /token request of
+ * contract §2.1, its body encoded here so that the buffer holding the
+ * secret is the module's, wiped when the request is collected. */
+static int l_token_request(lua_State *L) {
+  vz_client *c = vz_client_check(L, 1);
+  vz_req_parts p;
+  vz_buf url, body;
+  char err[128];
+  int ok;
+  luaL_checkstring(L, 2);
+  memset(&p, 0, sizeof p);
+  vz_buf_init(&url);
+  vz_buf_init(&body);
+  lua_createtable(L, 0, 2);
+  if (c->client_token != NULL) {
+    lua_pushstring(L, c->client_token);
+    lua_setfield(L, -2, "client_token");
   }
-  lua_pushboolean(L, q->auth);
-  lua_setfield(L, -2, "auth");
-  if (q->itoken) {
-    lua_pushvalue(L, q->itoken);
-    lua_setfield(L, -2, "instance_token");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "client_secret");
+  ok = vz_json_encode(L, lua_gettop(L), &body, 0, 0, err, sizeof err) &&
+       vz_url_of(c, "/token", &url, &p.path_at, &p.path_len) == 0;
+  lua_pop(L, 1);
+  if (ok) {
+    p.method = "POST";
+    p.url = url.data;
+    p.url_len = url.len;
+    p.body = body.data ? body.data : "";
+    p.body_len = body.len;
+    p.op = "auth.token";
+    p.secret_body = 1;
+    vz_req_new(L, &p);
   }
-  if (q->headers) {
-    lua_pushvalue(L, q->headers);
-    lua_setfield(L, -2, "headers");
-  }
-  if (q->timeout) {
-    lua_pushvalue(L, q->timeout);
-    lua_setfield(L, -2, "timeout");
-  }
-  if (q->refuse_field != NULL) {
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, q->refuse_field);
-    lua_setfield(L, -2, "field");
-    lua_pushstring(L, q->refuse_kind);
-    lua_setfield(L, -2, "what");
-    lua_pushnumber(L, (lua_Number)q->refuse_size);
-    lua_setfield(L, -2, "size");
-    lua_pushnumber(L, (lua_Number)q->refuse_limit);
-    lua_setfield(L, -2, "limit");
-    lua_setfield(L, -2, "refuse");
-  }
-  if (q->resource != NULL)
-    lua_pushfstring(L, "%s.%s", q->resource, q->name);
-  else
-    lua_pushstring(L, q->name);
-  lua_setfield(L, -2, "op");
+  vz_buf_free(&url);
+  if (body.data != NULL) vz_wipe(body.data, body.cap);
+  vz_buf_free(&body);
+  if (!ok) return luaL_error(L, "vzaps: out of memory");
+  return 1;
+}
+
+void vz_request_register(lua_State *L) {
+  lua_pushcfunction(L, l_token_request);
+  lua_setfield(L, -2, "token_request");
 }

@@ -3,7 +3,7 @@
 #ifndef VZ_ROUTE_H
 #define VZ_ROUTE_H
 
-#include "vzaps.h"
+#include "compat.h"
 
 #define VZ_ROUTE_MT "vzaps.route"
 #define VZ_MAX_PIECES 6 /* literal path pieces; a field sits between two */

@@ -8,7 +8,9 @@
 #include <strings.h>
 
 #include "json.h"
-
+#include "policy.h"
+#include "request_object.h"
+#include "transport.h"
 #include "vzaps.h"
 
 /* ------------------------------------------------------------------------ */
@@ -74,11 +76,47 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
 }
 
 /* Options set once per handle; per-request ones are set in prepare. */
-int vz_xfer_open(vz_xfer *x, const vz_client *c) {
+vz_share *vz_share_new(void) {
+  vz_share *s = (vz_share *)malloc(sizeof *s);
+  if (s == NULL) return NULL;
+  if ((s->sh = curl_share_init()) == NULL ||
+      curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+    if (s->sh != NULL) curl_share_cleanup(s->sh);
+    free(s);
+    return NULL;
+  }
+  s->refs = 1;
+  return s;
+}
+
+void vz_share_ref(vz_share *s) { s->refs++; }
+
+void vz_xfer_join(vz_xfer *x, vz_share *s, int pipewait) {
+  curl_easy_setopt(x->curl, CURLOPT_SHARE, s->sh);
+  x->pipewait = pipewait;
+}
+
+void vz_share_unref(vz_share *s) {
+  if (s == NULL || --s->refs > 0) return;
+  curl_share_cleanup(s->sh);
+  free(s);
+}
+
+void vz_conn_apply(const vz_conn *s, CURL *h) {
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+  /* TLS 1.2 at least, whatever the system's OpenSSL policy allows. */
+  curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->ssl_verify ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->ssl_verify ? 2L : 0L);
+  if (s->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+  if (s->ca_path) curl_easy_setopt(h, CURLOPT_CAPATH, s->ca_path);
+  if (s->proxy) curl_easy_setopt(h, CURLOPT_PROXY, s->proxy);
+}
+
+int vz_xfer_open(vz_xfer *x, const vz_conn *s) {
   CURL *h;
   memset(x, 0, sizeof *x);
   vz_buf_init(&x->res.body);
-  vz_buf_init(&x->req_body);
   if ((h = x->curl = curl_easy_init()) == NULL) return -1;
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
@@ -87,7 +125,7 @@ int vz_xfer_open(vz_xfer *x, const vz_client *c) {
   curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
   curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
   curl_easy_setopt(h, CURLOPT_PRIVATE, x);
-  x->hints.budget = c->json_budget;
+  x->hints.budget = s->json_budget;
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* never raise SIGALRM in the host */
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
@@ -97,20 +135,20 @@ int vz_xfer_open(vz_xfer *x, const vz_client *c) {
    * libcurl must not squash "/./" or "/../" out of them. */
   curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  vz_client_apply_settings(c, h);
+  vz_conn_apply(s, h);
+  if (s->share != NULL) vz_xfer_join(x, s->share, 1);
   return 0;
 }
 
 void vz_xfer_close(vz_xfer *x) {
   if (x->curl != NULL) curl_easy_cleanup(x->curl);
   x->curl = NULL;
-  curl_slist_free_all(x->headers);
+  vz_slist_free_wiped(x->headers);
   x->headers = NULL;
   vz_header_key_free(&x->hkey);
   free(x->url);
   x->url = NULL;
   vz_buf_free(&x->res.body);
-  vz_buf_free(&x->req_body);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -169,50 +207,65 @@ int vz_curl_is_tls_error(CURLcode rc) {
   }
 }
 
-/* nil, kind, message, sent */
-static int push_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
-  const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-  int sent = x->prereq_calls > 0;
-  lua_pushnil(L);
-  if (rc == CURLE_OPERATION_TIMEDOUT) {
-    lua_pushliteral(L, "timeout");
+/* The outcome of an exchange that got no answer: {kind, message, sent}.
+ * The one wording of transport failures, for libcurl's and for custom
+ * transports' (core.failure): detail says what failed; sent is 1 when the
+ * request was sent, 0 when it was not, -1 when nobody knows (then it may
+ * have been, and it counts as sent). */
+void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sent) {
+  lua_createtable(L, 0, 3);
+  if (strcmp(kind, "timeout") == 0) {
     /* Before sending again, a caller must know the first one may count. */
-    if (sent)
+    if (sent == 1)
       lua_pushliteral(L, "request timed out after it was sent; it may have been received");
     else
       lua_pushliteral(L, "request timed out");
-  } else if (vz_curl_is_tls_error(rc)) {
-    lua_pushliteral(L, "tls");
-    lua_pushfstring(L, "TLS error: %s (check ca_file, or ssl_verify)", detail);
-  } else if (rc == CURLE_WRITE_ERROR && x->res.too_large) {
-    lua_pushliteral(L, "network");
-    lua_pushliteral(L, "response body exceeds the 64 MiB limit");
-  } else if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereq_calls > 1) {
-    lua_pushliteral(L, "network");
-    lua_pushliteral(L,
-                    "request failed: the connection closed after the request was sent; "
-                    "it may have been received, so it was not sent again");
+  } else if (strcmp(kind, "tls") == 0) {
+    lua_pushfstring(L, "TLS error: %s", detail);
   } else {
-    lua_pushliteral(L, "network");
+    kind = "network";
     lua_pushfstring(L, "request failed: %s", detail);
   }
-  lua_pushboolean(L, sent);
-  return 4;
+  lua_setfield(L, -2, "message");
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  lua_pushboolean(L, sent != 0);
+  lua_setfield(L, -2, "sent");
 }
 
-static int push_cut_headers(lua_State *L, vz_xfer *x) {
-  lua_pushnil(L);
-  lua_pushliteral(L, "network");
-  lua_pushliteral(L, "request failed: the connection closed inside the response headers");
-  lua_pushboolean(L, x->prereq_calls > 0);
-  return 4;
+/* core.failure(kind, detail, sent|nil): the outcome of a failed custom
+ * transport call; a kind other than timeout or tls is network; sent nil:
+ * nobody knows. */
+static int l_failure(lua_State *L) {
+  const char *kind = luaL_optstring(L, 1, "network");
+  const char *detail = luaL_checkstring(L, 2);
+  vz_push_failure(L, kind, detail, lua_isnoneornil(L, 3) ? -1 : lua_toboolean(L, 3));
+  return 1;
 }
 
-static void push_opt_string(lua_State *L, const char *s) {
-  if (s[0])
+static void push_curl_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
+  const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+  int sent = x->prereq_calls > 0;
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    vz_push_failure(L, "timeout", detail, sent);
+  } else if (vz_curl_is_tls_error(rc)) {
+    lua_pushfstring(L, "%s (check ca_file, or ssl_verify)", detail);
+    vz_push_failure(L, "tls", lua_tostring(L, -1), sent);
+    lua_remove(L, -2);
+  } else if (rc == CURLE_WRITE_ERROR && x->res.too_large) {
+    vz_push_failure(L, "network", VZ_MAX_BODY_TEXT, sent);
+  } else if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereq_calls > 1) {
+    vz_push_failure(L, "network", VZ_NOT_RESENT_TEXT, sent);
+  } else {
+    vz_push_failure(L, "network", detail, sent);
+  }
+}
+
+static void set_opt_string(lua_State *L, const char *field, const char *s) {
+  if (s[0]) {
     lua_pushstring(L, s);
-  else
-    lua_pushnil(L);
+    lua_setfield(L, -2, field);
+  }
 }
 
 /* The success value of a 2xx body, the one rule for every transport:
@@ -264,15 +317,20 @@ int vz_success_body(lua_State *L) {
 /* A transfer's life: prepare, (perform), finish                             */
 /* ------------------------------------------------------------------------ */
 
-int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *method, const char *url, int has_body,
-                  long timeout_ms, const vz_call_headers *h) {
+int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_ident *id, const char *method, const char *url, const char *body,
+                  size_t bodylen, long timeout_ms, const vz_call_headers *h) {
   vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
   x->res.too_large = x->res.headers_done = 0;
   x->res.reason[0] = x->res.retry_after[0] = x->res.request_id[0] = '\0';
   x->errbuf[0] = '\0';
   x->prereq_calls = 0;
   x->guard_resend = !vz_method_is_safe(method);
-  if (!vz_call_headers_apply(L, x, c, h, vz_method_post_mode(method, has_body))) return 0;
+  {
+    struct curl_slist *before = x->headers;
+    int ok = vz_call_headers_list(L, &x->headers, &x->hkey, id, h, vz_method_post_mode(method, body != NULL));
+    if (x->headers != before) curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers);
+    if (!ok) return 0;
+  }
   /* libcurl copies the URL on every set: skip it when it is the same. */
   if (x->url == NULL || strcmp(x->url, url) != 0) {
     size_t n = strlen(url) + 1;
@@ -281,8 +339,13 @@ int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *meth
     memcpy(copy, url, n);
     x->url = copy;
     curl_easy_setopt(x->curl, CURLOPT_URL, url);
+    /* Over https, ALPN tells at once whether a new connection multiplexes
+     * (HTTP/2): a transfer waits for it rather than opening its own. Over
+     * http:// that is known only after the first answer, so waiting would
+     * queue every transfer behind a slow one. */
+    if (x->pipewait) curl_easy_setopt(x->curl, CURLOPT_PIPEWAIT, strncmp(url, "https://", 8) == 0 ? 1L : 0L);
   }
-  set_method(x, method, has_body ? (x->req_body.data ? x->req_body.data : "") : NULL, x->req_body.len);
+  set_method(x, method, body, bodylen);
   if (timeout_ms != x->timeout_ms) {
     x->timeout_ms = timeout_ms;
     curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -290,68 +353,66 @@ int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_client *c, const char *meth
   return 1;
 }
 
-void vz_xfer_prepare(lua_State *L, vz_xfer *x, const vz_client *c, int first, long default_timeout_ms) {
-  const char *method = luaL_checkstring(L, first);
-  const char *url = luaL_checkstring(L, first + 1);
-  size_t bodylen = 0;
-  const char *body = luaL_optlstring(L, first + 2, NULL, &bodylen);
-  long timeout_ms = default_timeout_ms;
+int vz_xfer_setup_req(lua_State *L, vz_xfer *x, const vz_ident *id, int idx, long default_timeout_ms) {
+  vz_req *r = vz_req_check(L, idx);
   vz_call_headers h;
-
-  if (!lua_isnoneornil(L, first + 3)) {
-    lua_Number s = luaL_checknumber(L, first + 3);
-    luaL_argcheck(L, vz_seconds_ok((double)s, 0), first + 3, "timeout must be a positive number of seconds");
-    timeout_ms = vz_seconds_to_ms((double)s);
-  }
-  h.auth = lua_toboolean(L, first + 4);
-  h.has_body = body != NULL;
-  h.instance_token = lua_isnoneornil(L, first + 5) ? NULL : luaL_checklstring(L, first + 5, &h.instance_token_len);
-  if (h.instance_token == NULL) h.instance_token_len = 0;
-  h.extra = lua_isnoneornil(L, first + 6) ? 0 : vz_absindex(L, first + 6);
-  vz_call_headers_check(L, &h);
-
-  /* The body is copied: a parallel transfer outlives the Lua call that
-   * queued it, and libcurl may read the body again (a safe resend). */
-  vz_buf_reset(&x->req_body, VZ_KEEP_BUFFER);
-  if (body != NULL && vz_buf_append(&x->req_body, body, bodylen) != 0) luaL_error(L, "vzaps: out of memory");
-  if (!vz_xfer_setup(L, x, c, method, url, body != NULL, timeout_ms, &h)) luaL_error(L, "vzaps: out of memory");
+  int top = lua_gettop(L), ok;
+  idx = vz_absindex(L, idx);
+  vz_req_call_headers(L, idx, r, &h);
+  ok = vz_xfer_setup(L, x, id, r->method, r->url, r->has_body ? r->body : NULL, r->body_len,
+                     r->timeout > 0 ? vz_seconds_to_ms(r->timeout) : default_timeout_ms, &h);
+  lua_settop(L, top);
+  return ok;
 }
 
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
   long status = 0;
-  int n;
+  int ok = 0;
   if (rc == CURLE_OK && !x->res.headers_done) {
     /* libcurl 7.88 accepts a response that ends inside its headers: the
      * answer is incomplete, so it is a failure, not an empty success. */
-    n = push_cut_headers(L, x);
+    lua_pushnil(L);
+    vz_push_failure(L, "network", "the connection closed inside the response headers", x->prereq_calls > 0);
   } else if (rc != CURLE_OK) {
-    n = push_failure(L, x, rc);
+    lua_pushnil(L);
+    push_curl_failure(L, x, rc);
   } else {
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
-    lua_pushinteger(L, (lua_Integer)status);
     if (status < 200 || status >= 300) {
+      lua_pushnil(L);
+      lua_createtable(L, 0, 5);
+      lua_pushinteger(L, (lua_Integer)status);
+      lua_setfield(L, -2, "status");
       lua_pushlstring(L, x->res.body.data ? x->res.body.data : "", x->res.body.len);
+      lua_setfield(L, -2, "body");
+      set_opt_string(L, "reason", x->res.reason);
+      set_opt_string(L, "retry_after", x->res.retry_after);
+      set_opt_string(L, "request_id", x->res.request_id);
     } else if (!vz_push_success_body(L, x->res.body.data, x->res.body.len, vz_absindex(L, VZ_ARRAY_MT), &x->hints,
                                      vz_absindex(L, VZ_STRCACHE))) {
-      /* status, message -> nil, "network", message, sent: over the decode
-       * budget, the answer is refused like one over the size cap. */
-      lua_pushnil(L);
-      lua_replace(L, -3);
-      lua_pushliteral(L, "network");
+      /* Over the decode budget (the message is on top): the answer is
+       * refused like one over the size cap, and it was received. */
+      lua_createtable(L, 0, 3);
       lua_insert(L, -2);
+      lua_setfield(L, -2, "message");
+      lua_pushliteral(L, "network");
+      lua_setfield(L, -2, "kind");
       lua_pushboolean(L, 1);
-      vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
-      return 4;
+      lua_setfield(L, -2, "sent");
+      lua_pushnil(L);
+      lua_insert(L, -2);
+    } else {
+      lua_pushinteger(L, (lua_Integer)status);
+      if (x->res.request_id[0])
+        lua_pushstring(L, x->res.request_id);
+      else
+        lua_pushnil(L);
+      ok = 1;
     }
-    push_opt_string(L, x->res.reason);
-    push_opt_string(L, x->res.retry_after);
-    push_opt_string(L, x->res.request_id);
-    n = 5;
   }
-  /* The request body stays until the caller is done with it (the direct
-   * path hands it to Lua after a non-2xx answer). */
+  if (!ok) lua_pushnil(L);
   vz_buf_reset(&x->res.body, VZ_KEEP_BUFFER);
-  return n;
+  return ok;
 }
 
 /* The timings of x's last transfer, in seconds (libcurl's, each from the
@@ -375,38 +436,23 @@ void vz_xfer_push_timings(lua_State *L, vz_xfer *x) {
   }
 }
 
-/* core.timings(client): the timings of the client's last call. */
-int vz_transport_timings(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
-  vz_xfer_push_timings(L, &c->rest);
-  return 1;
-}
+static const luaL_Reg transport_funcs[] = {
+    {"failure", l_failure},
+    {"success_body", vz_success_body},
+    {NULL, NULL},
+};
 
-/* ------------------------------------------------------------------------ */
-/* core.perform(client, method, url, body|nil, timeout|nil, auth,           */
-/*               instance_token|nil, headers|nil)                            */
-/*   -> status, body, reason|nil, retry_after|nil, request_id|nil            */
-/*   -> nil, kind, message, sent                                             */
-/* body: the decoded 2xx value (see push_success_body), else the raw text.   */
-/* ------------------------------------------------------------------------ */
-
-static int perform_body(lua_State *L) {
-  vz_client *c = (vz_client *)lua_touserdata(L, 1);
-  int n;
-  vz_xfer_prepare(L, &c->rest, c, 2, c->timeout_ms);
-  n = vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
-  vz_buf_reset(&c->rest.req_body, VZ_KEEP_BUFFER);
-  return n;
-}
-
-/* The exchange runs with the client guarded: a finalizer run by the
- * decoder's allocations must not start another exchange on the same handle
- * and buffers (vz_client_run_guarded). */
-int vz_transport_perform(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
-  lua_pushvalue(L, VZ_ARRAY_MT);
-  lua_pushvalue(L, VZ_STRCACHE);
-  lua_pushcclosure(L, perform_body, 2);
-  lua_insert(L, 1);
-  return vz_client_run_guarded(L, c);
+/* Registers core.failure, core.success_body,
+ * core.MAX_BODY and core.MAX_BODY_TEXT on the core table on top of the
+ * stack. */
+void vz_transport_register(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)VZ_MAX_BODY);
+  lua_setfield(L, -2, "MAX_BODY");
+  lua_pushliteral(L, VZ_MAX_BODY_TEXT);
+  lua_setfield(L, -2, "MAX_BODY_TEXT");
+  lua_pushliteral(L, VZ_NOT_RESENT_TEXT);
+  lua_setfield(L, -2, "NOT_RESENT_TEXT");
+  lua_getfield(L, -1, "array_mt");
+  lua_getfield(L, -2, "strcache");
+  vz_setfuncs(L, transport_funcs, 2);
 }

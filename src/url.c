@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "json_number.h"
-#include "vzaps.h"
+#include "url.h"
 
 /* RFC 3986 unreserved bytes are kept, every other byte becomes %XX with
  * uppercase hex. */
@@ -280,21 +280,6 @@ int vz_query_table(lua_State *L, int t, vz_buf *out, const char **why) {
   return 1;
 }
 
-/* core.escape(s) -> s as one escaped path segment */
-static int l_escape(lua_State *L) {
-  size_t n;
-  const char *s = luaL_checklstring(L, 1, &n);
-  vz_buf b;
-  vz_buf_init(&b);
-  if (vz_url_escape(&b, s, n) != 0) {
-    vz_buf_free(&b);
-    return luaL_error(L, "vzaps: out of memory");
-  }
-  lua_pushlstring(L, b.data ? b.data : "", b.len);
-  vz_buf_free(&b);
-  return 1;
-}
-
 /* core.query(t) -> text ("" when empty) | nil, key, why */
 static int l_query(lua_State *L) {
   vz_buf b;
@@ -329,8 +314,6 @@ static int l_segment_text(lua_State *L) {
 
 void vz_url_register(lua_State *L) {
   int core = lua_gettop(L);
-  lua_pushcfunction(L, l_escape);
-  lua_setfield(L, core, "escape");
   lua_pushcfunction(L, l_query);
   lua_setfield(L, core, "query");
   lua_pushcfunction(L, l_segment_text);

@@ -8,6 +8,9 @@
 
 #include <wslay/wslay.h>
 
+#include "client.h"
+#include "clock.h"
+#include "policy.h"
 #include "vzaps.h"
 
 #define VZ_WS_MT "vzaps.WebSocket"

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <poll.h>
 
-#include "vzaps.h"
+#include "clock.h"
 #include "ws_wait.h"
 
 int vz_ws_wait(curl_socket_t fd, short events, double deadline) {

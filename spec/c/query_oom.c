@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vzaps.h"
+#include "buffer.h"
+#include "url.h"
 
 void *__real_malloc(size_t n);
 static int fail; /* Lua allocates with realloc: only the module's mallocs fail */

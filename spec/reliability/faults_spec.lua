@@ -2,7 +2,7 @@
 -- what the caller gets (the result, or the failure tuple with kind, code and
 -- status) and how many times the request reached the emulator. A POST that
 -- may have reached the server is never sent twice; GET/PUT/DELETE and 429
--- are retried within max_retries (lua-api.md "Reliability", contract §9).
+-- are retried within max_retries (the API description "Reliability", contract §9).
 --
 -- The table FAULTS below is also the table of docs/reliability.md: the last
 -- spec checks that every row of the doc is what these cases assert.

@@ -1,4 +1,4 @@
--- spec/resources/scoped_spec.lua: client:instance(id, token) (lua-api.md
+-- spec/resources/scoped_spec.lua: client:instance(id, token) (the API description
 -- "Client"): every instance-scoped method of the endpoint table works on
 -- the handle without instance_id / instance_token (positional methods drop
 -- the instance_id argument), sends the handle's token, and shares the

@@ -10,13 +10,13 @@ local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/support/[^/]+$") or
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- Starts the server in mode (see the server's file); returns its ws:// URL
--- and a function that stops it. It also exits by itself after 60 s.
+-- and a function that stops it. It also exits by itself after 600 s.
 function M.start(mode)
   local port_file = os.tmpname()
   os.remove(port_file)
   -- LD_PRELOAD is dropped so a sanitizer runtime preloaded into the spec
   -- process does not follow the server.
-  local cmd = ("env -u LD_PRELOAD lua5.1 %s %s %s 60 >/dev/null 2>&1 & echo $!")
+  local cmd = ("env -u LD_PRELOAD lua5.1 %s %s %s 600 >/dev/null 2>&1 & echo $!")
     :format(sh_quote(ROOT .. "/spec/support/hostile_ws_server.lua"), mode, sh_quote(port_file))
   local p = assert(io.popen(cmd))
   local pid = assert(tonumber(p:read("*l")))

@@ -8,11 +8,15 @@
 -- every WebSocket handshake with a correct 101, then floods the connection
 -- without ever reading from it, until the client goes away; it exits after
 -- LIFETIME seconds whatever happens. MODE is what it sends, nonstop:
---   pings  empty ping frames (each one owes the server a pong)
+--   pings  ping frames with 125-byte payloads (each one owes the server a
+--          pong as big), and a 16 KiB receive buffer: the pongs it never
+--          reads fill the connection's buffers sooner than empty ones would
+--          (1-2 s with empty pings, over a minute under valgrind)
 --   texts  1 MiB text frames, each a JSON event
 --   tiny   empty text frames
 --   chunks 8 KiB text frames, each a JSON event
---   events 64-byte JSON events (each one owes the server an ack)
+--   events JSON events with 1000-byte ids (each one owes the server an ack
+--          as long), and a 16 KiB receive buffer like pings
 -- or, once, echo: a text frame that is not JSON, 4076 bytes and then the
 -- access token of the handshake's query (so a 4096-byte cut falls inside
 -- it), then a close frame (code 4000) whose reason holds the instance token.
@@ -44,15 +48,15 @@ local function frame(opcode, payload)
   return head .. payload
 end
 
--- A JSON event of exactly size bytes.
-local function event(size)
-  local prefix, suffix = '{"id":"evt_flood","type":"Message","data":{"blob":"', '"}}'
+-- A JSON event of exactly size bytes (id: "evt_flood" by default).
+local function event(size, id)
+  local prefix, suffix = '{"id":"' .. (id or "evt_flood") .. '","type":"Message","data":{"blob":"', '"}}'
   return prefix .. string.rep("x", size - #prefix - #suffix) .. suffix
 end
 
 local chunk -- what one send writes, over and over
 if mode == "pings" then
-  chunk = string.rep(frame(9, ""), 32768)
+  chunk = string.rep(frame(9, string.rep("p", 125)), 512)
 elseif mode == "texts" then
   chunk = frame(1, event(1048576))
 elseif mode == "tiny" then
@@ -60,12 +64,16 @@ elseif mode == "tiny" then
 elseif mode == "chunks" then
   chunk = string.rep(frame(1, event(8192)), 8)
 elseif mode == "events" then
-  chunk = string.rep(frame(1, event(64)), 1024)
+  chunk = string.rep(frame(1, event(1100, "evt_" .. string.rep("e", 996))), 64)
 elseif mode ~= "echo" then
   error("unknown mode " .. tostring(mode))
 end
 
-local server = assert(socket.bind("127.0.0.1", 0))
+local server = assert(socket.tcp())
+assert(server:bind("127.0.0.1", 0))
+-- Accepted sockets inherit it (set before listen so the window follows).
+if mode == "pings" or mode == "events" then assert(server:setoption("recv-buffer-size", 16384)) end
+assert(server:listen(8))
 local _, port = server:getsockname()
 local f = assert(io.open(port_file .. ".tmp", "w"))
 f:write(port)

@@ -2,8 +2,8 @@
 -- emulator, one client and one instance per spec file; helpers that check
 -- the one request an operation put on the wire (as the emulator recorded
 -- it: method, raw path, raw query, headers, raw and decoded body) and the
--- argument errors raised before anything is sent (vzaps-http-contract.md
--- §2.3, §3, §4; lua-api.md "How arguments map").
+-- argument errors raised before anything is sent (the contract
+-- §2.3, §3, §4; the API description "How arguments map").
 local emulator = require("spec.support.emulator")
 local vzaps = require("vzaps")
 local assert = require("luassert")

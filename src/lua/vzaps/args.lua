@@ -15,7 +15,7 @@ M.argerror = argerror
 -- A message at the user's line (no `bad argument` wording).
 M.raise = raise
 
--- Any call on a closed client raises (lua-api.md, "Client").
+-- Any call on a closed client raises (the API description, "Client").
 function M.check_open(client)
   if not is_open(client) then raise("vzaps: client is closed") end
 end

@@ -1,5 +1,5 @@
 -- endpoints.lua: every REST operation of the VZaps API as data
--- (vzaps-http-contract.md §4). resources.lua turns each row into a method.
+-- (the contract §4). resources.lua turns each row into a method.
 --
 -- { resource, method, HTTP verb, path template, options... }
 --   {name} in the path    one escaped path segment taken from the arguments
@@ -15,7 +15,7 @@
 --   optional = true       the request table may be omitted
 --   raw = "name"          a path field inserted unescaped (Messages.send)
 --   body_args = {...}     body fields taken from arguments: {id = "instance_id"}
---   prepare = fn(body, f) returns the body to send (D2 for instances.list)
+--   prepare = fn(body)    returns the body to send (D2 for instances.list)
 --   fields = {...}        the known body fields: every field the contract's
 --                         §4 lists for the row that goes in the JSON body or
 --                         is read by its prepare (instances.list's search,

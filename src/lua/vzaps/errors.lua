@@ -167,6 +167,14 @@ function M.transport(kind, message, req, secrets, sent)
                 method = req.method, path = req.path, sent = sent }, secrets)
 end
 
+local KIND_OF_STATUS = { [401] = "auth", [403] = "auth", [429] = "rate_limit" }
+
+-- The kind of an HTTP status: "ok" for 2xx, else the error kind.
+function M.status_kind(status)
+  if status >= 200 and status < 300 then return "ok" end
+  return KIND_OF_STATUS[status] or "http"
+end
+
 local function field_text(t, k)
   local v = t[k]
   if type(v) == "string" and v ~= "" then return v end
@@ -194,7 +202,7 @@ function M.http(req, status, raw, reason, retry_after, request_id, secrets)
   end
   if not message and reason and reason ~= "" then message = reason end
   message = message or ("request failed with HTTP " .. status)
-  local kind = (status == 401 or status == 403) and "auth" or status == 429 and "rate_limit" or "http"
+  local kind = M.status_kind(status)
   return fail({
     kind = kind, status = status, code = code or DEFAULT_CODE[kind] or ("HTTP_" .. status),
     message = message, details = details, body = raw,
@@ -219,10 +227,6 @@ function M.bad_token(req, body, secrets, why)
   }, secrets)
 end
 
--- A list that cannot be paged through to its end (resources.lua's
--- iterators): code PAGE_REPEATED (the server answered a page again),
--- BAD_PAGE (an answer without its list) or TOO_MANY_PAGES; page is the
--- page number asked for, op the list method ("instances.list").
 -- A media value above WhatsApp's limit for its field (src/request.c):
 -- refused before anything was sent.
 function M.media_limit(req, r)
@@ -235,24 +239,12 @@ function M.media_limit(req, r)
   }, {})
 end
 
+-- A list that cannot be paged through to its end (resources.lua's
+-- iterators): code PAGE_REPEATED (the server answered a page again),
+-- BAD_PAGE (an answer without its list) or TOO_MANY_PAGES; page is the
+-- page number asked for, op the list method ("instances.list").
 function M.paging(code, message, page, op)
   return setmetatable({ kind = "paging", code = code, message = op .. ": " .. message, page = page, op = op }, Error)
-end
-
-local TRANSPORT_KINDS = { timeout = true, tls = true, network = true }
-
--- A failure of a custom transport function (it returned nil, msg[, kind] or
--- raised). Without a kind, a message mentioning a timeout is a timeout.
-function M.from_transport_message(msg, req, secrets, kind)
-  msg = tostring(msg)
-  if not TRANSPORT_KINDS[kind] then
-    kind = (msg:find("timeout", 1, true) or msg:find("timed out", 1, true)) and "timeout" or "network"
-  end
-  -- The same wording as src/transport.c's failures.
-  local message = kind == "timeout" and "request timed out"
-    or kind == "tls" and ("TLS error: " .. msg)
-    or ("request failed: " .. msg)
-  return M.transport(kind, message, req, secrets)
 end
 
 return M

@@ -107,10 +107,9 @@ local function connect(sub, p)
   local st = client_state(p)
   local token, msg, err = http.token(st)
   if not token then return nil, msg, err end
-  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(sub, p, st, token), {
-    Authorization = "Bearer " .. token, ["X-Client-Token"] = st.client_token,
-    ["X-Instance-Token"] = p.instance_token, ["User-Agent"] = st.user_agent,
-  }, st.timeout, p.limits)
+  -- the headers of every call (src/headers.c), without Accept
+  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(sub, p, st, token),
+    core.upgrade_headers(st.ud, p.instance_token), st.timeout, p.limits)
   if ws then return ws end
   if status then
     -- The secrets are taken before a refused token is dropped: the answer
@@ -381,6 +380,16 @@ function methods.run(self)
   return r, msg, err
 end
 
+-- One poll, run protected (a misuse raised by a callback must not leave
+-- p.polling set): "event", ev (its handlers ran) | what step returned.
+local function poll_step(sub, p, deadline)
+  start(sub, p)
+  flush_pending_ack(sub, p)
+  local what, a, b = step(sub, p, deadline)
+  if what == "event" then dispatch(sub, p, a, true) end
+  return what, a, b
+end
+
 -- sub:poll([timeout]): the next event, after the handlers registered with
 -- sub:on ran for it (acked at the next poll or close, unless a handler
 -- raised); nil on timeout; nil, msg, err once the subscription failed or is
@@ -393,15 +402,8 @@ function methods.poll(self, timeout)
   if p.state == "closed" then return closed(p) end
   check_open(p.ud)
   check_not_inside(p, "poll")
-  local deadline = timeout and (now() + timeout)
   p.polling = true
-  local ok, what, a, b = pcall(function()
-    start(self, p)
-    flush_pending_ack(self, p)
-    local what, a, b = step(self, p, deadline)
-    if what == "event" then dispatch(self, p, a, true) end
-    return what, a, b
-  end)
+  local ok, what, a, b = pcall(poll_step, self, p, timeout and (now() + timeout))
   p.polling, p.dispatching = false, false
   if not ok then rethrow(what) end
   if what == "event" then

@@ -1,18 +1,21 @@
 -- http.lua: one API call on the wire: auth headers and the token cache,
 -- the libcurl or custom transport, retries, the 401 replay, and turning the
--- answer into a result or the failure tuple (contract §2, §5; lua-api.md
+-- answer into a result or the failure tuple (contract §2, §5; the API description
 -- "Reliability").
 local import, core = ...
 local errors = import("errors")
--- (observe.lua is imported when a client has an observe hook)
+-- (observe.lua is imported when a client has an observe hook: watcher())
 local token = import("token")
 
-local type, pairs, pcall, tonumber = type, pairs, pcall, tonumber
-local perform, success_body = core.perform, core.success_body
+local type, pairs, pcall, tonumber, tostring = type, pairs, pcall, tonumber, tostring
+local send, success_body, failure = core.send, core.success_body, core.failure
 local random, min = math.random, math.min
 local running, yield = coroutine.running, coroutine.yield
 
 local M = {}
+
+local observe_module
+local function watcher() observe_module = observe_module or import("observe") return observe_module end
 
 -- Inside a job of the client's scheduler (client:spawn, client:parallel:
 -- scheduler.lua), an exchange, a backoff sleep or a wait for another job's
@@ -44,6 +47,7 @@ local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
 -- cancelled or a client closed while the call waited (scheduler.lua).
 local NO_RETRY = { tls = true, cancelled = true, closed = true }
 local BACKOFF_CAP = 8
+M.BACKOFF_CAP = BACKOFF_CAP
 -- A Retry-After longer than this is returned to the caller, not slept on.
 M.MAX_RETRY_AFTER = 60
 
@@ -53,131 +57,138 @@ local function backoff(st, attempt)
 end
 
 -- ---------------------------------------------------------------------------
--- Transports: both answer status, body, reason, retry_after, request_id or
--- nil, kind, message, sent (see core.perform in src/transport.c).
+-- Transports. Each one sends the request object the mapper built
+-- (src/request_object.c) and answers with one shape: the 2xx value, its
+-- status and request id, or nil and an outcome table, {status, body, reason, retry_after, request_id}
+-- for any other answer and {kind, message, sent} when there was none
+-- (src/transport.c, vz_xfer_finish).
 -- ---------------------------------------------------------------------------
 
--- A custom transport answers res, or nil, errmsg[, kind] where kind may be
--- "timeout", "tls" or "network". It is called from Lua through pcall (which
--- LuaJIT and 5.2+ let yield), so a cosocket transport does not block.
-local function custom_exchange(st, method, url, headers, body, timeout)
-  local ok, res, msg, kind = pcall(st.transport, {
-    method = method, url = url, headers = headers, body = body, timeout = timeout or st.timeout,
-    connect_timeout = st.connect_timeout, ssl_verify = st.ssl_verify,
+-- A custom transport answers res, or nil, errmsg[, kind[, sent]] where kind
+-- may be "timeout", "tls" or "network" and sent = false says that nothing
+-- reached the server (then the call is retried like libcurl's); without
+-- it, the request may have been sent, and is not sent again. It is called
+-- from Lua through pcall (which LuaJIT and 5.2+ let yield), so a cosocket
+-- transport does not block.
+local function custom_failure(kind, msg, sent)
+  msg = tostring(msg)
+  if kind ~= "timeout" and kind ~= "tls" and kind ~= "network" then
+    kind = (msg:find("timeout", 1, true) or msg:find("timed out", 1, true)) and "timeout" or "network"
+  end
+  return nil, failure(kind, msg, sent ~= false)
+end
+
+local function custom_exchange(st, req)
+  local ok, res, msg, kind, sent = pcall(st.transport, {
+    method = req.method, url = req.url, headers = core.headers(st.ud, req), body = req.body,
+    timeout = req.timeout or st.timeout, connect_timeout = st.connect_timeout, ssl_verify = st.ssl_verify,
   })
-  if not ok then return nil, "message", res end
-  if type(res) ~= "table" then return nil, "message", msg or "transport returned no response", kind end
+  if not ok then return custom_failure(nil, res) end
+  if type(res) ~= "table" then return custom_failure(kind, msg or "transport returned no response", sent) end
   local status = tonumber(res.status)
-  if not status or status < 100 or status > 599 then return nil, "message", "transport returned an invalid status" end
+  if not status or status < 100 or status > 599 then return custom_failure(nil, "transport returned an invalid status") end
   local rbody = res.body
   if rbody == nil then rbody = "" end
-  if type(rbody) ~= "string" then return nil, "message", "transport returned a non-string body" end
+  if type(rbody) ~= "string" then return custom_failure(nil, "transport returned a non-string body") end
   local h = type(res.headers) == "table" and res.headers or {}
   local lower = {}
   for k, v in pairs(h) do if type(k) == "string" then lower[k:lower()] = v end end
   if status >= 200 and status < 300 then
-    local why
-    rbody, why = success_body(rbody, st.json_budget)
-    if rbody == nil then return nil, "network", why, true end -- over the decode budget
+    local value, why = success_body(rbody, st.json_budget)
+    -- over the decode budget: refused like an answer over the size cap
+    if value == nil then return nil, { kind = "network", message = why, sent = true } end
+    return value, status, lower["x-request-id"]
   end
-  return status, rbody, res.reason, lower["retry-after"], lower["x-request-id"]
+  return nil, { status = status, body = rbody, reason = res.reason,
+                retry_after = lower["retry-after"], request_id = lower["x-request-id"] }
 end
 
--- The call's headers (contract §2.3) are built in C (src/headers.c) from
--- the client's strings and current token: as libcurl's header list, or as
--- a fresh table for a custom transport, which may change it.
+-- One attempt of req: the custom transport, a job's slot on the multi
+-- handle (the scheduler), or the client's own easy handle.
 local function exchange(st, req)
-  local itoken = req.instance_token -- never blank: the mapper refuses that
-  if st.transport then
-    local headers = core.headers(st.ud, req.auth, req.body ~= nil, itoken, req.headers)
-    return custom_exchange(st, req.method, req.url, headers, req.body, req.timeout)
-  end
-  if in_parallel(st) then
-    return yield(PAR, "xfer", req.method, req.url, req.body, req.timeout, req.auth, itoken, req.headers)
-  end
-  return perform(st.ud, req.method, req.url, req.body, req.timeout, req.auth, itoken, req.headers)
+  if st.transport then return custom_exchange(st, req) end
+  if in_parallel(st) then return yield(PAR, "xfer", req) end
+  return send(st.ud, req)
 end
 
 -- ---------------------------------------------------------------------------
 -- The exchange loop
 -- ---------------------------------------------------------------------------
 
--- req: the request the mapper built (src/request.c, vz_push_request):
---   {method, path, url, body = string|nil, auth = bool, instance_token,
---    headers = caller headers|nil, timeout = seconds|nil, op}
--- first: the outcome of a first attempt already made from C
--- (direct_call.c), as a packed list of core.perform's results, or nil.
-function M.send(st, req, first)
-  if req.refuse then return errors.media_limit(req, req.refuse) end
+-- req: the request object the mapper built (src/request_object.c).
+-- o: the outcome of a first attempt already made from C (direct_call.c)
+-- that was not a 2xx, or nil.
+function M.send(st, req, o)
+  local refuse = req.refuse
+  if refuse then return errors.media_limit(req, refuse) end
+  local auth = req.auth
   local attempt, replayed, tries = 0, false, 0
-  local watch = st.observe and import("observe")
+  local watch = st.observe and watcher()
   -- the token of the current attempt: a first attempt from C sent the mirror
-  local used = first and st.token
+  local used = o and st.token
   while true do
-    local status, body, reason, retry_after, request_id
-    if first then
-      status, body, reason, retry_after, request_id = first[1], first[2], first[3], first[4], first[5]
-      first = nil
-    else
-      if req.auth then
+    local value, status, request_id
+    if not o then
+      if auth then
         local msg, err
         used, msg, err = M.token(st)
         if not used then return nil, msg, err end
       end
-      status, body, reason, retry_after, request_id = exchange(st, req)
+      value, o, request_id = exchange(st, req)
+      if value ~= nil then status, o = o, nil end
     end
     tries = tries + 1
     -- Each branch below tells the observe hook what it decided for this
     -- attempt (observe.report: kind, response, retry reason, delay).
-    if status == nil then
-      local a, b, c
-      local kind, message, sent = body, reason, retry_after
-      if body == "message" then
-        a, b, c = errors.from_transport_message(reason, req, errors.secrets(st, req.instance_token), retry_after)
-      elseif sent or NO_RETRY[kind] or attempt >= st.max_retries then
-        a, b, c = errors.transport(kind, message, req, errors.secrets(st, req.instance_token), sent)
-      end
-      if c then
-        if watch then watch.report(st, req, tries, status, request_id, c.kind) end
+    if value ~= nil then
+      if watch then watch.report(st, req, tries, status, request_id, "ok", value) end
+      return value
+    end
+    status, request_id = o.status, o.request_id
+    if not status then
+      local kind = o.kind
+      if o.sent or NO_RETRY[kind] or attempt >= st.max_retries then
+        local a, b, c = errors.transport(kind, o.message, req, errors.secrets(st, req.instance_token), o.sent)
+        if watch then watch.report(st, req, tries, nil, nil, kind) end
         return a, b, c
       end
       attempt = attempt + 1
       local delay = backoff(st, attempt)
       if watch then
-        watch.report(st, req, tries, status, request_id, kind, nil, kind .. " failure before anything was sent", delay)
+        watch.report(st, req, tries, nil, nil, kind, nil, kind .. " failure before anything was sent", delay)
       end
       sleep(st, delay)
-    elseif status < 300 and status >= 200 then
-      if watch then watch.report(st, req, tries, status, request_id, "ok", body) end
-      return body
-    elseif status == 401 and req.auth and not replayed then
+    elseif status == 401 and auth and not replayed then
       -- The token was refused (revoked, or expired early): drop it (unless
       -- a newer one replaced it meanwhile), fetch a new one and replay
       -- once; a 401 means nothing was executed (D14).
       replayed = true
       if watch then
-        watch.report(st, req, tries, status, request_id, "auth", body, "token refused (401): replayed with a new one", 0)
+        watch.report(st, req, tries, status, request_id, "auth", o.body, "token refused (401): replayed with a new one", 0)
       end
       token.drop(st, used)
     else
+      local body, retry_after = o.body, o.retry_after
       local wait = retry_after and core.retry_after(retry_after)
+      local method = req.method
       if status == 429 and st.pace then import("pace").paused(st, req, wait) end
       if attempt < st.max_retries and (wait or 0) <= M.MAX_RETRY_AFTER
-        and (status == 429 or (RETRY_STATUS[status] and RETRY_METHOD[req.method])) then
+        and (status == 429 or (RETRY_STATUS[status] and RETRY_METHOD[method])) then
         attempt = attempt + 1
         local delay = wait or backoff(st, attempt)
         if watch then
-          watch.report(st, req, tries, status, request_id, watch.status_kind(status), body,
-            status == 429 and "rate limited (429)" or ("status " .. status .. " on a " .. req.method), delay)
+          watch.report(st, req, tries, status, request_id, errors.status_kind(status), body,
+            status == 429 and "rate limited (429)" or ("status " .. status .. " on a " .. method), delay)
         end
         sleep(st, delay)
       else
         if type(body) ~= "string" then body = "" end
-        local a, b, c = errors.http(req, status, body, reason, wait, request_id, errors.secrets(st, req.instance_token))
+        local a, b, c = errors.http(req, status, body, o.reason, wait, request_id, errors.secrets(st, req.instance_token))
         if watch then watch.report(st, req, tries, status, request_id, c.kind, body) end
         return a, b, c
       end
     end
+    o = nil
   end
 end
 

@@ -1,5 +1,5 @@
 -- init.lua: the public module table returned by require("vzaps")
--- (lua-api.md). The C core (src/*.c) is passed in as `core`.
+-- (the API description). The C core (src/*.c) is passed in as `core`.
 
 --- Lua client for the VZaps WhatsApp API.
 --

@@ -22,11 +22,12 @@ local type, pairs, tostring, tonumber, concat, format =
   type, pairs, tostring, tonumber, table.concat, string.format
 local min, floor = math.min, math.floor
 local argerror = args.argerror
+local DEFAULT = import("options").DEFAULT -- a request without timeouts gets vzaps.new's
 
 local M = {}
 
--- Same cap as the libcurl transport (README "Reliability").
-local MAX_BODY = 64 * 1024 * 1024
+-- The libcurl transport's cap and wording (src/transport.h).
+local MAX_BODY, TOO_LARGE = core.MAX_BODY, core.MAX_BODY_TEXT
 -- The caps libcurl puts on a response's header block, so that both
 -- transports refuse the same answers: 300 KiB in all (status lines of 1xx
 -- answers and chunked trailers included; libcurl's
@@ -40,9 +41,9 @@ local MAX_LINE = 100 * 1024
 local CHUNK_LINE = 4096
 local FOLD = 1024
 -- A request that may be sent twice (a reused keep-alive connection that
--- turned out dead before any answer byte).
-local SAFE = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true }
-local WITH_BODY = { POST = true, PUT = true, PATCH = true }
+-- turned out dead before any answer byte), and whether a request carries
+-- a body: src/policy.c's rules.
+local SAFE, post_mode = core.SAFE_METHODS, core.post_mode
 -- Headers this transport writes itself.
 local OWN = { host = true, ["content-length"] = true, ["transfer-encoding"] = true, connection = true }
 
@@ -95,7 +96,7 @@ local function request_text(req, target, authority)
   end
   local body = req.body
   if body ~= nil and type(body) ~= "string" then return nil, "request body must be a string" end
-  if body ~= nil or WITH_BODY[method] then
+  if post_mode(method, body ~= nil) then
     out[#out + 1] = "Content-Length: " .. #(body or "") .. "\r\n"
   end
   out[#out + 1] = "\r\n"
@@ -175,7 +176,7 @@ local function read_chunked(c)
     if not size then return nil, "invalid chunk size line" end
     if size == 0 then break end
     total = total + size
-    if total > MAX_BODY then return nil, "response body exceeds the 64 MiB limit" end
+    if total > MAX_BODY then return nil, TOO_LARGE end
     local data
     data, err = c:receive(size)
     if not data then return nil, err end
@@ -203,7 +204,7 @@ local function read_until_close(c)
     data = data or partial
     if data and #data > 0 then
       total = total + #data
-      if total > MAX_BODY then return nil, "response body exceeds the 64 MiB limit" end
+      if total > MAX_BODY then return nil, TOO_LARGE end
       parts[#parts + 1] = data
     end
     if err == "closed" then return concat(parts) end
@@ -259,7 +260,7 @@ local function read_response(c, method)
   elseif h["content-length"] then
     local n = h["content-length"]:match("^%d+$") and tonumber(h["content-length"])
     if not n then return nil, "invalid Content-Length" end
-    if n > MAX_BODY then return nil, "response body exceeds the 64 MiB limit" end
+    if n > MAX_BODY then return nil, TOO_LARGE end
     if n == 0 then res.body = "" else res.body, err = c:receive(n) end
   else
     res.keepalive = false
@@ -313,7 +314,7 @@ function M.transport(opts)
   local keepalive_ms = floor(positive(opts, "keepalive_timeout", 60) * 1000)
   local pool_size = positive(opts, "pool_size", 16)
   if pool_size ~= floor(pool_size) then argerror(1, "ngx_transport", "pool_size must be an integer") end
-  local default_connect = opts.connect_timeout and positive(opts, "connect_timeout", 10)
+  local default_connect = opts.connect_timeout and positive(opts, "connect_timeout")
   local pool_prefix = opts.pool
   if pool_prefix ~= nil and type(pool_prefix) ~= "string" then
     argerror(1, "ngx_transport", "pool must be a string")
@@ -340,7 +341,7 @@ function M.transport(opts)
     if not sock then return nil, "cannot create a cosocket: " .. tostring(err) end
     local c = setmetatable({ sock = sock, deadline = deadline, ngx = ngx, header_left = max_header,
                              header_error = header_error }, Conn)
-    local connect_timeout = req.connect_timeout or default_connect or 10
+    local connect_timeout = req.connect_timeout or default_connect or DEFAULT.connect_timeout
     if deadline - now() <= 0 then return nil, "timeout", "timeout" end
     sock:settimeout(floor(min(connect_timeout, deadline - now()) * 1000) + 1)
     local pool = format("%s:%s:%s:%d:%s", pool_prefix, scheme, host, port, verify and "v" or "nv")
@@ -395,18 +396,17 @@ function M.transport(opts)
     local scheme, host, port, target, authority = parse_url(req.url)
     if not scheme then return nil, "vzaps ngx transport: " .. host end
     local url = { scheme = scheme, host = host, port = port, target = target, authority = authority }
-    local timeout = tonumber(req.timeout) or 30
+    local timeout = tonumber(req.timeout) or DEFAULT.timeout
     local deadline = now() + timeout
     local res, err, kind, stale = attempt(req, url, deadline)
     if not res and stale then
       if SAFE[req.method] then
         res, err, kind = attempt(req, url, deadline)
       else
-        err = "the connection closed after the request was sent; it may have been received, so it was not sent again"
+        err = core.NOT_RESENT_TEXT
       end
     end
     if not res then
-      if kind == "timeout" then return nil, "request timed out", "timeout" end
       return nil, err, kind or "network"
     end
     return { status = res.status, reason = res.reason, headers = res.headers, body = res.body }

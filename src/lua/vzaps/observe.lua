@@ -1,5 +1,5 @@
 -- observe.lua: the `observe` client option, a function called once for
--- every attempt of every call (lua-api.md has no such hook; issue "request
+-- every attempt of every call (the API description has no such hook; issue "request
 -- hooks"): what was asked, what came back, what the module decided, and
 -- libcurl's timings. Headers and bodies only with `observe_payloads = true`,
 -- and then redacted like error fields. A hook that raises never breaks the
@@ -10,14 +10,6 @@ local errors = import("errors")
 local pcall = pcall
 
 local M = {}
-
-local KIND_OF_STATUS = { [401] = "auth", [403] = "auth", [429] = "rate_limit" }
-
--- The outcome kind of an HTTP status: "ok" for 2xx, else the error kind.
-function M.status_kind(status)
-  if status >= 200 and status < 300 then return "ok" end
-  return KIND_OF_STATUS[status] or "http"
-end
 
 -- The hook's call for one attempt that just ended: its status and request
 -- id, the kind of its outcome, the response (given with observe_payloads),
@@ -33,7 +25,7 @@ function M.report(st, req, attempt, status, request_id, kind, response, retry, d
   if st.pace and attempt == 1 and req.auth then info.pace_wait = import("pace").waited(st) end
   if st.observe_payloads then
     local secrets = errors.secrets(st, req.instance_token)
-    local ok, headers = pcall(core.headers, st.ud, req.auth, req.body ~= nil, req.instance_token, req.headers)
+    local ok, headers = pcall(core.headers, st.ud, req)
     info.request_headers = ok and errors.redact(headers, secrets) or nil
     info.request_body = req.body and errors.redact(req.body, secrets) or nil
     info.response = response ~= nil and errors.redact(response, secrets) or nil

@@ -28,7 +28,7 @@ return {
   { "ca_path", "string", "system store", "CA certificate directory" },
   { "proxy", "string", "libcurl's env rules", "proxy URL; `\"\"` turns every proxy off, those from the environment too" },
   { "transport", "function", "libcurl",
-    "`function(req) -> res` or `nil, errmsg[, kind]`, for custom runtimes and tests; `vzaps.ngx_transport()` in OpenResty" },
+    "`function(req) -> res` or `nil, errmsg[, kind[, sent]]`, for custom runtimes and tests; `vzaps.ngx_transport()` in OpenResty" },
   { "retry_backoff", "seconds", "`0.5`",
     "first delay of the exponential retry backoff (doubles per retry, capped at 8 s, with jitter); `0` allowed" },
   { "observe", "function", "none",

@@ -1,10 +1,10 @@
--- options.lua: checks the options of vzaps.new (lua-api.md, "Client
+-- options.lua: checks the options of vzaps.new (README, "Client
 -- options"). Every mistake raises `bad argument #1 to 'new' (...)`.
 local import, core = ...
 local args = import("args")
 local option_table = import("option_table")
 
-local type, pairs, ipairs, tostring, getmetatable = type, pairs, ipairs, tostring, getmetatable
+local type, pairs, ipairs, tostring, tonumber, getmetatable = type, pairs, ipairs, tostring, tonumber, getmetatable
 
 local M = {}
 
@@ -33,7 +33,7 @@ local function string_opt(opts, name, pattern, what)
 end
 
 -- Seconds: more than zero (or zero too, with zero_ok), at most one year
--- (core.MAX_SECONDS: the one limit of src/policy.c).
+-- (core.check_seconds: the one limit of src/policy.c).
 local function seconds_opt(opts, name, default, zero_ok)
   local v = opts[name]
   if v == nil then return default end
@@ -43,11 +43,17 @@ local function seconds_opt(opts, name, default, zero_ok)
   return v
 end
 
-local KNOWN = {}
-for _, o in ipairs(option_table) do KNOWN[o[1]] = true end
-
-M.DEFAULT_BASE_URL = "https://api.vzaps.com"
-M.DEFAULT_REALTIME_URL = "wss://realtime.vzaps.com"
+-- The defaults are the option table's (the text the docs show): numbers
+-- and URLs are read from it, so the docs and the checks cannot disagree.
+local KNOWN, DEFAULT = {}, {}
+for _, o in ipairs(option_table) do
+  KNOWN[o[1]] = true
+  local text = o[3]:match("`([^`]*)`$") -- the last value given: "`VZAPS_BASE_URL`, else `https://...`"
+  DEFAULT[o[1]] = text and (tonumber(text) or text:match("^%a+://%S+$"))
+end
+M.DEFAULT = DEFAULT
+M.DEFAULT_BASE_URL = DEFAULT.base_url
+M.DEFAULT_REALTIME_URL = DEFAULT.realtime_url
 
 -- The user's configuration the module takes from the environment, for the
 -- options not given (as the OpenAI and Twilio SDKs do): nothing else, and
@@ -105,15 +111,15 @@ function M.check(opts)
   local rt = string_opt(opts, "realtime_url", "^wss?://[^%s]+$", "a ws:// or wss:// URL without spaces")
     or M.DEFAULT_REALTIME_URL
   s.realtime_url = (rt:gsub("/+$", ""))
-  s.timeout = seconds_opt(opts, "timeout", 30)
-  s.connect_timeout = seconds_opt(opts, "connect_timeout", 10)
-  s.token_skew = seconds_opt(opts, "token_skew", 60, true)
+  s.timeout = seconds_opt(opts, "timeout", DEFAULT.timeout)
+  s.connect_timeout = seconds_opt(opts, "connect_timeout", DEFAULT.connect_timeout)
+  s.token_skew = seconds_opt(opts, "token_skew", DEFAULT.token_skew, true)
   local ua = string_opt(opts, "user_agent", "^[^%c]+$", "a non-empty single line")
   if ua and #ua > 1024 then bad("user_agent is too long (1024 bytes at most)") end
   s.user_agent = ua or ("VZaps.SDK.Lua/" .. core.VERSION)
   local mr = opts.max_retries
   if mr == nil then
-    mr = 2
+    mr = DEFAULT.max_retries
   elseif type(mr) ~= "number" or mr ~= math.floor(mr) or mr < 0 or mr > 100 then
     bad("max_retries must be an integer from 0 to 100")
   end
@@ -161,7 +167,7 @@ function M.check(opts)
   s.sleep = sl or core.sleep
   -- First delay of the exponential retry backoff (doubles each retry, capped
   -- at 8 s, with jitter); tests and latency-bound callers lower it.
-  s.retry_backoff = seconds_opt(opts, "retry_backoff", 0.5, true)
+  s.retry_backoff = seconds_opt(opts, "retry_backoff", DEFAULT.retry_backoff, true)
   -- Where the JWT is cached (token.lua): nil keeps it in this client only.
   local ts = opts.token_store
   if ts ~= nil then

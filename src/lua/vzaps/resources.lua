@@ -1,9 +1,9 @@
 -- resources.lua: the resource objects (`client.instances`, ...) and their
 -- methods, one per row of endpoints.lua. A method is a call of the C core
 -- (src/direct_call.c), which maps the arguments (src/request.c) and sends
--- the request itself when it can; otherwise it hands back the request it
--- built, and http.send sends it (token fetch, retries, custom transports,
--- parallel runs). No rule of the wire is restated here.
+-- the request itself when it can; otherwise it hands back the request
+-- object it built, and http.send sends it (token fetch, retries, custom
+-- transports, jobs). No rule of the wire is restated here.
 
 --- The resources' endpoint methods: `client.instances:create{...}`,
 -- `client.messages:send_text{...}` and every other operation are one row
@@ -82,7 +82,8 @@ local argerror, raise = args.argerror, args.raise
 local M = {}
 
 -- core.call and core.request answer the 2xx value, or MARK, the client's
--- state, the request they built and (when C already sent it) the outcome.
+-- state, the request object they built and (when C already sent it) the
+-- outcome of that first attempt (src/direct_call.c).
 local MARK = {}
 local call, request = core.caller(state.UD, state.SCOPES, MARK, state.PRIV)
 

@@ -87,14 +87,10 @@ local function multi_of(e)
   return e.multi
 end
 
--- While jobs exist, the client's calls are not sent from C (direct_call.c):
--- a job's call must yield here, and C cannot yield.
-local function set_live(e, delta)
-  local before = e.live
-  e.live = before + delta
-  if before == 0 and e.live > 0 then core.set_fast(e.st.ud, false) end
-  if before > 0 and e.live == 0 then core.set_fast(e.st.ud, true) end
-end
+-- While e.live > 0, the client's calls are not sent from C: a job's call
+-- must yield here, and C cannot yield (direct_call.c, why_not_from_c,
+-- reads st.engine.live).
+local function set_live(e, delta) e.live = e.live + delta end
 
 local function finish(e, job, r)
   job.results = r
@@ -122,6 +118,11 @@ local STOPPED_SENT = {
   closed = "client is closed; the request was sent and may have been received",
 }
 
+-- The outcome (http.lua's shape) of an exchange of a stopped job.
+local function stopped(why, sent)
+  return { kind = why, message = sent and STOPPED_SENT[why] or STOPPED[why], sent = sent }
+end
+
 -- Resumes a job with the given values and files what it asks next.
 local function step(e, job, ...)
   local co = job.co
@@ -142,13 +143,13 @@ local function step(e, job, ...)
       -- backoffs and waits end at once. The job unwinds through its own
       -- code, so whatever it holds (the token fetch) is released there.
       if what == "xfer" then
-        r = pack(resume(co, nil, stop, STOPPED[stop], false))
+        r = pack(resume(co, nil, stopped(stop, false)))
       else
         r = pack(resume(co))
       end
     elseif what == "xfer" then
       job.state = "queued"
-      job.req = { r[4], r[5], r[6], r[7], r[8], r[9], r[10] }
+      job.req = r[4] -- the request object
       e.pending[#e.pending + 1] = job
       return
     elseif what == "sleep" then
@@ -202,8 +203,7 @@ local function stop_job(e, job, why)
   if job.state == "sleeping" or job.state == "waiting" then
     step(e, job)
   else
-    local msg = sent and STOPPED_SENT[why] or STOPPED[why]
-    step(e, job, nil, why, msg, sent)
+    step(e, job, nil, stopped(why, sent))
   end
 end
 
@@ -296,9 +296,6 @@ local function close_all(e)
 end
 M.close_all = close_all
 
--- One pass without waiting: queued requests into free slots, waiters whose
--- token fetch ended, timers that are due, finished transfers. Returns
--- whether anything moved, and the time of the next timer (or nil).
 -- Queued requests into free transfer slots; whether any was started.
 function start_pending(e)
   if #e.pending == 0 then return false end
@@ -307,15 +304,14 @@ function start_pending(e)
   while #e.free > 0 and #e.pending > 0 do
     local job = remove(e.pending, 1)
     local slot = remove(e.free)
-    local q = job.req
-    local ok, err = pcall(multi.add, multi, slot, st.ud, q[1], q[2], q[3], q[4], q[5], q[6], q[7])
+    local ok, err = pcall(multi.add, multi, slot, st.ud, job.req)
     job.req = nil
     if ok then
       e.owner[slot] = job
       job.state, job.slot = "in_flight", slot
     else
       e.free[#e.free + 1] = slot
-      step(e, job, nil, "message", err)
+      step(e, job, nil, core.failure("network", tostring(err), false))
     end
     moved = true
   end
@@ -335,6 +331,9 @@ local function collect(e, multi, r)
   end
 end
 
+-- One pass without waiting: queued requests into free slots, waiters whose
+-- token fetch ended, timers that are due, finished transfers. Returns
+-- whether anything moved, and the time of the next timer (or nil).
 local function advance(e)
   local st = e.st
   local moved = start_pending(e)

@@ -54,10 +54,9 @@ end
 -- One POST /token through send (http.send): tok, expires_at | nil, msg, err.
 -- Caches nothing.
 function M.fetch(st, send)
-  local req = {
-    method = "POST", path = "/token", url = st.base_url .. "/token", auth = false, op = "auth.token",
-    body = core.json_encode({ client_token = st.client_token, client_secret = st.client_secret }),
-  }
+  -- built in C (src/request_object.c): the body holding the secret is
+  -- wiped when the request is collected
+  local req = core.token_request(st.ud, st.client_secret)
   local res, msg, err = send(st, req)
   if res == nil then return nil, msg, err end
   local tok, ttl

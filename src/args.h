@@ -1,0 +1,12 @@
+/* args.h: argument errors with the user's line in front (args.c). */
+#ifndef VZ_ARGS_H
+#define VZ_ARGS_H
+
+#include "compat.h"
+
+void vz_push_caller_position(lua_State *L);
+int vz_raise(lua_State *L, const char *fmt, ...);
+int vz_argerror(lua_State *L, int n, const char *name, const char *fmt, ...);
+void vz_args_register(lua_State *L);
+
+#endif
