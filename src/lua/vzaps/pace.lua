@@ -79,13 +79,12 @@ local function key_of(p, id)
   return key
 end
 
--- The turn of a call of `self` (a resource object of a paced client) to
--- instance `id` (a string) that may wait `max_wait` seconds at most: true
--- once it may be sent, or nil, msg, err. p is the client's st.pace; the
--- client's state is looked up only when the call waits or fails.
-local function turn(self, p, id, max_wait, op)
-  local wait, f = p.store:take(p.keys[id] or key_of(p, id), p.rule, max_wait)
-  if wait == 0 and p.plain then return true end
+-- The rest of a turn that the store answered with wait, f (the method
+-- below takes the common case, no wait and nothing to report, itself): a
+-- call of `self` (a resource object of a paced client) to instance `id`
+-- that may wait `max_wait` seconds at most. True once it may be sent, or
+-- nil, msg, err. p is the client's st.pace.
+local function turn(self, p, id, max_wait, op, wait, f)
   local st = state.of(self)
   if not wait then
     if type(f) ~= "table" then f = { kind = "store", code = "STORE_FAILED", message = tostring(f) } end
@@ -171,9 +170,12 @@ function M.method(row, plain, PACED, SCOPES)
       end
       if id == nil and scope then id = scope.instance_id end
       if type(id) == "string" and id ~= "" then
-        if not number(timeout) or timeout <= 0 then timeout = p.timeout end
-        local ok, msg, err = turn(self, p, id, timeout, op)
-        if not ok then return nil, msg, err end
+        if timeout == nil or not number(timeout) or timeout <= 0 then timeout = p.timeout end
+        local wait, f = p.store:take(p.keys[id] or key_of(p, id), p.rule, timeout)
+        if wait ~= 0 or not p.plain then
+          local ok, msg, err = turn(self, p, id, timeout, op, wait, f)
+          if not ok then return nil, msg, err end
+        end
       end
     end
     local a, b, c = plain(self, ...)
