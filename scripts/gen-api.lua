@@ -130,7 +130,8 @@ local HAND = {
     } },
   { "vzaps.ngx_token_store", "vzaps.ngx_token_store(dict_name)", "a `token_store` for `vzaps.new`",
     "Keeps the JWT in a `lua_shared_dict`, so that every worker of an nginx uses one token. It is refreshed by one "
-      .. "`POST /token` (a lock in the dict; waiters sleep with `ngx.sleep` and get the fetch's token, or its "
+      .. "`POST /token` (a lock in the dict, a lease of one attempt that the fetch renews between attempts; "
+      .. "waiters sleep with `ngx.sleep`, at most one attempt of their own, and get the fetch's token, or its "
       .. "failure as the same `nil, message, err`). Raises outside nginx or for an unknown dict; see README "
       .. "\"OpenResty with many workers\".",
     'vzaps.new{client_token = tok, client_secret = secret, transport = vzaps.ngx_transport(), sleep = ngx.sleep, '

@@ -54,9 +54,9 @@ static int l_json_encode(lua_State *L) {
   return 2;
 }
 
-/* core.json_decode(text [, budget]) -> value | nil, message, over_budget
+/* core.json_decode(text [, budget]) -> value | nil, message [, true]
  * budget: bytes of Lua memory per byte of text (json.h), nil for the
- * default, false for none. */
+ * default, false for none; the third value says the text was over it. */
 static int l_json_decode(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
@@ -67,7 +67,8 @@ static int l_json_decode(lua_State *L) {
   if (vz_json_decode_hinted(L, s, n, vz_absindex(L, VZ_ARRAY_MT), &h, err, sizeof err)) return 1;
   lua_pushnil(L);
   lua_pushstring(L, err);
-  lua_pushboolean(L, h.over_budget);
+  if (!h.over_budget) return 2;
+  lua_pushboolean(L, 1);
   return 3;
 }
 
