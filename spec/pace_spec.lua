@@ -197,6 +197,8 @@ describe("pace", function()
     local plain, paced = emu:client(), emu:client({ pace = { rate = 1 } })
     assert.are_not.equal(getmetatable(paced.messages).__index.send_text, getmetatable(plain.messages).__index.send_text)
     assert.equal(getmetatable(paced.messages).__index.download_image, getmetatable(plain.messages).__index.download_image)
+    -- the budget (and its store, which may hold the JWT) is not on the object
+    for _, v in pairs(paced.messages) do assert.is_not.table(v) end
     plain:close()
     paced:close()
   end)
