@@ -390,7 +390,13 @@ end
 -- Advances every job, waiting at most max_wait seconds in all (0: never
 -- waits). Returns the number of jobs not finished.
 function M.pump(e, max_wait)
-  if e.live == 0 then return 0 end
+  if e.live == 0 then
+    -- Idle: still hand libcurl what its sockets say (a kept-alive
+    -- connection the server closed), so a loop's fd goes quiet again.
+    local multi = e.multi
+    if multi and not e.pumping then multi:next(0) end
+    return 0
+  end
   if not is_open(e.st.ud) then
     close_all(e)
     return e.live
@@ -401,6 +407,65 @@ function M.pump(e, max_wait)
   e.pumping = false
   if not ok then error(type(err) == "string" and err:gsub(INTERNAL, "", 1) or err, 0) end
   return e.live
+end
+
+-- ---------------------------------------------------------------------------
+-- The pollable object (client:pollable): cqueues' pollable protocol
+-- ---------------------------------------------------------------------------
+
+-- Seconds until the engine next needs a step: 0 when work is queued or a
+-- timer is due, the nearest of libcurl's timer and the jobs' own (retry
+-- backoffs), nil when no job is left (idle: nothing to wake up for).
+function M.timeout(e)
+  if e.live == 0 then return nil end
+  if #e.pending > 0 or (#e.waiters > 0 and not e.st.fetching) then return 0 end
+  local multi, wake = e.multi, nil
+  local sleepers = e.sleepers
+  for k = 1, #sleepers do
+    local w = sleepers[k].wake
+    if not wake or w < wake then wake = w end
+  end
+  local t = multi and multi:timeout()
+  if wake then
+    wake = wake - now()
+    if wake < 0 then wake = 0 end
+    if not t or wake < t then t = wake end
+  end
+  return t
+end
+
+local Pollable = {}
+Pollable.__index = Pollable
+Pollable.__name = "vzaps.pollable"
+
+--- The file descriptor a loop waits on: readable when a transfer of the
+-- client has work (the same on every call).
+function Pollable:pollfd()
+  local e = self.engine
+  if not is_open(e.st.ud) then core.raise("vzaps: client is closed") end
+  local fd = multi_of(e):fd()
+  if not fd then
+    core.raise("vzaps: pollfd() needs epoll (Linux); elsewhere call client:pump(0) from a timer")
+  end
+  return fd
+end
+
+--- The events to wait for on pollfd(): "r".
+function Pollable.events() return "r" end
+
+--- Seconds until the client needs client:pump(0) even if the fd stays
+-- quiet (0: at once), or nil when it has nothing in flight.
+function Pollable:timeout() return M.timeout(self.engine) end
+
+function Pollable.__tostring() return "vzaps.pollable" end
+
+function M.pollable(e)
+  local p = e.pollable
+  if not p then
+    p = setmetatable({ engine = e }, Pollable)
+    e.pollable = p
+  end
+  return p
 end
 
 return M
