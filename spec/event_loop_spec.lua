@@ -127,6 +127,28 @@ describe("client:pollable", function()
     assert.equals(path, reqs[1].path)
   end)
 
+  it("counts a pace wait as a deadline", function()
+    -- One send a second, burst 1: the second job waits about 1 s on a timer.
+    local c = emu:client({ pace = { rate = 1, per = 1, burst = 1 } })
+    local p = c:pollable()
+    local first = send(c, 1)
+    while not first:done() do c:pump(0.01) end
+    local second = send(c, 2)
+    local t0 = socket.gettime()
+    local saw
+    while not saw do
+      assert(c:pump(0) > 0, "the second send did not wait")
+      local t = p:timeout()
+      if t and t > 0.3 and t <= 1.01 then saw = t end
+      assert(socket.gettime() - t0 < 10, "no pace wait seen")
+      socket.sleep(0.002)
+    end
+    assert.is_true(second:cancel())
+    assert.is_nil(p:timeout())
+    c:close()
+    assert.same({ "m1" }, sent_texts(), "the paced send waited")
+  end)
+
   it("refuses a closed client", function()
     local c = emu:client()
     local p = c:pollable()
