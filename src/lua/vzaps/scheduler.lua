@@ -123,45 +123,44 @@ local function stopped(why, sent)
   return { kind = why, message = sent and STOPPED_SENT[why] or STOPPED[why], sent = sent }
 end
 
--- Resumes a job with the given values and files what it asks next.
+local handle
+
+-- Resumes a job with the given values and files what it asks next. The
+-- resume's results go straight into handle's arguments: no table per
+-- yield (a yield is PAR, what, one argument).
 local function step(e, job, ...)
-  local co = job.co
   job.state = "running"
-  local r = pack(resume(co, ...))
-  while true do
-    if status(co) == "dead" then
-      if r[1] then return finish(e, job, pack(unpack(r, 2, r.n))) end
-      return finish(e, job, M.raised(r[2]))
-    end
-    if r[2] ~= PAR then
-      return finish(e, job, M.raised("a function run by client:parallel or client:spawn yielded outside the client", "BAD_YIELD"))
-    end
-    local what = r[3]
-    local stop = job.stop
-    if stop then
-      -- A stopped job's requests fail at once, without being sent; its
-      -- backoffs and waits end at once. The job unwinds through its own
-      -- code, so whatever it holds (the token fetch) is released there.
-      if what == "xfer" then
-        r = pack(resume(co, nil, stopped(stop, false)))
-      else
-        r = pack(resume(co))
-      end
-    elseif what == "xfer" then
-      job.state = "queued"
-      job.req = r[4] -- the request object
-      e.pending[#e.pending + 1] = job
-      return
-    elseif what == "sleep" then
-      job.state = "sleeping"
-      job.wake = now() + r[4]
-      e.sleepers[#e.sleepers + 1] = job
-      return
-    else -- "wait": another job is fetching the token
-      job.state = "waiting"
-      e.waiters[#e.waiters + 1] = job
-      return
-    end
+  return handle(e, job, resume(job.co, ...))
+end
+
+function handle(e, job, ok, ...)
+  local co = job.co
+  local a, what, arg = ...
+  if status(co) == "dead" then
+    if ok then return finish(e, job, pack(...)) end
+    return finish(e, job, M.raised(a))
+  end
+  if a ~= PAR then
+    return finish(e, job, M.raised("a function run by client:parallel or client:spawn yielded outside the client", "BAD_YIELD"))
+  end
+  local stop = job.stop
+  if stop then
+    -- A stopped job's requests fail at once, without being sent; its
+    -- backoffs and waits end at once. The job unwinds through its own
+    -- code, so whatever it holds (the token fetch) is released there.
+    if what == "xfer" then return handle(e, job, resume(co, nil, stopped(stop, false))) end
+    return handle(e, job, resume(co))
+  elseif what == "xfer" then
+    job.state = "queued"
+    job.req = arg -- the request object
+    e.pending[#e.pending + 1] = job
+  elseif what == "sleep" then
+    job.state = "sleeping"
+    job.wake = now() + arg
+    e.sleepers[#e.sleepers + 1] = job
+  else -- "wait": another job is fetching the token
+    job.state = "waiting"
+    e.waiters[#e.waiters + 1] = job
   end
 end
 
@@ -254,13 +253,12 @@ local start_pending -- below, with the pump
 -- Starts fn(...) as a job: runs it until its first request is queued (so
 -- that an argument error finishes the job at once) and returns the job.
 function M.spawn(e, fn, ...)
-  local a = pack(...)
-  local co = create(function() return fn(unpack(a, 1, a.n)) end)
+  local co = create(fn)
   local job = setmetatable({ co = co, engine = e, state = "running" }, Job)
   e.jobs[co] = job
   e.st.par[co] = true
   set_live(e, 1)
-  step(e, job)
+  step(e, job, ...) -- the first resume passes fn its arguments
   -- Its request goes into a free slot now, so that the pump only drives
   -- transfers (the slot's set-up costs more than a frame should).
   if job.state == "queued" then start_pending(e) end
@@ -318,16 +316,16 @@ function start_pending(e)
   return moved
 end
 
--- A finished transfer from multi:next (r: slot, then its results): the
+-- A finished transfer from multi:next (its slot, then value, status,
+-- request_id or nil, outcome: http.lua's exchange reads three values): the
 -- slot is free again, and its job goes on with the results.
-local function collect(e, multi, r)
-  local slot = r[1]
+local function collect(e, multi, slot, a, b, c)
   local job = e.owner[slot]
   e.owner[slot] = nil
   e.free[#e.free + 1] = slot
   if job then
     if e.st.observe then e.st.last_timings = multi:timings(slot) end
-    step(e, job, unpack(r, 2, r.n))
+    step(e, job, a, b, c)
   end
 end
 
@@ -355,10 +353,10 @@ local function advance(e)
     end
   end
   local multi = e.multi
-  while multi and multi:in_flight() > 0 do
-    local r = pack(multi:next(0))
-    if not r[1] then break end
-    collect(e, multi, r)
+  while multi and #e.free < e.slots do -- a slot is in flight
+    local slot, a, b, c = multi:next(0)
+    if not slot then break end
+    collect(e, multi, slot, a, b, c)
     moved = true
   end
   return moved, wake
@@ -375,9 +373,9 @@ local function run(e, max_wait)
       local wait = wake and min(left, wake - now()) or left
       if wait < 0 then wait = 0 end
       local multi = e.multi
-      if multi and multi:in_flight() > 0 then
-        local r = pack(multi:next(wait))
-        if r[1] then collect(e, multi, r) end
+      if multi and #e.free < e.slots then
+        local slot, a, b, c = multi:next(wait)
+        if slot then collect(e, multi, slot, a, b, c) end
       elseif #e.sleepers > 0 and #e.pending == 0 and #e.waiters == 0 then
         core.sleep(wait) -- only timers left: sleep to the next one, within max_wait
       else
