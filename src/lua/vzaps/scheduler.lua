@@ -13,7 +13,8 @@ local errors = import("errors")
 
 local type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error =
   type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error
-local create, resume, status, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.running
+local create, resume, status, running, yield =
+  coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
 local unpack = table.unpack or unpack
 local remove = table.remove
 local now, min, is_open = core.now, math.min, core.is_open
@@ -66,6 +67,7 @@ local function new_engine(st)
     sleepers = {},  -- jobs on a timer (retry backoff)
     waiters = {},   -- jobs waiting for another job's token fetch
     free = {}, owner = {}, -- transfer slots
+    idle = {},      -- coroutines for the next jobs (worker)
     pumping = false,
   }
   -- http.lua asks st.par whether the running coroutine is one of ours.
@@ -92,13 +94,21 @@ end
 -- reads st.engine.live).
 local function set_live(e, delta) e.live = e.live + delta end
 
-local function finish(e, job, r)
+-- Idle coroutines kept for the next jobs (a job's coroutine is made once
+-- and its stack grown once, not per call), at most this many.
+local POOL = 16
+
+local function finish(e, job, r, reuse)
+  local co = job.co
   job.results = r
   job.state = "done"
-  e.jobs[job.co] = nil
-  e.st.par[job.co] = nil
+  job.co = nil
+  e.jobs[co] = nil
+  e.st.par[co] = nil
   -- A job that ends while holding the token fetch (it raised) frees it.
-  if e.st.fetching == job.co then e.st.fetching = nil end
+  if e.st.fetching == co then e.st.fetching = nil end
+  -- Only a coroutine that yielded DONE is between jobs.
+  if reuse and #e.idle < POOL then e.idle[#e.idle + 1] = co end
   set_live(e, -1)
   local cb = job.callback
   if cb then
@@ -125,6 +135,15 @@ end
 
 local handle
 
+-- A job's coroutine runs jobs one after another: it yields DONE and the
+-- function's results, and is resumed with the next function and its
+-- arguments (a tail call: the stack does not grow). One that raised is
+-- dead and not reused.
+local DONE = {}
+local function worker(fn, ...)
+  return worker(yield(DONE, fn(...)))
+end
+
 -- Resumes a job with the given values and files what it asks next. The
 -- resume's results go straight into handle's arguments: no table per
 -- yield (a yield is PAR, what, one argument).
@@ -136,10 +155,8 @@ end
 function handle(e, job, ok, ...)
   local co = job.co
   local a, what, arg = ...
-  if status(co) == "dead" then
-    if ok then return finish(e, job, pack(...)) end
-    return finish(e, job, M.raised(a))
-  end
+  if a == DONE and ok then return finish(e, job, pack(select(2, ...)), true) end
+  if status(co) == "dead" then return finish(e, job, M.raised(a)) end
   if a ~= PAR then
     return finish(e, job, M.raised("a function run by client:parallel or client:spawn yielded outside the client", "BAD_YIELD"))
   end
@@ -253,12 +270,20 @@ local start_pending -- below, with the pump
 -- Starts fn(...) as a job: runs it until its first request is queued (so
 -- that an argument error finishes the job at once) and returns the job.
 function M.spawn(e, fn, ...)
-  local co = create(fn)
+  local idle = e.idle
+  local n = #idle
+  local co
+  if n > 0 then
+    co = idle[n]
+    idle[n] = nil
+  else
+    co = create(worker)
+  end
   local job = setmetatable({ co = co, engine = e, state = "running" }, Job)
   e.jobs[co] = job
   e.st.par[co] = true
   set_live(e, 1)
-  step(e, job, ...) -- the first resume passes fn its arguments
+  step(e, job, fn, ...) -- the resume hands the worker fn and its arguments
   -- Its request goes into a free slot now, so that the pump only drives
   -- transfers (the slot's set-up costs more than a frame should).
   if job.state == "queued" then start_pending(e) end
