@@ -136,6 +136,13 @@ do
   local line = sh(string.format("lua5.4 %s/tick.lua %s %s %s", BENCH, BUILD, BASE, emu or "")):match("TICK ([^\n]+)")
   for k, v in assert(line, "no TICK line"):gmatch("([%w_]+)=([%d.-]+)") do tick[k] = tonumber(v) end
 end
+say("  event loop: idle CPU waiting on client:pollable() vs pump(0) every 5 ms; answer to callback")
+local loop = {}
+do
+  local line = sh(string.format("IDLE_SECONDS=%d lua5.4 %s/event_loop.lua %s %s", QUICK and 2 or 10, BENCH, BUILD, BASE))
+    :match("LOOP ([^\n]+)")
+  for k, v in assert(line, "no LOOP line"):gmatch("([%w_]+)=([%d.-]+)") do loop[k] = tonumber(v) end
+end
 -- send_text by each way of sending, against the same C loop of the table
 -- above: sent from C (that table's row), through the Lua layer (a client
 -- with an observe hook), started with client:spawn and pumped.
@@ -275,6 +282,18 @@ if tick.poll_max_ms and tick.poll_max_ms >= 0 then
   w("| `sub:poll(0)` of a realtime subscription (emulator) | %.3f ms | %.3f ms |", tick.poll_max_ms, tick.poll_p99_ms)
 end
 w("")
+w("## Inside an event loop (client:pollable)")
+w("")
+w("A luv loop waiting on `client:pollable()` (its fd and a timer from `timeout()`, as README \"Inside an event loop\") "
+  .. "against the same loop calling `client:pump(0)` every 5 ms (bench/event_loop.lua): process CPU time over %d idle "
+  .. "seconds, and the time from the start of a send_text to its `on_done` callback beyond the server's 200 ms "
+  .. "(%d sends, one at a time; a blocking call's own exchange takes %.3f ms).", loop.idle_s, loop.sends, loop.block_med_ms)
+w("")
+w("| loop | CPU while idle | start to callback, median | longest |")
+w("|---|---:|---:|---:|")
+w("| waits on the fd | %.3f ms | %.3f ms | %.3f ms |", loop.fd_idle_cpu_ms, loop.fd_med_ms, loop.fd_max_ms)
+w("| `pump(0)` every 5 ms | %.3f ms | %.3f ms | %.3f ms |", loop.tick_idle_cpu_ms, loop.tick_med_ms, loop.tick_max_ms)
+w("")
 local c_send = rows["messages:send_text/c"].ir
 w("Instructions per send_text call, each way of sending, against the C loop (%s):", fmt_int(c_send))
 w("")
@@ -350,6 +369,11 @@ else
   w("| parallel ≤ 1/7 of sequential | not available | skipped |")
 end
 w("| longest pump(0) of the tick loop < 1 ms | %.3f ms | %s |", tick.pump_max_ms, met(tick.pump_max_ms < 1))
+w("| a loop waiting on client:pollable() idle for %d s uses no measurable CPU (< 10 ms) | %.3f ms | %s |", loop.idle_s,
+  loop.fd_idle_cpu_ms, met(loop.fd_idle_cpu_ms < 10))
+local handled = loop.fd_med_ms - loop.block_med_ms
+w("| an answer handled within 1 ms when the loop waits on the fd (median, beyond a blocking call) | %.3f ms | %s |",
+  handled, met(handled <= 1))
 local pace_cost = pace_ir.paced / pace_ir.plain - 1
 w("| paced send_text (local store) ≤ 5%% over an unpaced one | %+.1f%% (%s vs %s instructions) | %s |", pace_cost * 100,
   fmt_int(pace_ir.paced), fmt_int(pace_ir.plain), met(pace_cost <= 0.05))

@@ -12,7 +12,7 @@ build=$(cd "${1:-build}" && pwd)
 work=${BENCH_WORK:-/tmp/benchwork}
 
 # --- packages (as scripts/deps.sh does) -------------------------------------
-want="nginx-light libnginx-mod-http-echo valgrind lua5.4 lua-socket lua-cjson gcc pkg-config libcurl4-openssl-dev lua5.1 lua-http lua-cqueues"
+want="nginx-light libnginx-mod-http-echo valgrind lua5.4 lua-socket lua-cjson lua-luv gcc pkg-config libcurl4-openssl-dev lua5.1 lua-http lua-cqueues"
 missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

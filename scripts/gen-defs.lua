@@ -451,6 +451,8 @@ local SURFACE = {
         params = { { "fn", "function" }, { "...", "any" } }, returns = { { "vzaps.Job" } } },
       { "pump", doc = "Advances every job, waiting at most `max_wait` seconds (default 0: never waits); returns how many are not finished.",
         params = { { "max_wait?", "number" } }, returns = { { "integer" } } },
+      { "pollable", doc = "An object an event loop waits on (cqueues' pollable protocol); `client:pump(0)` is the step.",
+        params = {}, returns = { { "vzaps.Pollable" } } },
       { "close", doc = "Releases the connections and ends unfinished jobs (kind `closed`); also `__gc` and `__close`.",
         params = {}, returns = {} },
     } },
@@ -466,6 +468,14 @@ local SURFACE = {
         returns = { { "boolean" } } },
       { "on_done", doc = "Calls `fn` with the job's results when it finishes (at once if it has).",
         params = { { "fn", "fun(...: any)" } }, returns = { { "vzaps.Job" } } },
+    } },
+  { "vzaps.Pollable", "`client:pollable()`: the client as cqueues' pollable protocol (README \"Inside an event loop\").",
+    methods = {
+      { "pollfd", doc = "The fd readable when the client's jobs have work, the same on every call (Linux; raises elsewhere).",
+        params = {}, returns = { { "integer" } } },
+      { "events", doc = "The events to wait for on the fd: `\"r\"`.", params = {}, returns = { { "string" } } },
+      { "timeout", doc = "Seconds until the next deadline (0: step now), nil when nothing is in flight.", params = {},
+        returns = { { "number?" } } },
     } },
   { "vzaps.Events", "`client.events`: realtime events over WebSocket (docs/realtime.md).", methods = {
       { "subscribe", doc = "Opens the realtime WebSocket; its first failure comes back here.",

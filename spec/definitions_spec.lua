@@ -168,6 +168,7 @@ describe("editor definitions (types/)", function()
       ["vzaps.Events"] = { client.events },
       ["vzaps.Subscription"] = { sub },
       ["vzaps.Webhook"] = { vzaps.webhook({ key = false }) },
+      ["vzaps.Pollable"] = { client:pollable() },
     }
     local tr = vzaps.new({ client_token = "t", client_secret = "s", base_url = "http://127.0.0.1:9",
       transport = function() return { status = 200, headers = {}, body = "{}" } end })

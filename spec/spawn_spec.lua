@@ -252,4 +252,39 @@ describe("client:spawn and client:pump", function()
     assert.equals("x", job:result().id)
     c:close()
   end)
+
+  -- Jobs run on reused coroutines (scheduler.lua's worker): each job's
+  -- results stay its own, also next to jobs that raised, yielded on their
+  -- own or got arguments.
+  it("gives each job its own results on reused coroutines", function()
+    local jobs = {}
+    for round = 1, 3 do
+      jobs[#jobs + 1] = { client:spawn(function() error("boom " .. round) end), "raised" }
+      jobs[#jobs + 1] = { client:spawn(function() coroutine.yield("mine") end), "bad" }
+      jobs[#jobs + 1] = { client:spawn(function(a, b) return a, nil, b end, round, "x"), "args" }
+      jobs[#jobs + 1] = { client:spawn(send(client, round)), "send", round }
+    end
+    run(client, (function() local l = {} for i, j in ipairs(jobs) do l[i] = j[1] end return l end)())
+    local round = 0
+    for _, j in ipairs(jobs) do
+      local job, kind = j[1], j[2]
+      if kind == "raised" then
+        round = round + 1
+        local _, msg, err = job:result()
+        assert.equals("raised", err.kind)
+        assert.truthy(msg:find("boom " .. round, 1, true))
+      elseif kind == "bad" then
+        assert.equals("BAD_YIELD", select(3, job:result()).code)
+      elseif kind == "args" then
+        assert.equals(3, select("#", job:result()))
+        local a, b, c = job:result()
+        assert.equals(round, a)
+        assert.is_nil(b)
+        assert.equals("x", c)
+      else
+        assert.equals("5511900000" .. j[3], job:result().data.phone)
+      end
+    end
+    assert.equals(3, #emu:api_requests())
+  end)
 end)

@@ -5,11 +5,13 @@
  * is Lua (scheduler.lua): it puts a request object in a free slot with
  * m:add and collects finished ones with m:next. The multi's user value
  * holds each slot's request object while it is in flight (libcurl reads
- * its body from there). */
+ * its body from there). The multi is driven by socket events
+ * (multi_events.c), so client:pollable can hand a loop one fd. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
+#include "multi_events.h"
 #include "clock.h"
 #include "request_object.h"
 #include "transport.h"
@@ -21,6 +23,7 @@
 typedef struct vz_multi {
   CURLM *multi;    /* NULL once closed */
   vz_share *share; /* the client's connection cache (a reference) */
+  vz_events ev;    /* its sockets and timer (client:pollable's fd) */
   int size;
   long timeout_ms;
   vz_xfer *slots;
@@ -40,6 +43,7 @@ static void multi_release(vz_multi *m) {
     vz_xfer_close(&m->slots[i]);
   }
   if (m->multi != NULL) curl_multi_cleanup(m->multi);
+  vz_events_close(&m->ev);
   m->multi = NULL;
   vz_share_unref(m->share);
   m->share = NULL;
@@ -65,10 +69,11 @@ static int l_multi_new(lua_State *L) {
   vz_setuservalue(L, -2);
   m->size = (int)n;
   m->timeout_ms = c->timeout_ms;
+  m->ev.fd = -1;
   m->multi = curl_multi_init();
   m->slots = (vz_xfer *)calloc((size_t)n, sizeof *m->slots);
   m->busy = (char *)calloc((size_t)n, 1);
-  if (m->multi == NULL || m->slots == NULL || m->busy == NULL) failed = 1;
+  if (m->multi == NULL || m->slots == NULL || m->busy == NULL || vz_events_open(&m->ev, m->multi) != 0) failed = 1;
   conn = vz_client_conn(c);
   if ((m->share = conn.share = vz_client_share(c)) == NULL)
     failed = 1;
@@ -115,6 +120,12 @@ static int l_multi_add(lua_State *L) {
   return 0;
 }
 
+static int in_flight(const vz_multi *m) {
+  int i, n = 0;
+  for (i = 0; i < m->size; i++) n += m->busy[i];
+  return n;
+}
+
 /* Pops one finished transfer, if any: pushes slot and its outcome. */
 static int pop_done(lua_State *L, vz_multi *m) {
   CURLMsg *msg;
@@ -143,31 +154,42 @@ static int l_multi_next(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Number wait = luaL_optnumber(L, 2, 1.0);
   long wait_ms = wait > 0 ? (long)(wait * 1000.0) : 0;
-  int running = 0, n;
+  int n;
   if ((n = pop_done(L, m)) > 0) return n;
   for (;;) {
-    if (curl_multi_perform(m->multi, &running) != CURLM_OK) return luaL_error(L, "vzaps: parallel transfer failure");
+    /* Waits in slices so that a stuck transfer's own timer still fires
+     * (vz_events_drive shortens the wait to libcurl's timer). */
+    long slice = wait_ms > 100 ? 100 : wait_ms;
+    double t0 = vz_now();
+    if (vz_events_drive(&m->ev, slice) != CURLM_OK) return luaL_error(L, "vzaps: parallel transfer failure");
     if ((n = pop_done(L, m)) > 0) return n;
-    if (running == 0 || wait_ms <= 0) return 0;
-    /* Wait for activity, at most what is left of max_wait (libcurl shortens
-     * it for its own timers, so a stuck transfer still times out). */
-    {
-      long slice = wait_ms > 100 ? 100 : wait_ms;
-      double t0 = vz_now();
-      if (curl_multi_poll(m->multi, NULL, 0, (int)slice, NULL) != CURLM_OK)
-        return luaL_error(L, "vzaps: parallel transfer failure");
-      wait_ms -= (long)((vz_now() - t0) * 1000);
-      if (wait_ms <= 0) wait_ms = 0;
-    }
+    if (wait_ms <= 0 || !in_flight(m)) return 0;
+    wait_ms -= (long)((vz_now() - t0) * 1000);
+    if (wait_ms <= 0) wait_ms = 0;
   }
 }
 
 /* m:in_flight() -> number of transfers added and not yet collected */
 static int l_multi_in_flight(lua_State *L) {
+  lua_pushinteger(L, in_flight(multi_check(L)));
+  return 1;
+}
+
+/* m:fd() -> the fd readable when a transfer has work (the same for the
+ *           multi's life), or nil where there is none (not Linux) */
+static int l_multi_fd(lua_State *L) {
   vz_multi *m = multi_check(L);
-  int i, n = 0;
-  for (i = 0; i < m->size; i++) n += m->busy[i];
-  lua_pushinteger(L, n);
+  if (m->ev.fd < 0) return 0;
+  lua_pushinteger(L, m->ev.fd);
+  return 1;
+}
+
+/* m:timeout() -> seconds until libcurl's timer (0: due), or nil when none */
+static int l_multi_timeout(lua_State *L) {
+  vz_multi *m = multi_check(L);
+  long ms = in_flight(m) ? vz_events_timeout_ms(&m->ev) : -1;
+  if (ms < 0) return 0;
+  lua_pushnumber(L, (lua_Number)ms / 1000.0);
   return 1;
 }
 
@@ -212,7 +234,8 @@ static int l_multi_close(lua_State *L) {
 
 static const luaL_Reg multi_methods[] = {
     {"add", l_multi_add},         {"next", l_multi_next}, {"in_flight", l_multi_in_flight}, {"cancel", l_multi_cancel},
-    {"timings", l_multi_timings}, {"size", l_multi_size}, {"close", l_multi_close},         {NULL, NULL},
+    {"timings", l_multi_timings}, {"size", l_multi_size}, {"close", l_multi_close},         {"fd", l_multi_fd},
+    {"timeout", l_multi_timeout}, {NULL, NULL},
 };
 
 /* Registers the metatable and core.multi_new on the core table on top of

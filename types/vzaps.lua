@@ -268,6 +268,10 @@ function Client:spawn(fn, ...) end
 ---@return integer
 function Client:pump(max_wait) end
 
+---An object an event loop waits on (cqueues' pollable protocol); `client:pump(0)` is the step.
+---@return vzaps.Pollable
+function Client:pollable() end
+
 ---Releases the connections and ends unfinished jobs (kind `closed`); also `__gc` and `__close`.
 function Client:close() end
 
@@ -301,6 +305,22 @@ function Job:cancel() end
 ---@param fn fun(...: any)
 ---@return vzaps.Job
 function Job:on_done(fn) end
+
+---`client:pollable()`: the client as cqueues' pollable protocol (README "Inside an event loop").
+---@class vzaps.Pollable
+local Pollable = {}
+
+---The fd readable when the client's jobs have work, the same on every call (Linux; raises elsewhere).
+---@return integer
+function Pollable:pollfd() end
+
+---The events to wait for on the fd: `"r"`.
+---@return string
+function Pollable:events() end
+
+---Seconds until the next deadline (0: step now), nil when nothing is in flight.
+---@return number?
+function Pollable:timeout() end
 
 ---`client.events`: realtime events over WebSocket (docs/realtime.md).
 ---@class vzaps.Events

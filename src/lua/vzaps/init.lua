@@ -369,6 +369,22 @@ function methods.pump(self, max_wait)
   return import("scheduler").pump(e, max_wait)
 end
 
+--- An object an event loop can wait on (cqueues' pollable protocol):
+-- `p:pollfd()` is one file descriptor, readable when the client's jobs have
+-- work; `p:events()` is `"r"`; `p:timeout()` the seconds until the next
+-- deadline (libcurl's, a retry backoff; 0 when work was just queued), nil
+-- when nothing is in flight. `client:pump(0)` is the step. Linux (epoll);
+-- elsewhere `pollfd()` raises: call `pump(0)` from a timer.
+-- @function Client:pollable
+-- @treturn Pollable the object (the same one on every call)
+-- @usage local cqueues = require("cqueues")
+-- cqueues.poll(client:pollable()); client:pump(0)
+function methods.pollable(self)
+  check_open(self)
+  local scheduler = import("scheduler")
+  return scheduler.pollable(scheduler.engine(state.of_client(self)))
+end
+
 -- close(): also ends the client's jobs, each with a `closed` failure.
 local c_close = methods.close
 function methods.close(self)

@@ -13,7 +13,8 @@ local errors = import("errors")
 
 local type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error =
   type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error
-local create, resume, status, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.running
+local create, resume, status, running, yield =
+  coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
 local unpack = table.unpack or unpack
 local remove = table.remove
 local now, min, is_open = core.now, math.min, core.is_open
@@ -66,6 +67,7 @@ local function new_engine(st)
     sleepers = {},  -- jobs on a timer (retry backoff)
     waiters = {},   -- jobs waiting for another job's token fetch
     free = {}, owner = {}, -- transfer slots
+    idle = {},      -- coroutines for the next jobs (worker)
     pumping = false,
   }
   -- http.lua asks st.par whether the running coroutine is one of ours.
@@ -92,13 +94,21 @@ end
 -- reads st.engine.live).
 local function set_live(e, delta) e.live = e.live + delta end
 
-local function finish(e, job, r)
+-- Idle coroutines kept for the next jobs (a job's coroutine is made once
+-- and its stack grown once, not per call), at most this many.
+local POOL = 16
+
+local function finish(e, job, r, reuse)
+  local co = job.co
   job.results = r
   job.state = "done"
-  e.jobs[job.co] = nil
-  e.st.par[job.co] = nil
+  job.co = nil
+  e.jobs[co] = nil
+  e.st.par[co] = nil
   -- A job that ends while holding the token fetch (it raised) frees it.
-  if e.st.fetching == job.co then e.st.fetching = nil end
+  if e.st.fetching == co then e.st.fetching = nil end
+  -- Only a coroutine that yielded DONE is between jobs.
+  if reuse and #e.idle < POOL then e.idle[#e.idle + 1] = co end
   set_live(e, -1)
   local cb = job.callback
   if cb then
@@ -123,45 +133,51 @@ local function stopped(why, sent)
   return { kind = why, message = sent and STOPPED_SENT[why] or STOPPED[why], sent = sent }
 end
 
--- Resumes a job with the given values and files what it asks next.
+local handle
+
+-- A job's coroutine runs jobs one after another: it yields DONE and the
+-- function's results, and is resumed with the next function and its
+-- arguments (a tail call: the stack does not grow). One that raised is
+-- dead and not reused.
+local DONE = {}
+local function worker(fn, ...)
+  return worker(yield(DONE, fn(...)))
+end
+
+-- Resumes a job with the given values and files what it asks next. The
+-- resume's results go straight into handle's arguments: no table per
+-- yield (a yield is PAR, what, one argument).
 local function step(e, job, ...)
-  local co = job.co
   job.state = "running"
-  local r = pack(resume(co, ...))
-  while true do
-    if status(co) == "dead" then
-      if r[1] then return finish(e, job, pack(unpack(r, 2, r.n))) end
-      return finish(e, job, M.raised(r[2]))
-    end
-    if r[2] ~= PAR then
-      return finish(e, job, M.raised("a function run by client:parallel or client:spawn yielded outside the client", "BAD_YIELD"))
-    end
-    local what = r[3]
-    local stop = job.stop
-    if stop then
-      -- A stopped job's requests fail at once, without being sent; its
-      -- backoffs and waits end at once. The job unwinds through its own
-      -- code, so whatever it holds (the token fetch) is released there.
-      if what == "xfer" then
-        r = pack(resume(co, nil, stopped(stop, false)))
-      else
-        r = pack(resume(co))
-      end
-    elseif what == "xfer" then
-      job.state = "queued"
-      job.req = r[4] -- the request object
-      e.pending[#e.pending + 1] = job
-      return
-    elseif what == "sleep" then
-      job.state = "sleeping"
-      job.wake = now() + r[4]
-      e.sleepers[#e.sleepers + 1] = job
-      return
-    else -- "wait": another job is fetching the token
-      job.state = "waiting"
-      e.waiters[#e.waiters + 1] = job
-      return
-    end
+  return handle(e, job, resume(job.co, ...))
+end
+
+function handle(e, job, ok, ...)
+  local co = job.co
+  local a, what, arg = ...
+  if a == DONE and ok then return finish(e, job, pack(select(2, ...)), true) end
+  if status(co) == "dead" then return finish(e, job, M.raised(a)) end
+  if a ~= PAR then
+    return finish(e, job, M.raised("a function run by client:parallel or client:spawn yielded outside the client", "BAD_YIELD"))
+  end
+  local stop = job.stop
+  if stop then
+    -- A stopped job's requests fail at once, without being sent; its
+    -- backoffs and waits end at once. The job unwinds through its own
+    -- code, so whatever it holds (the token fetch) is released there.
+    if what == "xfer" then return handle(e, job, resume(co, nil, stopped(stop, false))) end
+    return handle(e, job, resume(co))
+  elseif what == "xfer" then
+    job.state = "queued"
+    job.req = arg -- the request object
+    e.pending[#e.pending + 1] = job
+  elseif what == "sleep" then
+    job.state = "sleeping"
+    job.wake = now() + arg
+    e.sleepers[#e.sleepers + 1] = job
+  else -- "wait": another job is fetching the token
+    job.state = "waiting"
+    e.waiters[#e.waiters + 1] = job
   end
 end
 
@@ -254,13 +270,20 @@ local start_pending -- below, with the pump
 -- Starts fn(...) as a job: runs it until its first request is queued (so
 -- that an argument error finishes the job at once) and returns the job.
 function M.spawn(e, fn, ...)
-  local a = pack(...)
-  local co = create(function() return fn(unpack(a, 1, a.n)) end)
+  local idle = e.idle
+  local n = #idle
+  local co
+  if n > 0 then
+    co = idle[n]
+    idle[n] = nil
+  else
+    co = create(worker)
+  end
   local job = setmetatable({ co = co, engine = e, state = "running" }, Job)
   e.jobs[co] = job
   e.st.par[co] = true
   set_live(e, 1)
-  step(e, job)
+  step(e, job, fn, ...) -- the resume hands the worker fn and its arguments
   -- Its request goes into a free slot now, so that the pump only drives
   -- transfers (the slot's set-up costs more than a frame should).
   if job.state == "queued" then start_pending(e) end
@@ -318,16 +341,16 @@ function start_pending(e)
   return moved
 end
 
--- A finished transfer from multi:next (r: slot, then its results): the
+-- A finished transfer from multi:next (its slot, then value, status,
+-- request_id or nil, outcome: http.lua's exchange reads three values): the
 -- slot is free again, and its job goes on with the results.
-local function collect(e, multi, r)
-  local slot = r[1]
+local function collect(e, multi, slot, a, b, c)
   local job = e.owner[slot]
   e.owner[slot] = nil
   e.free[#e.free + 1] = slot
   if job then
     if e.st.observe then e.st.last_timings = multi:timings(slot) end
-    step(e, job, unpack(r, 2, r.n))
+    step(e, job, a, b, c)
   end
 end
 
@@ -355,10 +378,10 @@ local function advance(e)
     end
   end
   local multi = e.multi
-  while multi and multi:in_flight() > 0 do
-    local r = pack(multi:next(0))
-    if not r[1] then break end
-    collect(e, multi, r)
+  while multi and #e.free < e.slots do -- a slot is in flight
+    local slot, a, b, c = multi:next(0)
+    if not slot then break end
+    collect(e, multi, slot, a, b, c)
     moved = true
   end
   return moved, wake
@@ -375,9 +398,9 @@ local function run(e, max_wait)
       local wait = wake and min(left, wake - now()) or left
       if wait < 0 then wait = 0 end
       local multi = e.multi
-      if multi and multi:in_flight() > 0 then
-        local r = pack(multi:next(wait))
-        if r[1] then collect(e, multi, r) end
+      if multi and #e.free < e.slots then
+        local slot, a, b, c = multi:next(wait)
+        if slot then collect(e, multi, slot, a, b, c) end
       elseif #e.sleepers > 0 and #e.pending == 0 and #e.waiters == 0 then
         core.sleep(wait) -- only timers left: sleep to the next one, within max_wait
       else
@@ -390,7 +413,13 @@ end
 -- Advances every job, waiting at most max_wait seconds in all (0: never
 -- waits). Returns the number of jobs not finished.
 function M.pump(e, max_wait)
-  if e.live == 0 then return 0 end
+  if e.live == 0 then
+    -- Idle: still hand libcurl what its sockets say (a kept-alive
+    -- connection the server closed), so a loop's fd goes quiet again.
+    local multi = e.multi
+    if multi and not e.pumping then multi:next(0) end
+    return 0
+  end
   if not is_open(e.st.ud) then
     close_all(e)
     return e.live
@@ -401,6 +430,65 @@ function M.pump(e, max_wait)
   e.pumping = false
   if not ok then error(type(err) == "string" and err:gsub(INTERNAL, "", 1) or err, 0) end
   return e.live
+end
+
+-- ---------------------------------------------------------------------------
+-- The pollable object (client:pollable): cqueues' pollable protocol
+-- ---------------------------------------------------------------------------
+
+-- Seconds until the engine next needs a step: 0 when work is queued or a
+-- timer is due, the nearest of libcurl's timer and the jobs' own (retry
+-- backoffs), nil when no job is left (idle: nothing to wake up for).
+function M.timeout(e)
+  if e.live == 0 then return nil end
+  if #e.pending > 0 or (#e.waiters > 0 and not e.st.fetching) then return 0 end
+  local multi, wake = e.multi, nil
+  local sleepers = e.sleepers
+  for k = 1, #sleepers do
+    local w = sleepers[k].wake
+    if not wake or w < wake then wake = w end
+  end
+  local t = multi and multi:timeout()
+  if wake then
+    wake = wake - now()
+    if wake < 0 then wake = 0 end
+    if not t or wake < t then t = wake end
+  end
+  return t
+end
+
+local Pollable = {}
+Pollable.__index = Pollable
+Pollable.__name = "vzaps.pollable"
+
+--- The file descriptor a loop waits on: readable when a transfer of the
+-- client has work (the same on every call).
+function Pollable:pollfd()
+  local e = self.engine
+  if not is_open(e.st.ud) then core.raise("vzaps: client is closed") end
+  local fd = multi_of(e):fd()
+  if not fd then
+    core.raise("vzaps: pollfd() needs epoll (Linux); elsewhere call client:pump(0) from a timer")
+  end
+  return fd
+end
+
+--- The events to wait for on pollfd(): "r".
+function Pollable.events() return "r" end
+
+--- Seconds until the client needs client:pump(0) even if the fd stays
+-- quiet (0: at once), or nil when it has nothing in flight.
+function Pollable:timeout() return M.timeout(self.engine) end
+
+function Pollable.__tostring() return "vzaps.pollable" end
+
+function M.pollable(e)
+  local p = e.pollable
+  if not p then
+    p = setmetatable({ engine = e }, Pollable)
+    e.pollable = p
+  end
+  return p
 end
 
 return M
