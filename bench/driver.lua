@@ -143,6 +143,25 @@ say("  send_text through the Lua layer (observe hook): callgrind")
 local observe_ir = ir_per_call("vzaps", BASE, "observe", 3, QUICK and 100 or 300)
 say("  started vs blocking send_text: callgrind")
 local spawn_ir = ir_per_call("vzaps", BASE, "spawn", 3, QUICK and 100 or 300)
+-- Send budgets (bench/pace.lua): the pace step's bookkeeping on a send_text
+-- sent from C (a local store, a budget that never waits), and the rate a
+-- minute of paced sends achieves.
+say("  pace: paced vs plain send_text: callgrind")
+local function pace_cmd(mode, warmup, k)
+  return string.format("lua5.4 %s/pace.lua %s %s %s %d %d", BENCH, BUILD, BASE, mode, warmup, k)
+end
+local pace_ir = {}
+for _, m in ipairs({ "plain", "paced" }) do
+  local k = QUICK and 100 or 300
+  pace_ir[m] = (ir_total(pace_cmd(m, 3, k)) - ir_total(pace_cmd(m, 3, 0))) / k
+end
+local PACE_RATE, PACE_SECONDS = 50, QUICK and 10 or 60
+say("  pace: %d s of send_text at rate = %d", PACE_SECONDS, PACE_RATE)
+local pace_rate = {}
+do
+  local line = sh(pace_cmd("rate", PACE_RATE, PACE_SECONDS)):match("PACE ([^\n]+)")
+  for k, v in assert(line, "no PACE line"):gmatch("([%w_]+)=([%d.]+)") do pace_rate[k] = tonumber(v) end
+end
 -- 7. A 50 MiB document from a file (bench/media.lua): peak RSS of one call.
 local MEDIA_MIB = QUICK and 10 or 50
 local media_file = string.format("%s/media-%dMiB.bin", WORK, MEDIA_MIB)
@@ -331,6 +350,12 @@ else
   w("| parallel ≤ 1/7 of sequential | not available | skipped |")
 end
 w("| longest pump(0) of the tick loop < 1 ms | %.3f ms | %s |", tick.pump_max_ms, met(tick.pump_max_ms < 1))
+local pace_cost = pace_ir.paced / pace_ir.plain - 1
+w("| paced send_text (local store) ≤ 5%% over an unpaced one | %+.1f%% (%s vs %s instructions) | %s |", pace_cost * 100,
+  fmt_int(pace_ir.paced), fmt_int(pace_ir.plain), met(pace_cost <= 0.05))
+local pace_off = math.abs(pace_rate.achieved / pace_rate.configured - 1)
+w("| paced rate over %d s within 2%% of the configured %d/s | %.3f/s (%.2f%% off) | %s |", PACE_SECONDS,
+  PACE_RATE, pace_rate.achieved, pace_off * 100, met(pace_off <= 0.02))
 if fm then
   local worst = 0
   for _, run in ipairs({ "file-c", "file-lua" }) do

@@ -15,7 +15,7 @@ local app = require("lib.app")
 local USAGE = [==[
 usage: lua5.1 main.lua [--host 127.0.0.1] [--port 8787] [--port-file PATH]
                        [--client-token T] [--client-secret S]
-                       [--token-ttl SECONDS] [--quiet]]==]
+                       [--token-ttl SECONDS] [--send-rate N[/SECONDS]] [--quiet]]==]
 
 local function die(msg)
   io.stderr:write("vzaps-emulator: ", msg, "\n", USAGE, "\n")
@@ -48,6 +48,11 @@ do
       local ttl = tonumber(value(a))
       if not ttl or ttl < 0 then die("bad --token-ttl") end
       state.set_defaults({ token_ttl = ttl })
+    elseif a == "--send-rate" then
+      local n, per = value(a):match("^(%d+)/?([%d.]*)$")
+      n, per = tonumber(n), tonumber(per ~= "" and per or "1")
+      if not n or n < 1 or not per or per <= 0 then die("bad --send-rate (N or N/SECONDS)") end
+      state.set_defaults({ send_rate = n, send_per = per })
     elseif a == "--quiet" then app.quiet = true
     elseif a == "-h" or a == "--help" then io.stdout:write(USAGE, "\n") os.exit(0)
     else die("unknown argument " .. a) end

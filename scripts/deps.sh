@@ -10,7 +10,7 @@ build="gcc make cmake pkg-config libc6-dev lua5.4 liblua5.4-dev libcurl4-openssl
 # The emulator runs on Lua 5.1 (lua-http is packaged completely only there);
 # the specs talk to its control routes with LuaSocket and lua-cjson.
 emulator="lua5.1 lua-http lua-cqueues lua-cjson"
-tests="lua-busted lua-socket socat openssl clang libclang-rt-14-dev locales"
+tests="lua-busted lua-socket socat openssl clang libclang-rt-14-dev locales redis-server lua-redis"
 # LuaJIT is Debian's luajit2 (OpenResty's branch): libnginx-mod-http-lua
 # needs it, and it conflicts with the luajit package. The nginx specs run
 # the module inside nginx's LuaJIT, against the emulator.

@@ -121,7 +121,9 @@ local HAND = {
         .. "`false`: no key check |",
       "| `dedup` | integer or `false` | `10000` | event ids remembered in this Lua state; `false`: no de-duplication |",
       "| `dedup_dict` | string | none | a `lua_shared_dict` for the ids instead, shared by every nginx worker |",
-      "| `dedup_ttl` | seconds | `86400` | how long an id stays in `dedup_dict` |",
+      "| `dedup_store` | store | none | a store for the ids instead (`vzaps.ngx_store`, `vzaps.redis_store`, README "
+        .. "\"Stores\"); not with `dedup_dict` |",
+      "| `dedup_ttl` | seconds | `86400` | how long an id stays in `dedup_dict` or `dedup_store` |",
       "| `max_body` | integer | `4194304` | the largest delivery, in bytes (larger: `BODY_TOO_LARGE`, 413) |",
       "| `json_budget` | integer or `false` | `8` | a delivery may decode into at most this many bytes of Lua memory "
         .. "per byte of JSON, plus 1 MiB (more: `BODY_TOO_LARGE`, 413); `false`: no limit |",
@@ -134,6 +136,21 @@ local HAND = {
       .. "\"OpenResty with many workers\".",
     'vzaps.new{client_token = tok, client_secret = secret, transport = vzaps.ngx_transport(), sleep = ngx.sleep, '
       .. 'token_store = vzaps.ngx_token_store("vzaps_tokens")}' },
+  { "vzaps.ngx_store", "vzaps.ngx_store(dict_name)", "a store for `pace.store`, `dedup_store` and `token_store`",
+    "A store in a `lua_shared_dict`, shared by every worker of one nginx: send budgets (under a short lock in the "
+      .. "dict, on the machine's monotonic clock), webhook ids, and the JWT as `vzaps.ngx_token_store` keeps it. "
+      .. "Raises outside nginx or for an unknown dict; see README \"Stores\".",
+    'local store = vzaps.ngx_store("vzaps"); vzaps.new{client_token = tok, client_secret = secret, '
+      .. 'transport = vzaps.ngx_transport(), sleep = ngx.sleep, token_store = store, pace = {rate = 1, store = store}}' },
+  { "vzaps.redis_store", "vzaps.redis_store{connect = fn, release = fn, prefix = \"vzaps:\", on_error = \"fail\"}",
+    "a store for `pace.store`, `dedup_store` and `token_store`",
+    "A store in Redis, shared by every process of every machine. `connect()` returns your connected client "
+      .. "(anything with `eval(script, numkeys, ...)`: Debian's `lua-redis`, OpenResty's `lua-resty-redis`), "
+      .. "`release(client, ok)` gives it back. Every operation is one server-side script on Redis's clock. "
+      .. "Redis down: kind `\"store\"`, code `STORE_UNAVAILABLE`, nothing sent; `on_error = \"local\"` carries on "
+      .. "with this process's own state. See README \"Many machines (Redis)\".",
+    'local conn = require("redis").connect({host = "127.0.0.1", port = 6379, timeout = 0.5}); '
+      .. 'local store = vzaps.redis_store{connect = function() return conn end}' },
   { "client:close", "client:close()", "nothing",
     "Releases the connections. Also done by `__gc` and `__close`; closing twice is harmless; "
       .. "any later call on the client (or its handles) raises.",
@@ -579,6 +596,10 @@ for _, res in ipairs(RESOURCES) do
     end
     w(http)
     for _, n in ipairs(notes(d)) do w("- " .. n) end
+    if d.row.paced then
+      w("- Paced: with the client option `pace`, waits for the instance's turn first "
+        .. "([README, \"Sending at WhatsApp's pace\"](../README.md#sending-at-whatsapps-pace))")
+    end
     w("- Returns: " .. returns_text(d.row))
     w()
     w("```lua")
@@ -640,7 +661,7 @@ local INDEX_END = "<!-- /api-index -->"
 local function index_block()
   local lines = { INDEX_BEGIN, "", "| resource | methods |", "|---|---|" }
   lines[#lines + 1] = "| `vzaps` | `new`, `array`, `is_error`, `null`, `json.encode`, `json.decode`, `file`, `bytes`, "
-    .. "`ngx_transport`, `ngx_token_store`, `webhook`, `VERSION` |"
+    .. "`ngx_transport`, `ngx_token_store`, `ngx_store`, `redis_store`, `webhook`, `VERSION` |"
   lines[#lines + 1] = "| `client` | `request`, `instance`, `parallel`, `close`, `auth:get_access_token`, `events:subscribe` |"
   for _, res in ipairs(RESOURCES) do
     local names = {}

@@ -84,6 +84,7 @@ end
 local OPTION_TYPE = {
   secret = "string", url = "string", string = "string", seconds = "number", integer = "integer",
   boolean = "boolean", ["function"] = "function", store = "vzaps.TokenStore", budget = "integer|false",
+  table = "table",
 }
 
 -- Markdown of the docs as plain text for a one-line comment.
@@ -363,7 +364,7 @@ local RECORDS = {
     { "max_header_bytes?", "integer", "the largest response header block (default 307200, libcurl's 300 KiB)" } },
   { "vzaps.Error", "An error object: the third value of every failure (`nil, message, err`); `tostring(err)` is the message.",
     { "kind", "string", "`auth`, `rate_limit`, `http`, `timeout`, `network`, `tls`, `cancelled`, `closed`, `raised`, "
-      .. "`paging`, `media`, `webhook`, `realtime`, `decode`" },
+      .. "`paging`, `media`, `webhook`, `realtime`, `decode`, `store`" },
     { "message", "string", "what happened" },
     { "status?", "integer", "the HTTP status" },
     { "code?", "string", "the body's `code`, else e.g. `AUTHENTICATION_FAILED`, `REQUEST_TIMEOUT`, `HTTP_<status>`" },
@@ -371,7 +372,8 @@ local RECORDS = {
     { "body?", "string", "the raw body, cut to 4 KiB" },
     { "method?", "string", "the request that failed" },
     { "path?", "string", "its path, without the query" },
-    { "retry_after?", "number", "seconds, when the server sent `Retry-After`" },
+    { "retry_after?", "number", "seconds, when the server sent `Retry-After`, or until the send budget has a turn" },
+    { "instance_id?", "string", "the instance whose send budget refused the call (codes `PACE_*`)" },
     { "request_id?", "string", "the `X-Request-Id` answer header" },
     { "sent?", "boolean", "the request may have been received" },
     { "page?", "integer", "the page an `each` / `pages` loop failed on" },
@@ -383,6 +385,8 @@ local RECORDS = {
     { "path?", "string", "the file" },
     { "source", "\"file\"|\"bytes\"", "" } },
   { "vzaps.TokenStore", "A `token_store` made by `vzaps.ngx_token_store`: the JWT in a `lua_shared_dict`, one for every nginx worker." },
+  { "vzaps.Store", "A store (README \"Stores\") made by `vzaps.ngx_store` or `vzaps.redis_store`: send budgets "
+    .. "(`pace.store`), webhook de-duplication (`dedup_store`) and the JWT (`token_store`)." },
   { "vzaps.InstanceHandle", "`client:instance(id, token)`: the resources with `instance_id` and `instance_token` filled in.",
     { "instance_id", "string", "" },
     { "events", "vzaps.Events", "realtime events of this instance" } },
@@ -417,6 +421,13 @@ local SURFACE = {
       { "ngx_token_store", dot = true,
         doc = "A `token_store` keeping the JWT in a `lua_shared_dict` (README \"OpenResty with many workers\").",
         params = { { "dict_name", "string" } }, returns = { { "vzaps.TokenStore" } } },
+      { "ngx_store", dot = true,
+        doc = "A store in a `lua_shared_dict`, shared by every nginx worker (README \"Stores\").",
+        params = { { "dict_name", "string" } }, returns = { { "vzaps.Store" } } },
+      { "redis_store", dot = true,
+        doc = "A store in Redis, shared by every process of every machine (README \"Many machines (Redis)\").",
+        params = { { "opts", "table", "`connect` (required), `release`, `prefix`, `on_error` (`\"fail\"` or `\"local\"`)" } },
+        returns = { { "vzaps.Store" } } },
       { "webhook", dot = true, doc = "A webhook receiver (README \"Receiving webhooks\").",
         params = { { "opts", "vzaps.WebhookOptions" } }, returns = { { "vzaps.Webhook" } } },
     } },

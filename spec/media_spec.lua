@@ -377,23 +377,60 @@ for _, way in ipairs({ "from C", "by the Lua layer" }) do
       assert.equals(1, #ctx.emu:api_requests())
     end)
 
-    it("raises, sending nothing, when the file cannot be read any more", function()
+    -- The world's fault, not the caller's: nil, msg, err (kind media) and
+    -- nothing sent, from every entry point and both ways of sending.
+    local function media_failure(code, text, ok, msg, err)
+      assert.is_nil(ok)
+      assert.is_true(vzaps.is_error(err), "third value must be a vzaps error")
+      assert.equals("media", err.kind)
+      assert.equals(code, err.code)
+      assert.truthy(msg:find(text, 1, true), msg)
+      assert.truthy(msg:find("nothing was sent", 1, true), msg)
+      assert.equals(0, #ctx.emu:api_requests())
+    end
+
+    it("returns a media failure, sending nothing, when the file cannot be read any more", function()
       local m = assert(vzaps.file(write("gone.png", MAGIC[2][2])))
       os.remove(path("gone.png"))
-      ctx:arg_error(function() c.messages:send_image(ctx:req({ phone = PHONE, image = m })) end, 1, "send_image",
-        "field 'image': cannot read file 'gone.png': No such file or directory")
+      media_failure("MEDIA_UNREADABLE", "field 'image': cannot read file 'gone.png': No such file or directory",
+        c.messages:send_image(ctx:req({ phone = PHONE, image = m })))
       write("gone.png", "")
-      ctx:arg_error(function() c.messages:send_image(ctx:req({ phone = PHONE, image = m })) end, 1, "send_image",
-        "field 'image': file 'gone.png' is empty")
+      media_failure("MEDIA_EMPTY", "field 'image': file 'gone.png' is empty",
+        c.messages:send_image(ctx:req({ phone = PHONE, image = m })))
       sparse("gone.png", LIMIT + 1)
-      ctx:arg_error(function() c.messages:send_image(ctx:req({ phone = PHONE, image = m })) end, 1, "send_image",
-        "larger than the 100 MiB limit")
+      media_failure("MEDIA_TOO_LARGE", "larger than the 100 MiB limit",
+        c.messages:send_image(ctx:req({ phone = PHONE, image = m })))
       os.remove(path("gone.png"))
-      ctx:arg_error(function()
-        c:request("POST", ctx.base .. "/chat/send/image", { instance_token = ctx.tok, body = { image = m } })
-      end, 3, "request", "body: field 'image': cannot read file 'gone.png'")
+      media_failure("MEDIA_UNREADABLE", "body: field 'image': cannot read file 'gone.png'",
+        c:request("POST", ctx.base .. "/chat/send/image", { instance_token = ctx.tok, body = { image = m } }))
+      -- inside a job too (the Lua layer)
+      local job = c:spawn(function() return c.messages:send_image(ctx:req({ phone = PHONE, image = m })) end)
+      while not job:done() do c:pump(0.05) end
+      media_failure("MEDIA_UNREADABLE", "cannot read file 'gone.png'", job:result())
       -- the client still works
       assert(c.messages:send_text(ctx:req({ phone = PHONE, message = "still here" })))
+    end)
+
+    it("reads a file as it is when sent: a new size is sent as the file now is", function()
+      local p = write("moving.pdf", "%PDF-1.4 " .. ("x"):rep(1000))
+      local m = assert(vzaps.file(p))
+      write("moving.pdf", "%PDF-1.4 " .. ("y"):rep(2000))
+      assert(c.messages:send_document(ctx:req({ phone = PHONE, document = m })))
+      local body = ctx.emu:api_requests()[1].json
+      assert.equals(b64("%PDF-1.4 " .. ("y"):rep(2000)), body.document:match(",(.*)$"))
+      ctx:clear()
+    end)
+
+    -- A file that gives fewer bytes than its size said, while it is read: a
+    -- sysfs attribute reports 4096 bytes and holds a few.
+    local SHORT = "/sys/devices/system/cpu/online"
+    local f = io.open(SHORT, "rb")
+    if f then f:close() end
+    local it_short = f and it or pending
+    it_short("returns MEDIA_CHANGED when the file got shorter while it was read (" .. SHORT .. ")", function()
+      local m = assert(vzaps.file(SHORT, "text/plain"))
+      media_failure("MEDIA_CHANGED", "file 'online' changed after vzaps.file (it got shorter while being read)",
+        c.messages:send_document(ctx:req({ phone = PHONE, document = m })))
     end)
 
     it("round-trips a 5 MiB file byte for byte", function()

@@ -45,7 +45,8 @@ static const char *why_not_from_c(lua_State *L, const vz_client *c, int st, cons
   if (c->has_transport) return "a custom transport is called from Lua";
   if (c->has_observe) return "the observe hook is called by http.send for each attempt";
   if (c->direct_off) return "the test switch (vzaps._set_direct(false)) sends through the Lua layer";
-  if (q->refuse_field != NULL) return "a media value over its limit: http.send returns the failure";
+  if (q->refuse_field != NULL || q->refuse_code != NULL)
+    return "a media value over its limit, or a file unreadable now: http.send returns the failure";
   if (q->auth && (c->token == NULL || vz_now() >= c->token_expires)) return "no valid token: http.send fetches one";
   /* A job's call must yield to the scheduler (scheduler.lua), and C cannot
    * yield: while the client has jobs, its calls go through the Lua layer. */

@@ -74,6 +74,13 @@ int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt, int list_ke
 int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
                           int nskip, char *err, size_t errsz);
 
+/* As vz_json_encode_except (skip may be NULL), for a request body: when a
+ * media value's file is at fault (it cannot be read any more, or changed
+ * since vzaps.file), *media_code is its error code, so that the call is
+ * refused as the world's failure rather than raised as a bad argument. */
+int vz_json_encode_body(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
+                        int nskip, char *err, size_t errsz, const char **media_code);
+
 /* As vz_json_decode, starting from and updating *hints (may be NULL: no
  * size hints, the default budget). hints->over_budget tells a failure over
  * the budget from malformed text. */

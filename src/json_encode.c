@@ -31,6 +31,7 @@ typedef struct enc {
   int depth;               /* tables on the current path */
   const char *const *skip; /* root object keys left out (or NULL) */
   int nskip;
+  const char **media_code;               /* where a media value's failure code goes, or NULL */
   const void *tables[VZ_JSON_MAX_DEPTH]; /* for cycle detection */
   seg path[VZ_JSON_MAX_DEPTH];           /* path[i]: key inside tables[i] */
 } enc;
@@ -412,7 +413,11 @@ static int put_value(enc *e, int idx, int keyidx) {
       /* vzaps.file / vzaps.bytes: a data URL, streamed from the file */
       if (vz_media_is(L, idx)) {
         char why[160];
-        if (!vz_media_encode(L, idx, e->out, why, sizeof why)) return fail(e, why);
+        const char *code;
+        if (!vz_media_encode(L, idx, e->out, why, sizeof why, &code)) {
+          if (e->media_code != NULL) *e->media_code = code;
+          return fail(e, why);
+        }
         return 1;
       }
       break;
@@ -428,6 +433,11 @@ int vz_json_encode(lua_State *L, int idx, vz_buf *out, int array_mt, int list_ke
 
 int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
                           int nskip, char *err, size_t errsz) {
+  return vz_json_encode_body(L, idx, out, array_mt, list_keys, skip, nskip, err, errsz, NULL);
+}
+
+int vz_json_encode_body(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
+                        int nskip, char *err, size_t errsz, const char **media_code) {
   enc e; /* path arrays are written before they are read: no need to clear */
   int top = lua_gettop(L), ok;
   e.L = L;
@@ -439,6 +449,8 @@ int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int 
   e.depth = 0;
   e.skip = skip;
   e.nskip = nskip;
+  e.media_code = media_code;
+  if (media_code != NULL) *media_code = NULL;
   if (err != NULL && errsz > 0) err[0] = '\0';
   ok = put_value(&e, vz_absindex(L, idx), 0);
   if (out->data != NULL) out->data[out->len] = '\0';

@@ -310,7 +310,7 @@ static int fail(char *err, size_t errsz, const char *fmt, ...) {
 }
 
 /* The file's bytes, base64, into out at w (room reserved for n bytes). */
-static int encode_file(int fd, size_t n, char *w, const char *name, char *err, size_t errsz) {
+static int encode_file(int fd, size_t n, char *w, const char *name, char *err, size_t errsz, const char **code) {
   unsigned char *chunk = (unsigned char *)malloc(n < CHUNK ? n : CHUNK);
   size_t left = n;
   char extra;
@@ -322,6 +322,7 @@ static int encode_file(int fd, size_t n, char *w, const char *name, char *err, s
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
         free(chunk);
+        *code = r < 0 ? "MEDIA_UNREADABLE" : "MEDIA_CHANGED";
         if (r < 0) return fail(err, errsz, "cannot read file '%s': %s", name, strerror(errno));
         return fail(err, errsz, "file '%s' changed after vzaps.file (it got shorter while being read)", name);
       }
@@ -334,7 +335,10 @@ static int encode_file(int fd, size_t n, char *w, const char *name, char *err, s
   for (;;) {
     ssize_t r = read(fd, &extra, 1);
     if (r < 0 && errno == EINTR) continue;
-    if (r > 0) return fail(err, errsz, "file '%s' changed after vzaps.file (it grew while being read)", name);
+    if (r > 0) {
+      *code = "MEDIA_CHANGED";
+      return fail(err, errsz, "file '%s' changed after vzaps.file (it grew while being read)", name);
+    }
     break;
   }
   return 1;
@@ -363,7 +367,7 @@ static const char *file_problem(const struct stat *st, const char **code) {
   return NULL;
 }
 
-int vz_media_encode(lua_State *L, int idx, vz_buf *out, char *err, size_t errsz) {
+int vz_media_encode(lua_State *L, int idx, vz_buf *out, char *err, size_t errsz, const char **code) {
   vz_media *m;
   const char *src, *name = "?";
   size_t srclen, hlen, total;
@@ -380,9 +384,10 @@ int vz_media_encode(lua_State *L, int idx, vz_buf *out, char *err, size_t errsz)
     return fail(err, errsz, "broken media value");
   }
   hlen = 5 + strlen(m->mime) + 8; /* data:<mime>;base64, */
+  *code = NULL;
   if (m->from_file) {
     struct stat st;
-    const char *why, *code;
+    const char *why;
     push_part(L, idx, 2);
     name = lua_tostring(L, -1);
     if (name == NULL) name = "?";
@@ -390,11 +395,12 @@ int vz_media_encode(lua_State *L, int idx, vz_buf *out, char *err, size_t errsz)
     if (fd < 0 || fstat(fd, &st) != 0) {
       int e = errno;
       if (fd >= 0) close(fd);
+      *code = "MEDIA_UNREADABLE";
       fail(err, errsz, "cannot read file '%s': %s", name, strerror(e));
       lua_pop(L, 2); /* after: name points into the popped string */
       return 0;
     }
-    if ((why = file_problem(&st, &code)) != NULL) {
+    if ((why = file_problem(&st, code)) != NULL) {
       close(fd);
       fail(err, errsz, "file '%s' %s", name, why);
       lua_pop(L, 2);
@@ -415,7 +421,7 @@ int vz_media_encode(lua_State *L, int idx, vz_buf *out, char *err, size_t errsz)
   memcpy(w + hlen - 8, ";base64,", 8);
   w += hlen;
   if (m->from_file) {
-    ok = encode_file(fd, srclen, w, name, err, errsz);
+    ok = encode_file(fd, srclen, w, name, err, errsz, code);
     close(fd);
   } else {
     b64(w, (const unsigned char *)src, srclen);

@@ -16,9 +16,11 @@ int vz_media_is(lua_State *L, int idx);
 size_t vz_media_size(lua_State *L, int idx);
 /* Appends the value at idx as a JSON string, "data:<mime>;base64,...", to
  * out: a file is read in chunks straight into out, reserved once at the
- * exact size. 1, or 0 with a message in err (the file cannot be read any
- * more, or changed). Never raises. */
-int vz_media_encode(lua_State *L, int idx, vz_buf *out, char *err, size_t errsz);
+ * exact size. 1, or 0 with a message in err; *code is then the media error
+ * code when the file is at fault (MEDIA_UNREADABLE, MEDIA_CHANGED,
+ * MEDIA_EMPTY, MEDIA_TOO_LARGE, MEDIA_NOT_A_FILE), NULL otherwise. Never
+ * raises. */
+int vz_media_encode(lua_State *L, int idx, vz_buf *out, char *err, size_t errsz, const char **code);
 /* Pushes the base name of a file's media value and returns 1; 0 (nothing
  * pushed) for anything else. */
 int vz_media_push_name(lua_State *L, int idx);

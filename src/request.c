@@ -359,12 +359,24 @@ static void check_media_limits(lua_State *L, const frame *f, vz_request *q) {
   }
 }
 
+/* A body that could not be encoded: a media file at fault (it cannot be
+ * read any more, or changed since vzaps.file) is the world's failure, so
+ * the call is refused and nothing is sent (http.send returns kind media);
+ * anything else is a bad argument, raised. */
+static void body_failed(lua_State *L, const frame *f, vz_request *q, const char *err, const char *media_code) {
+  if (media_code == NULL) encode_failed(L, f, err);
+  if (q->refuse_code != NULL) return;
+  q->refuse_code = media_code;
+  snprintf(q->refuse_msg, sizeof q->refuse_msg, "%s", err);
+}
+
 /* The JSON body into c->body (§3.4): only when there is a field
  * to send. */
 static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, int nfields, vz_request *q) {
   const vz_route *r = f->r;
   vz_buf *b = &c->body;
   char err[160];
+  const char *media_code;
   int lists, i, t = f->body;
   vz_buf_reset(b, VZ_KEEP_BUFFER);
   vz_getuservalue(L, route);
@@ -376,9 +388,9 @@ static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, i
       int v = f->val[r->body_slot[i]];
       if (v == 0) continue;
       if (b->len > 1 && vz_buf_putc(b, ',') != 0) luaL_error(L, "vzaps: out of memory");
-      if (vz_buf_append(b, r->body_key[i], strlen(r->body_key[i])) != 0 ||
-          !vz_json_encode(L, v, b, VZ_ARRAY_MT, lists, err, sizeof err))
-        encode_failed(L, f, err);
+      if (vz_buf_append(b, r->body_key[i], strlen(r->body_key[i])) != 0) luaL_error(L, "vzaps: out of memory");
+      if (!vz_json_encode_body(L, v, b, VZ_ARRAY_MT, lists, NULL, 0, err, sizeof err, &media_code))
+        body_failed(L, f, q, err, media_code);
     }
     if (vz_buf_putc(b, '}') != 0) luaL_error(L, "vzaps: out of memory");
     q->has_body = 1;
@@ -404,13 +416,13 @@ static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, i
       }
     }
     lua_call(L, 1, 1);
-    if (!vz_json_encode(L, lua_gettop(L), b, VZ_ARRAY_MT, lists, err, sizeof err)) encode_failed(L, f, err);
+    if (!vz_json_encode_body(L, lua_gettop(L), b, VZ_ARRAY_MT, lists, NULL, 0, err, sizeof err, &media_code))
+      body_failed(L, f, q, err, media_code);
     q->has_body = b->len > 0;
   } else if (nfields > 0) {
-    int ok = r->table_form ? vz_json_encode_except(L, t, b, VZ_ARRAY_MT, lists, (const char *const *)r->slot, r->nslots,
-                                                   err, sizeof err)
-                           : vz_json_encode(L, t, b, VZ_ARRAY_MT, lists, err, sizeof err);
-    if (!ok) encode_failed(L, f, err);
+    int ok = vz_json_encode_body(L, t, b, VZ_ARRAY_MT, lists, r->table_form ? (const char *const *)r->slot : NULL,
+                                 r->table_form ? r->nslots : 0, err, sizeof err, &media_code);
+    if (!ok) body_failed(L, f, q, err, media_code);
     default_file_name(L, f, route, b);
     q->has_body = 1;
   }
@@ -594,7 +606,12 @@ void vz_map_generic(lua_State *L, vz_client *c, int first, vz_request *q) {
       if (vz_buf_append(b, s, n) != 0) luaL_error(L, "vzaps: out of memory");
     } else {
       char err[160];
-      if (!vz_json_encode(L, v, b, VZ_ARRAY_MT, 0, err, sizeof err)) vz_argerror(L, 3, "request", "body: %s", err);
+      const char *media_code;
+      if (!vz_json_encode_body(L, v, b, VZ_ARRAY_MT, 0, NULL, 0, err, sizeof err, &media_code)) {
+        if (media_code == NULL) vz_argerror(L, 3, "request", "body: %s", err);
+        q->refuse_code = media_code;
+        snprintf(q->refuse_msg, sizeof q->refuse_msg, "body: %s", err);
+      }
     }
     q->has_body = 1;
   }
@@ -657,6 +674,8 @@ void vz_push_request(lua_State *L, vz_client *c, const vz_request *q) {
   p.refuse_kind = q->refuse_kind;
   p.refuse_size = q->refuse_size;
   p.refuse_limit = q->refuse_limit;
+  p.refuse_code = q->refuse_code;
+  p.refuse_msg = q->refuse_code != NULL ? q->refuse_msg : NULL;
   vz_req_new(L, &p);
 }
 

@@ -23,6 +23,10 @@ typedef struct vz_request {
    * sent, http.send returns the `media` failure (field NULL: none). */
   const char *refuse_field, *refuse_kind;
   size_t refuse_size, refuse_limit;
+  /* A media file that could not be read when the body was built (its code,
+   * e.g. MEDIA_CHANGED, and message): refused the same way (code NULL: none). */
+  const char *refuse_code;
+  char refuse_msg[200];
 } vz_request;
 
 struct vz_route;

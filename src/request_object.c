@@ -24,8 +24,8 @@ static char *place(char **at, const char *s, size_t n) {
 }
 
 vz_req *vz_req_new(lua_State *L, const vz_req_parts *p) {
-  size_t oplen = strlen(p->op);
-  size_t size = sizeof(vz_req) + p->url_len + 1 + p->body_len + 1 + p->itoken_len + 1 + oplen + 1;
+  size_t oplen = strlen(p->op), msglen = p->refuse_msg != NULL ? strlen(p->refuse_msg) : 0;
+  size_t size = sizeof(vz_req) + p->url_len + 1 + p->body_len + 1 + p->itoken_len + 1 + oplen + 1 + msglen + 1;
   vz_req *r = (vz_req *)vz_newuserdata(L, size);
   char *at = (char *)(r + 1);
   memset(r, 0, sizeof *r);
@@ -52,6 +52,8 @@ vz_req *vz_req_new(lua_State *L, const vz_req_parts *p) {
   r->refuse_kind = p->refuse_kind;
   r->refuse_size = p->refuse_size;
   r->refuse_limit = p->refuse_limit;
+  r->refuse_code = p->refuse_code;
+  r->refuse_msg = p->refuse_msg != NULL ? place(&at, p->refuse_msg, msglen) : NULL;
   if (p->headers != 0) {
     lua_pushvalue(L, p->headers);
     vz_setuservalue(L, -2);
@@ -89,6 +91,14 @@ static int l_req_gc(lua_State *L) {
 }
 
 static void push_refuse(lua_State *L, const vz_req *r) {
+  if (r->refuse_code != NULL) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, r->refuse_code);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, r->refuse_msg);
+    lua_setfield(L, -2, "message");
+    return;
+  }
   if (r->refuse_field == NULL) {
     lua_pushnil(L);
     return;

@@ -25,6 +25,8 @@ typedef struct vz_req {
    * sent, http.send returns the `media` failure (field NULL: none). */
   const char *refuse_field, *refuse_kind;
   size_t refuse_size, refuse_limit;
+  const char *refuse_code; /* a media file unreadable at send time: code, message */
+  char *refuse_msg;
 } vz_req;
 
 /* What a request object is made from (copied). */
@@ -36,6 +38,7 @@ typedef struct vz_req_parts {
   double timeout;
   const char *refuse_field, *refuse_kind;
   size_t refuse_size, refuse_limit;
+  const char *refuse_code, *refuse_msg; /* static code; message copied (NULL: none) */
 } vz_req_parts;
 
 /* Pushes a new request object made from p. Raises only when out of memory. */

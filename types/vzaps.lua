@@ -26,6 +26,7 @@
 ---@field observe_payloads? boolean also give the hook each attempt's request headers and body and the response, redacted (default: `false`)
 ---@field token_store? vzaps.TokenStore where the JWT is cached: `vzaps.ngx_token_store("dict")` keeps one token for every worker of an nginx, refreshed by one `POST /token` (README "OpenResty with many workers") (default: this client)
 ---@field json_budget? integer|false a JSON answer may decode into at most this many bytes of Lua memory per byte, plus 1 MiB (estimated); more fails with kind `network`; `false`: no limit (1 to 4096; docs/reliability.md "Hostile peers") (default: `16`)
+---@field pace? table send budget per instance: `{rate = n, per = seconds (1), burst = n (1), jitter = fraction (0), daily = n, store = store}`; the calls that make WhatsApp send something wait for their turn (README "Sending at WhatsApp's pace") (default: none)
 ---@field sleep? function `function(seconds)` used for retry backoffs; pass `ngx.sleep` in OpenResty so a backoff does not block the worker (default: blocking sleep)
 
 ---The options table positional methods take last.
@@ -92,7 +93,7 @@
 
 ---An error object: the third value of every failure (`nil, message, err`); `tostring(err)` is the message.
 ---@class vzaps.Error
----@field kind string `auth`, `rate_limit`, `http`, `timeout`, `network`, `tls`, `cancelled`, `closed`, `raised`, `paging`, `media`, `webhook`, `realtime`, `decode`
+---@field kind string `auth`, `rate_limit`, `http`, `timeout`, `network`, `tls`, `cancelled`, `closed`, `raised`, `paging`, `media`, `webhook`, `realtime`, `decode`, `store`
 ---@field message string what happened
 ---@field status? integer the HTTP status
 ---@field code? string the body's `code`, else e.g. `AUTHENTICATION_FAILED`, `REQUEST_TIMEOUT`, `HTTP_<status>`
@@ -100,7 +101,8 @@
 ---@field body? string the raw body, cut to 4 KiB
 ---@field method? string the request that failed
 ---@field path? string its path, without the query
----@field retry_after? number seconds, when the server sent `Retry-After`
+---@field retry_after? number seconds, when the server sent `Retry-After`, or until the send budget has a turn
+---@field instance_id? string the instance whose send budget refused the call (codes `PACE_*`)
 ---@field request_id? string the `X-Request-Id` answer header
 ---@field sent? boolean the request may have been received
 ---@field page? integer the page an `each` / `pages` loop failed on
@@ -116,6 +118,9 @@
 
 ---A `token_store` made by `vzaps.ngx_token_store`: the JWT in a `lua_shared_dict`, one for every nginx worker.
 ---@class vzaps.TokenStore
+
+---A store (README "Stores") made by `vzaps.ngx_store` or `vzaps.redis_store`: send budgets (`pace.store`), webhook de-duplication (`dedup_store`) and the JWT (`token_store`).
+---@class vzaps.Store
 
 ---`client:instance(id, token)`: the resources with `instance_id` and `instance_token` filled in.
 ---@class vzaps.InstanceHandle
@@ -182,6 +187,16 @@ function vzaps.ngx_transport(opts) end
 ---@param dict_name string
 ---@return vzaps.TokenStore
 function vzaps.ngx_token_store(dict_name) end
+
+---A store in a `lua_shared_dict`, shared by every nginx worker (README "Stores").
+---@param dict_name string
+---@return vzaps.Store
+function vzaps.ngx_store(dict_name) end
+
+---A store in Redis, shared by every process of every machine (README "Many machines (Redis)").
+---@param opts table `connect` (required), `release`, `prefix`, `on_error` (`"fail"` or `"local"`)
+---@return vzaps.Store
+function vzaps.redis_store(opts) end
 
 ---A webhook receiver (README "Receiving webhooks").
 ---@param opts vzaps.WebhookOptions

@@ -9,6 +9,7 @@ local router = require("lib.router")
 local api = require("lib.api")
 local faults = require("lib.faults")
 local scripts = require("lib.scripts")
+local send_rate = require("lib.send_rate")
 
 local M = {
   quiet = false,
@@ -193,6 +194,8 @@ local function handle_api(stream, req)
       return res, "scripted"
     end
   end
+  local limited = send_rate.check(req)
+  if limited then return limited, "send rate" end
   if req.path == "/events/ws" and req.method == "GET" then  -- WebSocket upgrade
     return require("lib.realtime").handle(stream, req, M)
   end

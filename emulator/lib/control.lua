@@ -35,7 +35,8 @@ return function(r, app)
   add("POST", "/__emu/config", function(req)
     local b = api.body(req)
     local known = { token_ttl = true, token_style = true, client_token = true, client_secret = true,
-                    webhook_timeout = true, webhook_payload = true }
+                    webhook_timeout = true, send_rate = true, send_per = true,
+                    webhook_payload = true }
     for k in pairs(b) do
       if not known[k] then api.bad("unknown config key " .. tostring(k)) end
     end
@@ -47,6 +48,12 @@ return function(r, app)
     end
     local wt = api.optional(b, "webhook_timeout", "number")
     if wt and wt <= 0 then api.bad("webhook_timeout must be > 0") end
+    local sr = api.optional(b, "send_rate", "integer")
+    if sr and sr < 1 then api.bad("send_rate must be >= 1") end
+    local sp = api.optional(b, "send_per", "number")
+    if sp and sp <= 0 then api.bad("send_per must be > 0") end
+    if b.send_rate == json.null then state.config.send_rate = nil end
+    if b.send_rate ~= nil or sp then require("lib.send_rate").forget() end
     local wp = api.optional(b, "webhook_payload", "string")
     if wp and wp ~= "envelope" and wp ~= "bare" then api.bad("webhook_payload must be envelope or bare") end
     api.optional(b, "client_token", "string")

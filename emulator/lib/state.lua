@@ -110,6 +110,10 @@ M.MAX_REQUESTS = 10000
 function M.record(entry)
   M.seq = M.seq + 1
   entry.seq = M.seq
+  -- arrival time in whole microseconds (monotonic), as a string: send-rate
+  -- specs read it, and a JSON number would be misread by a client whose
+  -- C locale has a decimal comma (lua-cjson's strtod takes "1," as 1.0)
+  entry.at_us = string.format("%d", math.floor(M.monotime() * 1e6))
   local log = M.requests
   log[#log + 1] = entry
   if #log > M.MAX_REQUESTS then

@@ -95,11 +95,13 @@ function Emu:control(method, path, body)
 end
 
 -- The requests the emulator received (in order), each
--- {seq, method, path, query, headers = {lowercase = value}, body, json}.
+-- {seq, method, path, query, headers = {lowercase = value}, body, json, at}
+-- (at: the arrival time in seconds, monotonic).
 function Emu:requests()
   local _, res = self:control("GET", "/__emu/requests")
   local list = res and res.requests or {}
   for _, r in ipairs(list) do
+    if r.at_us then r.at = tonumber(r.at_us) / 1e6 end
     if r.body and r.body ~= "" then
       local ok, v = pcall(cjson.decode, r.body)
       if ok then r.json = v end

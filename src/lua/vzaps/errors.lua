@@ -227,9 +227,17 @@ function M.bad_token(req, body, secrets, why)
   }, secrets)
 end
 
--- A media value above WhatsApp's limit for its field (src/request.c):
--- refused before anything was sent.
+-- A media value above WhatsApp's limit for its field, or a vzaps.file
+-- that could not be read when the body was built (r.code, r.message: the
+-- file is gone, unreadable, empty, too large, or changed while read), both
+-- from src/request.c: refused before anything was sent.
 function M.media_limit(req, r)
+  if r.code then
+    return fail({
+      kind = "media", code = r.code, message = r.message .. "; nothing was sent",
+      method = req.method, path = req.path,
+    }, {})
+  end
   local function mib(n) return string.format("%.1f MiB", n / 1048576) end
   return fail({
     kind = "media", code = "MEDIA_TOO_LARGE",

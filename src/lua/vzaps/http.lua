@@ -36,6 +36,7 @@ local function sleep(st, seconds)
   if in_parallel(st) then return yield(PAR, "sleep", seconds) end
   st.sleep(seconds)
 end
+M.sleep = sleep -- pace.lua's wait for a turn
 
 -- 502/503/504 are retried only for methods safe to repeat (the set of
 -- src/policy.c, which libcurl's resend guard uses too); a POST or PATCH
@@ -170,6 +171,7 @@ function M.send(st, req, o)
       local body, retry_after = o.body, o.retry_after
       local wait = retry_after and core.retry_after(retry_after)
       local method = req.method
+      if status == 429 and st.pace then import("pace").paused(st, req, wait) end
       if attempt < st.max_retries and (wait or 0) <= M.MAX_RETRY_AFTER
         and (status == 429 or (RETRY_STATUS[status] and RETRY_METHOD[method])) then
         attempt = attempt + 1

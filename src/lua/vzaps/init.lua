@@ -178,6 +178,41 @@ function vzaps.ngx_token_store(dict_name)
   return import("ngx_store").new(dict_name)
 end
 
+--- A store (README "Stores") in a `lua_shared_dict`, shared by every
+-- worker of one nginx: send budgets (`pace.store`), webhook
+-- de-duplication (`dedup_store`) and the JWT (`token_store`, as
+-- `vzaps.ngx_token_store` does). Budgets run on the machine's monotonic
+-- clock, under a short lock in the dict.
+-- @tparam string dict_name a `lua_shared_dict` of nginx.conf
+-- @return the store
+-- @raise outside nginx, or when there is no such dict
+-- @usage local store = vzaps.ngx_store("vzaps")
+-- local client = vzaps.new{client_token = tok, client_secret = secret, transport = vzaps.ngx_transport(),
+--   sleep = ngx.sleep, token_store = store, pace = {rate = 1, per = 3, store = store}}
+function vzaps.ngx_store(dict_name)
+  return import("ngx_dict_store").new(dict_name)
+end
+
+--- A store (README "Stores") in Redis, shared by every process of every
+-- machine: send budgets (`pace.store`), webhook de-duplication
+-- (`dedup_store`) and the JWT (`token_store`, one `POST /token` for all).
+-- Every operation is one server-side script, on Redis's clock. It uses
+-- your Redis client: Debian's `lua-redis` or OpenResty's `lua-resty-redis`
+-- (anything with `eval(script, numkeys, ...)`). See README "Many machines (Redis)".
+-- @tparam table opts `connect` (required: a function returning a connected
+--  client), `release` (`function(client, ok)`, e.g. `set_keepalive` in
+--  OpenResty), `prefix` (key prefix, default `"vzaps:"`), `on_error`
+--  (`"fail"`, the default: an operation Redis cannot do fails with kind
+--  `"store"`; `"local"`: this process carries on with its own local state)
+-- @return the store
+-- @raise on a bad option
+-- @usage local redis = require("redis")
+-- local conn = redis.connect({host = "127.0.0.1", port = 6379, timeout = 0.5})
+-- local store = vzaps.redis_store{connect = function() return conn end}
+function vzaps.redis_store(opts)
+  return import("redis_store").new(opts)
+end
+
 --- A webhook receiver: a dispatcher with the registration API of a
 -- realtime subscription (`hook:on(type, fn)`, `"All"`), `hook:handle(body
 -- [, headers])` for any Lua runtime and `hook:ngx()`, a complete content
@@ -186,8 +221,9 @@ end
 -- @tparam table opts `key` (required: a string of 16+ characters the
 --  webhook URL carries as `?key=`, or `false` for none), `dedup` (event ids
 --  remembered in memory, default 10000; `false`: off), `dedup_dict` (a
---  `lua_shared_dict` for them instead, shared by the workers), `dedup_ttl`
---  (seconds an id stays in that dict, default 86400), `max_body` (bytes,
+--  `lua_shared_dict` for them instead, shared by the workers), `dedup_store`
+--  (a store instead: `vzaps.ngx_store`, `vzaps.redis_store`, ...), `dedup_ttl`
+--  (seconds an id stays in that dict or store, default 86400), `max_body` (bytes,
 --  default 4 MiB)
 -- @return the receiver
 -- @raise on a bad option

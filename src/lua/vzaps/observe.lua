@@ -20,6 +20,9 @@ function M.report(st, req, attempt, status, request_id, kind, response, retry, d
     status = status, kind = kind, retry = retry ~= nil, retry_reason = retry, retry_delay = delay,
     request_id = request_id, timings = M.timings(st),
   }
+  -- the time the call waited for its turn of the send budget (pace.lua;
+  -- not the /token fetch its first attempt may need)
+  if st.pace and attempt == 1 and req.auth then info.pace_wait = import("pace").waited(st) end
   if st.observe_payloads then
     local secrets = errors.secrets(st, req.instance_token)
     local ok, headers = pcall(core.headers, st.ud, req)

@@ -6,7 +6,7 @@
 -- { name, type, default (text for the docs), doc }
 --   type: "string", "secret" (a credential: required, one line), "url",
 --         "seconds", "integer", "budget" (an integer or false), "boolean",
---         "function"
+--         "function", "table"
 return {
   { "client_token", "secret", "`VZAPS_CLIENT_TOKEN`, else required", "account client token (sent as `X-Client-Token`)" },
   { "client_secret", "secret", "`VZAPS_CLIENT_SECRET`, else required",
@@ -42,6 +42,10 @@ return {
   { "json_budget", "budget", "`16`",
     "a JSON answer may decode into at most this many bytes of Lua memory per byte, plus 1 MiB (estimated); "
       .. "more fails with kind `network`; `false`: no limit (1 to 4096; docs/reliability.md \"Hostile peers\")" },
+  { "pace", "table", "none",
+    "send budget per instance: `{rate = n, per = seconds (1), burst = n (1), jitter = fraction (0), daily = n, "
+      .. "store = store}`; the calls that make WhatsApp send something wait for their turn "
+      .. "(README \"Sending at WhatsApp's pace\")" },
   { "sleep", "function", "blocking sleep",
     "`function(seconds)` used for retry backoffs; pass `ngx.sleep` in OpenResty so a backoff does not block the worker" },
 }

@@ -171,10 +171,16 @@ function M.check(opts)
   -- Where the JWT is cached (token.lua): nil keeps it in this client only.
   local ts = opts.token_store
   if ts ~= nil then
-    if getmetatable(ts) ~= import("ngx_store").STORE_MT then
-      bad("token_store must be a store made by vzaps.ngx_token_store(dict_name)")
+    if getmetatable(ts) ~= import("ngx_store").STORE_MT and not import("store").usable(ts, "token") then
+      bad("token_store must be a store: vzaps.ngx_token_store(dict_name), vzaps.ngx_store(dict_name), "
+        .. "vzaps.redis_store{...} or one with key, read, refresh and drop")
     end
     s.token_store, s.token_key = ts, ts:key(s)
+  end
+  -- Send budgets (pace.lua): checked and kept, with their store.
+  if opts.pace ~= nil then
+    s.pace = import("pace").check(opts.pace)
+    import("pace").settle(s.pace, s)
   end
   return s
 end

@@ -112,6 +112,15 @@ end
 -- ---------------------------------------------------------------------------
 
 local metatables = {}
+-- A paced client's resources (the `pace` option): the same methods, those
+-- of the rows marked `paced` with the pace step first (pace.lua), so an
+-- unpaced client's calls pay nothing for it.
+local paced_metatables = {}
+-- A paced client's st.pace, by resource object (pace.lua reads it there: no
+-- look-up of the client's state on a call that neither waits nor fails).
+-- Off the object, as scopes are (state.lua): its store may hold the JWT.
+-- Weak keys, and st.pace never refers back to the object.
+local PACED = setmetatable({}, { __mode = "k" })
 
 -- Stop asking after this many pages: a server that keeps answering new,
 -- full pages without a total would otherwise never end the loop.
@@ -140,7 +149,8 @@ local function whole(v) return type(v) == "number" and v >= 0 and v <= MAX_WHOLE
 local function pager(list, row, name, self, req)
   local pg, op = row.paging, row[1] .. "." .. row[2]
   local P, S, ITEMS = pg.page, pg.size, pg.items
-  if getmetatable(self) ~= metatables[row[1]] then
+  local mt = getmetatable(self)
+  if mt ~= metatables[row[1]] and mt ~= paced_metatables[row[1]] then
     raise(("vzaps: %s.%s is a method: call it with ':' (client.%s:%s{...})"):format(row[1], name, row[1], name))
   end
   if req ~= nil and type(req) ~= "table" then argerror(1, name, "table expected, got " .. type(req)) end
@@ -243,16 +253,29 @@ for _, row in ipairs(endpoints) do
   end
 end
 
+local pace
 for resource, methods in pairs(by_resource) do
   metatables[resource] = { __index = methods, __name = "vzaps." .. resource }
+  local paced = {}
+  for name, fn in pairs(methods) do paced[name] = fn end
+  paced_metatables[resource] = { __index = paced, __name = "vzaps." .. resource }
+end
+for _, row in ipairs(endpoints) do
+  if row.paced then
+    pace = pace or import("pace")
+    paced_metatables[row[1]].__index[row[2]] = pace.method(row, by_resource[row[1]][row[2]], PACED, state.SCOPES)
+  end
 end
 
 -- The resource tables of one client (scope = nil) or of one instance handle
 -- (scope = {instance_id, instance_token}).
 function M.build(st, scope, into)
   into = into or {}
-  for resource, mt in pairs(metatables) do
-    into[resource] = state.object(st, scope, mt)
+  local pace_state = st.pace
+  for resource, mt in pairs(pace_state and paced_metatables or metatables) do
+    local obj = state.object(st, scope, mt)
+    if pace_state then PACED[obj] = pace_state end
+    into[resource] = obj
   end
   return into
 end

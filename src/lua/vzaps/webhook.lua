@@ -40,7 +40,8 @@ local MIN_KEY = 16
 local MAX_ID = 128                  -- bytes of an event id remembered as it is
 
 -- What hook:ngx() answers for each outcome.
-local STATUS = { INVALID_DELIVERY = 400, INVALID_KEY = 401, BODY_TOO_LARGE = 413, HANDLER_ERROR = 500 }
+local STATUS = { INVALID_DELIVERY = 400, INVALID_KEY = 401, BODY_TOO_LARGE = 413, HANDLER_ERROR = 500,
+                 STORE_UNAVAILABLE = 503 }
 
 -- ---------------------------------------------------------------------------
 -- Errors: kind "webhook"; the key never reaches a message or a log
@@ -103,6 +104,18 @@ local function dict_dedup(dict, ttl)
     end,
     done = function(id) dict:set(P .. id, 1, ttl) end,
     abort = function(id) dict:delete(P .. id) end,
+  }
+end
+
+-- In a store (store.lua's claim, keep, release): vzaps.ngx_store,
+-- vzaps.redis_store, ... A store that cannot answer makes begin return
+-- nil, why: the delivery fails (503), so the platform delivers it again.
+local function store_dedup(store, ttl)
+  local P = "webhook:"
+  return {
+    begin = function(id) return store:claim(P .. id, PENDING_TTL) end,
+    done = function(id) store:keep(P .. id, ttl) end,
+    abort = function(id) store:release(P .. id) end,
   }
 end
 
@@ -196,8 +209,15 @@ local function handle(p, body, headers)
   if not ev then return nil, msg, err end
   local id, dedup = ev.id, p.dedup
   if type(id) ~= "string" or id == "" then dedup = nil end
-  if dedup then id = id_key(id) end
-  if dedup and not dedup.begin(id) then return true, "duplicate" end
+  if dedup then
+    id = id_key(id)
+    local first, why = dedup.begin(id)
+    if first == nil then
+      return failure(p, "STORE_UNAVAILABLE", "webhook de-duplication store failed: "
+        .. tostring(type(why) == "table" and why.message or why), { event_id = ev.id })
+    end
+    if not first then return true, "duplicate" end
+  end
   local ok, e = dispatcher.run(p.handlers, ev, nil, headers)
   if not ok then
     if dedup then dedup.abort(id) end
@@ -348,7 +368,8 @@ end
 -- vzaps.webhook{...}
 -- ---------------------------------------------------------------------------
 
-local KNOWN = { key = true, dedup = true, dedup_dict = true, dedup_ttl = true, max_body = true, json_budget = true }
+local KNOWN = { key = true, dedup = true, dedup_dict = true, dedup_store = true, dedup_ttl = true, max_body = true,
+                json_budget = true }
 
 local function bad(why) argerror(1, "webhook", why) end
 
@@ -389,14 +410,21 @@ function M.new(opts)
   local ttl = opts.dedup_ttl
   if ttl ~= nil then args.check_seconds(ttl, 1, "webhook", "dedup_ttl") end
   local name, store = opts.dedup_dict, nil
-  if name ~= nil then
+  if opts.dedup_store ~= nil then
+    if name ~= nil then bad("dedup_store and dedup_dict cannot go together: give one") end
+    if dedup == false then bad("dedup = false and dedup_store cannot go together") end
+    if not import("store").usable(opts.dedup_store, "dedup") then
+      bad("dedup_store must be a store (vzaps.ngx_store, vzaps.redis_store or one with claim, keep and release)")
+    end
+    store = store_dedup(opts.dedup_store, ttl or DEFAULT_DEDUP_TTL)
+  elseif name ~= nil then
     if type(name) ~= "string" then bad("dedup_dict must be the name of a lua_shared_dict") end
     local dict = ngx_of("dedup_dict").shared[name]
     if not dict then bad("no lua_shared_dict named '" .. name .. "' (declare it in nginx.conf)") end
     if dedup == false then bad("dedup = false and dedup_dict cannot go together") end
     store = dict_dedup(dict, ttl or DEFAULT_DEDUP_TTL)
   elseif ttl ~= nil then
-    bad("dedup_ttl applies to dedup_dict only")
+    bad("dedup_ttl applies to dedup_dict and dedup_store only")
   elseif dedup then
     store = memory_dedup(dedup)
   end
