@@ -167,6 +167,7 @@ describe("editor definitions (types/)", function()
       ["vzaps.Auth"] = { client.auth },
       ["vzaps.Events"] = { client.events },
       ["vzaps.Subscription"] = { sub },
+      ["vzaps.SubscriptionPollable"] = { sub:pollable() },
       ["vzaps.Webhook"] = { vzaps.webhook({ key = false }) },
     }
     local tr = vzaps.new({ client_token = "t", client_secret = "s", base_url = "http://127.0.0.1:9",

@@ -251,6 +251,31 @@ describe("realtime in steps", function()
       sub:close()
     end)
 
+    it("lets cqueues.poll(p) alone wake at p:timeout(): the keepalive ping goes out", function()
+      local inst = new_instance()
+      local sub = subscribe(inst, { ping_interval = 0.3 })
+      local p = sub:pollable()
+      assert.is_nil(sub:poll(0))
+      local cq = cqueues.new()
+      local woke = {}
+      cq:wrap(function()
+        for _ = 1, 2 do
+          local t0 = clock()
+          cqueues.poll(p) -- no timeout given: cqueues asks p:timeout()
+          woke[#woke + 1] = clock() - t0
+          assert.is_nil(sub:poll(0))
+        end
+      end)
+      local ok, err = cq:loop(5 * SLOW)
+      assert.is_true(ok, tostring(err))
+      assert.equals(2, #woke)
+      assert.is_true(woke[1] >= 0.2 and woke[1] < 1 * SLOW, "woke after " .. woke[1])
+      -- the ping was answered: the connection is alive, not stalled
+      emit(inst, "Message")
+      assert.is_not_nil((poll_until_event(sub, 3, "Message")))
+      sub:close()
+    end)
+
     it("raises on a misuse with the pollable's own name", function()
       local inst = new_instance()
       local sub = subscribe(inst)
