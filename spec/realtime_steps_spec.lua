@@ -168,6 +168,29 @@ describe("realtime in steps", function()
     assert.equals(tostring(err), msg)
   end)
 
+  it("closes at once in the middle of a delayed handshake, and poll says closed", function()
+    local inst = new_instance()
+    local sub = subscribe(inst)
+    assert.is_nil(sub:poll(0))
+    local closes = 0
+    sub:on_close(function() closes = closes + 1 end)
+    emu:script({ method = "GET", path = "/events/ws", delay = 2 })
+    drop(inst)
+    local t0 = clock()
+    while count("/events/ws") < 2 and clock() < t0 + 3 * SLOW do
+      assert.is_nil(sub:poll(0))
+      socket.sleep(0.005)
+    end
+    assert.equals(2, count("/events/ws")) -- the delayed handshake reached the server
+    local c0 = clock()
+    assert.is_true(sub:close())
+    assert.is_true(clock() - c0 < QUICK, "close took " .. (clock() - c0))
+    assert.equals(1, closes) -- the drop's; the unopened connection had no open to close
+    local ev, _, err = sub:poll(0)
+    assert.is_nil(ev)
+    assert.equals("closed", err.kind)
+  end)
+
   describe("pollable", function()
     it("is the same object with one stable fd across reconnects", function()
       local inst = new_instance()
@@ -273,6 +296,34 @@ describe("realtime in steps", function()
       -- the ping was answered: the connection is alive, not stalled
       emit(inst, "Message")
       assert.is_not_nil((poll_until_event(sub, 3, "Message")))
+      sub:close()
+    end)
+
+    it("sleeps through a delayed handshake in a cqueues loop: woken by the 101, not by polling", function()
+      local inst = new_instance()
+      local sub = subscribe(inst, { ping_interval = false })
+      local p = sub:pollable()
+      assert.is_nil(sub:poll(0))
+      local opened = 0
+      sub:on_open(function() opened = opened + 1 end)
+      emu:script({ method = "GET", path = "/events/ws", delay = 0.8 })
+      drop(inst)
+      local cq = cqueues.new()
+      local wakes, t0 = 0, clock()
+      cq:wrap(function()
+        while opened == 0 and clock() < t0 + 5 * SLOW do
+          cqueues.poll(p)
+          wakes = wakes + 1
+          sub:poll(0)
+        end
+      end)
+      local ok, err = cq:loop(6 * SLOW)
+      assert.is_true(ok, tostring(err))
+      assert.equals(1, opened)
+      assert.is_true(clock() - t0 >= 0.7)
+      -- the drop, the backoff, the connect and the answer: a handful, where
+      -- a loop ticking every 5 ms would have run 160 times
+      assert.is_true(wakes < 30, wakes .. " wakeups")
       sub:close()
     end)
 

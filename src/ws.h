@@ -46,6 +46,9 @@ typedef struct vz_ws_msg {
  * each a step that never waits (ws_handshake.c). */
 enum { VZ_WS_CONNECTING = 1, VZ_WS_SENDING, VZ_WS_READING, VZ_WS_BODY, VZ_WS_OPEN };
 #define VZ_WS_MAX_SOCKS 4 /* sockets libcurl may try at once while connecting */
+/* Seconds between connecting steps when libcurl lists no socket to watch
+ * (resolving the name, or a socket past FD_SETSIZE). */
+#define VZ_WS_BLIND_STEP 0.01
 
 typedef struct vz_ws {
   CURL *curl; /* NULL once closed */
@@ -64,8 +67,8 @@ typedef struct vz_ws {
   size_t head_len, body_want;
   int status;
   char reason[64];
-  /* What libcurl watches while connecting (CURLMOPT_SOCKETFUNCTION) and its
-   * next timer (CURLMOPT_TIMERFUNCTION; -1 none). */
+  /* What libcurl watches while connecting (curl_multi_fdset) and its next
+   * timer (CURLMOPT_TIMERFUNCTION; -1 none). */
   struct {
     curl_socket_t fd;
     int what;

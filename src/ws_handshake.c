@@ -11,6 +11,7 @@
  * contains the URL, the request or a header value. */
 #include <math.h>
 #include <poll.h>
+#include <sys/select.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,20 +226,22 @@ static int check_head(lua_State *L, vz_ws *w, const char *end) {
 /* Connecting on the connection's own multi handle                           */
 /* ------------------------------------------------------------------------ */
 
-static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
-  vz_ws *w = (vz_ws *)userp;
-  int i;
-  (void)e, (void)socketp;
-  for (i = 0; i < w->nsocks && w->socks[i].fd != s; i++) {
+/* The sockets libcurl waits on while it connects (happy eyeballs may try
+ * several), for the pollable: curl_multi_perform calls no socket callback,
+ * so they are read from curl_multi_fdset after each step. A socket past
+ * FD_SETSIZE is not listed; the pollable's timeout covers it. */
+static void list_sockets(vz_ws *w) {
+  fd_set r, wr, ex;
+  int maxfd = -1, fd;
+  FD_ZERO(&r);
+  FD_ZERO(&wr);
+  FD_ZERO(&ex);
+  w->nsocks = 0;
+  if (curl_multi_fdset(w->multi, &r, &wr, &ex, &maxfd) != CURLM_OK) return;
+  for (fd = 0; fd <= maxfd && w->nsocks < VZ_WS_MAX_SOCKS; fd++) {
+    int what = (FD_ISSET(fd, &r) ? CURL_POLL_IN : 0) | (FD_ISSET(fd, &wr) ? CURL_POLL_OUT : 0);
+    if (what) w->socks[w->nsocks].fd = fd, w->socks[w->nsocks].what = what, w->nsocks++;
   }
-  if (what == CURL_POLL_REMOVE) {
-    if (i < w->nsocks) w->socks[i] = w->socks[--w->nsocks];
-  } else if (i < w->nsocks) {
-    w->socks[i].what = what;
-  } else if (w->nsocks < VZ_WS_MAX_SOCKS) {
-    w->socks[w->nsocks].fd = s, w->socks[w->nsocks].what = what, w->nsocks++;
-  } /* more than that: the timer still drives them */
-  return 0;
 }
 
 static int on_timer(CURLM *m, long timeout_ms, void *userp) {
@@ -265,6 +268,7 @@ static int step_connect(lua_State *L, vz_ws *w) {
     w->nsocks = 0, w->timer_ms = -1;
     return 0;
   }
+  list_sockets(w);
   return VZ_WS_PENDING;
 }
 
@@ -280,8 +284,6 @@ int vz_ws_handshake_begin(lua_State *L, vz_ws *w, const char *host, const char *
   w->deadline = deadline;
   w->timer_ms = -1;
   if ((w->multi = curl_multi_init()) == NULL) return fail(L, "network", "realtime: cannot create a libcurl handle");
-  curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-  curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
   curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
   curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
   if (curl_multi_add_handle(w->multi, w->curl) != CURLM_OK)
@@ -360,6 +362,7 @@ double vz_ws_handshake_timeout(const vz_ws *w) {
     double c = w->timer_set_at + (double)w->timer_ms / 1000.0 - vz_now();
     if (c < t) t = c;
   }
+  if (w->phase == VZ_WS_CONNECTING && w->nsocks == 0 && t > VZ_WS_BLIND_STEP) t = VZ_WS_BLIND_STEP;
   return t > 0 ? t : 0;
 }
 

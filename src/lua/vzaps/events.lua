@@ -151,7 +151,8 @@ local function pause(p, seconds, conn)
     yield(http.PAR, "sleep", min(seconds, JOB_SLICE))
   elseif conn and conn.job then
     local e = scheduler.engine(st)
-    if e.pumping then sleep(min(seconds, JOB_SLICE)) else scheduler.pump(e, seconds) end
+    -- short pumps: the client's other jobs may keep it busy after the token came
+    if e.pumping then sleep(min(seconds, JOB_SLICE)) else scheduler.pump(e, min(seconds, 0.05)) end
   elseif conn and conn.ws then
     conn.ws:wait(seconds)
   else
