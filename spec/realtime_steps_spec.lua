@@ -327,6 +327,43 @@ describe("realtime in steps", function()
       sub:close()
     end)
 
+    it("wakes a luv loop (uv.new_poll on the fd, a timer from timeout()) when an event arrives", function()
+      local uv = require("luv")
+      local inst = new_instance()
+      local sub = subscribe(inst, { ping_interval = 10 })
+      local p = sub:pollable()
+      local seen, ticks = {}, 0
+      sub:on("Message", function(ev) seen[#seen + 1] = ev end)
+      local poll, timer, guard = uv.new_poll(p:pollfd()), uv.new_timer(), uv.new_timer()
+      local function step()
+        ticks = ticks + 1
+        sub:poll(0)
+        if #seen > 0 then
+          poll:stop()
+          timer:stop()
+          guard:stop()
+          return
+        end
+        local t = p:timeout()
+        timer:stop()
+        -- never a 0 ms timer re-armed from its own callback (libuv 1.44 starves its loop)
+        if t then timer:start(math.max(1, math.floor(t * 1000)), 0, step) end
+      end
+      poll:start("r", step)
+      step()
+      local t0 = clock()
+      emit(inst, "Message")
+      guard:start(math.floor(3000 * SLOW), 0, function() poll:stop(); timer:stop() end)
+      uv.run()
+      guard:stop()
+      for _, h in ipairs({ poll, timer, guard }) do h:close() end
+      uv.run()
+      assert.equals(1, #seen)
+      assert.is_true(clock() - t0 < 2 * SLOW, "took " .. (clock() - t0) .. " ticks " .. ticks)
+      assert.is_true(ticks < 20, ticks .. " steps for one event")
+      sub:close()
+    end)
+
     it("raises on a misuse with the pollable's own name", function()
       local inst = new_instance()
       local sub = subscribe(inst)
