@@ -424,9 +424,9 @@ for _, way in ipairs({ "from C", "by the Lua layer" }) do
     -- A file that gives fewer bytes than its size said, while it is read: a
     -- sysfs attribute reports 4096 bytes and holds a few.
     local SHORT = "/sys/devices/system/cpu/online"
-    local f = io.open(SHORT, "rb")
-    if f then f:close() end
-    local it_short = f and it or pending
+    local short = io.open(SHORT, "rb")
+    if short then short:close() end
+    local it_short = short and it or pending
     it_short("returns MEDIA_CHANGED when the file got shorter while it was read (" .. SHORT .. ")", function()
       local m = assert(vzaps.file(SHORT, "text/plain"))
       media_failure("MEDIA_CHANGED", "file 'online' changed after vzaps.file (it got shorter while being read)",
