@@ -198,6 +198,13 @@ static int check_head(lua_State *L, vz_ws *w, const char *end) {
       w->reason[n] = '\0';
     }
   }
+  if (w->status != 101 && w->status < 300) {
+    /* not a refusal either: an error of kind http would say "ok" */
+    lua_pushnil(L);
+    lua_pushliteral(L, "network");
+    lua_pushfstring(L, "realtime handshake failed: HTTP %d instead of 101 Switching Protocols", w->status);
+    return 3;
+  }
   if (w->status != 101) {
     double soon = vz_now() + 2.0; /* an error body is not worth a long wait */
     w->body_want = VZ_WS_MAX_ERRBODY;
