@@ -226,9 +226,10 @@ local function open_step(sub, p)
 end
 
 -- ---------------------------------------------------------------------------
--- The state machine: "open" (p.ws set) | "waiting" (p.next_at) | "failed" |
--- "closed" (by close()). Every connection end not caused by close() leads
--- to a reconnect, unless reconnect is off or max_retries is used up.
+-- The state machine: "open" (p.ws set) | "waiting" (p.next_at) |
+-- "connecting" (p.conn, a step at a time) | "failed" | "closed" (by
+-- close()). Every connection end not caused by close() leads to a
+-- reconnect, unless reconnect is off or max_retries is used up.
 -- ---------------------------------------------------------------------------
 
 local function fail(p, msg, err)
