@@ -71,16 +71,21 @@ describe("private state", function()
   end)
 
   it("a handle's private entry is collected with it (also without ephemerons)", function()
-    collectgarbage()
-    collectgarbage()
-    local before = collectgarbage("count")
-    for i = 1, 4000 do
-      local tok = string.format("%08d", i) .. string.rep("t", 4000)
-      local h = client:instance(inst.id, tok)
-      assert.is_table(h.messages)
+    local function handles()
+      for i = 1, 4000 do
+        local tok = string.format("%08d", i) .. string.rep("t", 4000)
+        local h = client:instance(inst.id, tok)
+        assert.is_table(h.messages)
+      end
+      collectgarbage()
+      collectgarbage()
     end
-    collectgarbage()
-    collectgarbage()
+    -- A first round sizes the weak table's hash part (on 5.1 and 5.2 it
+    -- keeps that size after its entries go), so the second one measures
+    -- only what is kept.
+    handles()
+    local before = collectgarbage("count")
+    handles()
     local grown = collectgarbage("count") - before
     -- 4000 handles held 16 MB of tokens; kept entries would show it.
     assert.is_true(grown < 2048, ("grew %.0f KiB"):format(grown))
