@@ -152,8 +152,6 @@ static void check_refusal(lua_State *S, int n) {
 static int fz_ws_connect(lua_State *S) {
   const char *url;
   vz_ws *w;
-  vz_buf req;
-  CURLcode rc = CURLE_OK;
   double deadline;
   int ud, n;
   vz_client_check(S, 1);
@@ -174,11 +172,12 @@ static int fz_ws_connect(lua_State *S) {
   lua_setmetatable(S, ud);
   if ((w->curl = curl_easy_init()) == NULL) abort(); /* never connected; ws_release cleans it up */
 
-  vz_buf_init(&req);
-  if (!build_request(S, &req, "fuzz.invalid", url + 17, 3, KEY)) abort();
-  if (send_all(w, req.data, req.len, deadline, &rc) != 0) abort();
-  vz_buf_free(&req);
-  n = read_response(S, w, KEY, deadline);
+  /* as vz_ws_handshake_begin leaves it once libcurl has connected */
+  if (!build_request(S, &w->req, "fuzz.invalid", url + 17, 3, KEY)) abort();
+  strcpy(w->key, KEY);
+  w->deadline = deadline;
+  w->phase = VZ_WS_SENDING;
+  n = vz_ws_handshake_finish(S, w);
   if (n > 0) {
     check_refusal(S, n);
     ws_release(w);

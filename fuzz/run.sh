@@ -22,7 +22,7 @@ libs="$(pkg-config --libs lua5.4 libcurl) -lwslay -lcrypto -lm"
 # reach their static functions); each links the rest.
 base="$root/src/core.c $root/src/clock.c $root/src/client.c $root/src/request_object.c $root/src/direct_call.c $root/src/request.c $root/src/route.c $root/src/url.c $root/src/policy.c $root/src/args.c $root/src/headers.c $root/src/multi.c $root/src/multi_events.c $root/src/buffer.c $root/src/media.c $root/src/json_encode.c \
   $root/src/json_decode.c $root/src/json_number.c $build/lua_sources.c"
-common="$base $root/src/ws.c $root/src/ws_handshake.c $root/src/ws_wait.c"
+common="$base $root/src/ws.c $root/src/ws_handshake.c $root/src/ws_pollset.c $root/src/ws_wait.c"
 
 # shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_json" "$root/fuzz/fuzz_json.c" $root/src/buffer.c $root/src/json_encode.c \
@@ -32,7 +32,7 @@ $cc $flags -o "$out/fuzz_json_budget" "$root/fuzz/fuzz_json_budget.c" $root/src/
 # shellcheck disable=SC2086
 $cc $flags -o "$out/fuzz_response" "$root/fuzz/fuzz_response.c" $common $libs
 # shellcheck disable=SC2086
-$cc $flags -o "$out/fuzz_ws" "$root/fuzz/fuzz_ws.c" $base $root/src/transport.c $libs
+$cc $flags -o "$out/fuzz_ws" "$root/fuzz/fuzz_ws.c" $base $root/src/transport.c $root/src/ws_pollset.c $libs
 
 status=0
 for t in ${FUZZ_TARGETS:-fuzz_json fuzz_json_budget fuzz_response fuzz_ws}; do

@@ -496,7 +496,17 @@ local SURFACE = {
         failure = { "true", "true after `close()`" } },
       { "poll", doc = "The next event, after the `on` handlers ran for it, or nil when `timeout` seconds pass (no timeout: waits).",
         params = { { "timeout?", "number" } }, failure = { "vzaps.Event", "the event, or nil when the timeout passed" } },
+      { "pollable", doc = "The subscription's pollable (cqueues' protocol, the same object every call): a loop waits "
+          .. "on its fd and timeout, and calls `sub:poll(0)` as the step.",
+        params = {}, returns = { { "vzaps.SubscriptionPollable" } } },
       { "close", doc = "No more reconnects; closes the socket. Harmless twice.", params = {}, returns = { { "true" } } },
+    } },
+  { "vzaps.SubscriptionPollable", "`sub:pollable()`: what an event loop waits on (Linux: an epoll fd).", methods = {
+      { "pollfd", doc = "One file descriptor, the same for the subscription's life, readable when it has work.",
+        params = {}, returns = { { "integer" } } },
+      { "events", doc = "`\"r\"`: wait for the fd to be readable.", params = {}, returns = { { "string" } } },
+      { "timeout", doc = "Seconds to the next deadline (keepalive, reconnect backoff, handshake); nil when idle.",
+        params = {}, returns = { { "number?" } } },
     } },
   { "vzaps.Webhook", "A webhook receiver made by `vzaps.webhook`.", methods = {
       { "on", doc = "Registers `fn(event, headers)` for one event type, or `\"All\"` for every type.",

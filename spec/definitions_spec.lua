@@ -167,6 +167,7 @@ describe("editor definitions (types/)", function()
       ["vzaps.Auth"] = { client.auth },
       ["vzaps.Events"] = { client.events },
       ["vzaps.Subscription"] = { sub },
+      ["vzaps.SubscriptionPollable"] = { sub:pollable() },
       ["vzaps.Webhook"] = { vzaps.webhook({ key = false }) },
       ["vzaps.Pollable"] = { client:pollable() },
     }

@@ -631,10 +631,12 @@ describe("realtime events", function()
     sub:on_error(function() end)
     emit(inst, "Message")
     assert.is_table(next_event(sub)) -- a pending ack too
+    local p = sub:pollable() -- kept on the subscription: walked with it
     local secrets = { emulator.CLIENT_SECRET, emulator.CLIENT_TOKEN, jwt, inst.token }
     local strings = reachable_strings(sub)
     assert.is_true(#strings > 0)
     assert_no_secret(strings, secrets, "the subscription")
+    assert_no_secret(reachable_strings(p), secrets, "the pollable")
     assert_no_secret({ tostring(sub) }, secrets, "tostring(sub)")
     sub:close()
   end)

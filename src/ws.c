@@ -184,9 +184,14 @@ static void ws_release(vz_ws *w) {
   drop_queue(w);
   if (w->ctx != NULL) wslay_event_context_free(w->ctx);
   w->ctx = NULL;
+  if (w->multi != NULL && w->curl != NULL) curl_multi_remove_handle(w->multi, w->curl);
   if (w->curl != NULL) curl_easy_cleanup(w->curl);
   w->curl = NULL;
+  if (w->multi != NULL) curl_multi_cleanup(w->multi);
+  w->multi = NULL;
+  w->nsocks = 0, w->fd = CURL_SOCKET_BAD;
   vz_buf_free(&w->pre);
+  vz_buf_free(&w->req);
   w->ended = 1;
 }
 
@@ -296,6 +301,7 @@ static int ws_flush(vz_ws *w, double deadline) {
 static vz_ws *ws_check(lua_State *L) {
   vz_ws *w = (vz_ws *)luaL_checkudata(L, 1, VZ_WS_MT);
   if (w->curl == NULL) luaL_error(L, "vzaps: websocket is closed");
+  if (w->phase != VZ_WS_OPEN) luaL_error(L, "vzaps: websocket is still opening");
   return w;
 }
 
@@ -321,17 +327,18 @@ static size_t opt_limit(lua_State *L, int idx, const char *name) {
   return r;
 }
 
-/* core.ws_connect(client, url, headers, timeout[, limits])
- *   -> ws | nil, kind, message[, status, body, reason]
+/* The arguments of core.ws_open / ws_connect checked, the userdata made and
+ * its handshake begun (nothing waited for): returns the userdata's index,
+ * or 0 with nil, kind, message pushed.
  * limits: {max_queued_bytes=, max_queued_messages=, max_unsent_frames=}
- * (see ws.h; unset ones take the defaults there). 
+ * (see ws.h; unset ones take the defaults there).
  * url is ws://host[:port]/path?query or wss://...; it never appears in a
  * message, because its query carries the access token. */
-static int l_ws_connect(lua_State *L) {
+static int ws_open(lua_State *L) {
   vz_client *c = vz_client_check(L, 1);
   const char *url = luaL_checkstring(L, 2), *auth, *slash;
   double timeout = check_seconds(L, 4, (double)c->timeout_ms / 1000.0);
-  int tls, ud, n;
+  int tls, ud;
   vz_ws *w;
   size_t max_bytes = 0, max_msgs = 0, max_unsent = 0;
   vz_headers_check_table(L, 3);
@@ -382,7 +389,16 @@ static int l_ws_connect(lua_State *L) {
   curl_easy_setopt(w->curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0) + 1);
   vz_client_apply_settings(c, w->curl);
 
-  n = vz_ws_handshake(L, w, lua_tostring(L, 5), lua_tostring(L, 6), 3, vz_now() + timeout);
+  if (vz_ws_handshake_begin(L, w, lua_tostring(L, 5), lua_tostring(L, 6), 3, vz_now() + timeout) > 0) {
+    ws_release(w);
+    return 0;
+  }
+  return ud;
+}
+
+/* The handshake's end: the framing starts, or the failure on top is kept
+ * and the connection released. Returns n unchanged (0: open). */
+static int handshake_done(lua_State *L, vz_ws *w, int n) {
   if (n > 0) {
     ws_release(w);
     return n;
@@ -391,7 +407,85 @@ static int l_ws_connect(lua_State *L) {
     ws_release(w);
     return luaL_error(L, "vzaps: out of memory");
   }
+  return 0;
+}
+
+/* core.ws_connect(client, url, headers, timeout[, limits])
+ *   -> ws | nil, kind, message[, status, body, reason]: opened before it
+ * returns (a blocking connect). */
+static int l_ws_connect(lua_State *L) {
+  int ud = ws_open(L), n;
+  vz_ws *w;
+  if (ud == 0) return 3;
+  w = (vz_ws *)lua_touserdata(L, ud);
+  n = handshake_done(L, w, vz_ws_handshake_finish(L, w));
+  if (n > 0) return n;
   lua_pushvalue(L, ud);
+  return 1;
+}
+
+/* core.ws_open(client, url, headers, timeout[, limits]) -> ws, its
+ * connection opened by ws:advance() steps | nil, kind, message */
+static int l_ws_open(lua_State *L) {
+  int ud = ws_open(L);
+  if (ud == 0) return 3;
+  lua_pushvalue(L, ud);
+  return 1;
+}
+
+/* ws:advance() -> true open | false still opening (never waits) |
+ * nil, kind, message[, status, body, reason] (the connection is released) */
+static int l_ws_advance(lua_State *L) {
+  vz_ws *w = (vz_ws *)luaL_checkudata(L, 1, VZ_WS_MT);
+  int n;
+  if (w->curl == NULL) return luaL_error(L, "vzaps: websocket is closed");
+  if (w->phase == VZ_WS_OPEN) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  n = vz_ws_handshake_step(L, w);
+  if (n == VZ_WS_PENDING) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  n = handshake_done(L, w, n);
+  if (n > 0) return n;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* ws:wait(seconds): waits at most that long for the socket(s) the
+ * connection needs next (opening: libcurl's or the handshake's; open: a read,
+ * and a write when frames wait). Returns nothing: the next step tells. */
+static int l_ws_wait(lua_State *L) {
+  vz_ws *w = (vz_ws *)luaL_checkudata(L, 1, VZ_WS_MT);
+  double s = check_seconds(L, 2, 0);
+  if (w->curl == NULL) return 0;
+  if (w->phase == VZ_WS_CONNECTING) {
+    double t = vz_ws_handshake_timeout(w);
+    if (t < s) s = t;
+    curl_multi_poll(w->multi, NULL, 0, s > 1.0 ? 1000 : (int)ceil(s * 1000.0), NULL);
+  } else if (w->phase != VZ_WS_OPEN) {
+    double t = vz_ws_handshake_timeout(w);
+    vz_ws_wait(w->fd, vz_ws_handshake_wants(w), vz_now() + (t < s ? t : s));
+  } else if (!w->ended && w->head == NULL && w->pre_pos >= w->pre.len) {
+    ws_wait_io(w, vz_now() + s);
+  }
+  return 0;
+}
+
+/* ws:timeout() -> seconds until an opening connection must step anyway
+ * (libcurl's timer, the handshake deadline); 0 when an open one holds
+ * messages or bytes already read (its socket may stay quiet); nil otherwise. */
+static int l_ws_timeout(lua_State *L) {
+  vz_ws *w = (vz_ws *)luaL_checkudata(L, 1, VZ_WS_MT);
+  if (w->curl == NULL) return 0;
+  if (w->phase != VZ_WS_OPEN)
+    lua_pushnumber(L, (lua_Number)vz_ws_handshake_timeout(w));
+  else if (w->head != NULL || w->pre_pos < w->pre.len || w->ended)
+    lua_pushnumber(L, 0);
+  else
+    return 0;
   return 1;
 }
 
@@ -482,7 +576,7 @@ static int l_ws_close(lua_State *L) {
   double deadline = vz_now() + check_seconds(L, 4, 1);
   luaL_argcheck(L, code >= 1000 && code <= 4999, 2, "close code must be 1000..4999");
   luaL_argcheck(L, rn <= 123, 3, "close reason is longer than 123 bytes");
-  if (w->curl != NULL && !w->ended &&
+  if (w->curl != NULL && w->ctx != NULL && !w->ended &&
       wslay_event_queue_close(w->ctx, (uint16_t)code, (const uint8_t *)reason, rn) == 0 && ws_flush(w, deadline) == 1) {
     /* Wait for the server's close frame, so the server ends TCP first. */
     while (!w->ended && !wslay_event_get_close_received(w->ctx) && ws_wait_io(w, deadline)) ws_pump(w, deadline);
@@ -507,8 +601,9 @@ static int l_ws_tostring(lua_State *L) {
 }
 
 static const luaL_Reg ws_methods[] = {
-    {"recv", l_ws_recv},       {"send", l_ws_send},   {"ping", l_ws_ping},
-    {"last_rx", l_ws_last_rx}, {"close", l_ws_close}, {NULL, NULL},
+    {"recv", l_ws_recv},       {"send", l_ws_send},       {"ping", l_ws_ping},
+    {"last_rx", l_ws_last_rx}, {"close", l_ws_close},     {"advance", l_ws_advance},
+    {"wait", l_ws_wait},       {"timeout", l_ws_timeout}, {NULL, NULL},
 };
 
 /* Registers vzaps.WebSocket and core.ws_connect on the core table on top. */
@@ -527,4 +622,7 @@ void vz_ws_register(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, l_ws_connect);
   lua_setfield(L, core, "ws_connect");
+  lua_pushcfunction(L, l_ws_open);
+  lua_setfield(L, core, "ws_open");
+  vz_ws_pollset_register(L, core);
 }

@@ -41,9 +41,41 @@ typedef struct vz_ws_msg {
   char data[1]; /* len bytes + NUL */
 } vz_ws_msg;
 
+/* Where an opening connection stands (vz_ws.phase): libcurl connects on a
+ * multi handle of its own, then the Upgrade is written and its answer read,
+ * each a step that never waits (ws_handshake.c). */
+enum { VZ_WS_CONNECTING = 1, VZ_WS_SENDING, VZ_WS_READING, VZ_WS_BODY, VZ_WS_OPEN };
+#define VZ_WS_MAX_SOCKS 4 /* sockets libcurl may try at once while connecting */
+/* Seconds between connecting steps when libcurl lists no socket to watch
+ * (resolving the name, or a socket past FD_SETSIZE). */
+#define VZ_WS_BLIND_STEP 0.01
+
 typedef struct vz_ws {
   CURL *curl; /* NULL once closed */
+  /* The connection's own multi handle: the easy handle stays in it for the
+   * connection's whole life, since libcurl 7.88 closes a CONNECT_ONLY
+   * connection when its easy handle leaves the multi handle. */
+  CURLM *multi;
   curl_socket_t fd;
+  int phase;
+  /* The handshake in progress: the request and how much of it went out, the
+   * key, the deadline, and (a refusal) the answer's status and body size. */
+  vz_buf req;
+  size_t req_pos;
+  char key[32];
+  double deadline, body_deadline;
+  size_t head_len, body_want;
+  int status;
+  char reason[64];
+  /* What libcurl watches while connecting (curl_multi_fdset) and its next
+   * timer (CURLMOPT_TIMERFUNCTION; -1 none). */
+  struct {
+    curl_socket_t fd;
+    int what;
+  } socks[VZ_WS_MAX_SOCKS];
+  int nsocks;
+  long timer_ms;
+  double timer_set_at;
   /* Byte I/O on the connection: curl_easy_recv / curl_easy_send on curl
    * (set by core.ws_connect). Every read and write of the handshake and of
    * wslay goes through these two, so that fuzz/fuzz_ws.c can feed server
@@ -69,5 +101,8 @@ typedef struct vz_ws {
   char close_reason[124];
   char errbuf[CURL_ERROR_SIZE];
 } vz_ws;
+
+/* Registers core.ws_pollset (ws_pollset.c) on the core table at index core. */
+void vz_ws_pollset_register(lua_State *L, int core);
 
 #endif

@@ -9,7 +9,9 @@
  *
  * The URL holds the access token in its query: no message built here ever
  * contains the URL, the request or a header value. */
+#include <math.h>
 #include <poll.h>
+#include <sys/select.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,41 +54,34 @@ static int fail_curl(lua_State *L, vz_ws *w, CURLcode rc, const char *what) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Blocking I/O with a deadline over the CONNECT_ONLY connection             */
+/* Non-blocking I/O over the CONNECT_ONLY connection                         */
 /* ------------------------------------------------------------------------ */
 
-/* 0 sent, 1 timed out, 2 curl error (in *rc) */
-static int send_all(vz_ws *w, const char *p, size_t n, double deadline, CURLcode *rc) {
-  while (n > 0) {
+/* Writes what the socket takes of the request. 0 all sent, 1 would block,
+ * 2 curl error (in *rc). */
+static int send_some(vz_ws *w, CURLcode *rc) {
+  while (w->req_pos < w->req.len) {
     size_t sent = 0;
-    *rc = w->io_send(w, p, n, &sent);
-    if (*rc == CURLE_AGAIN) {
-      if (vz_ws_wait(w->fd, POLLOUT, deadline) <= 0) return 1;
-      continue;
-    }
+    *rc = w->io_send(w, w->req.data + w->req_pos, w->req.len - w->req_pos, &sent);
+    if (*rc == CURLE_AGAIN) return 1;
     if (*rc != CURLE_OK) return 2;
-    p += sent, n -= sent;
+    w->req_pos += sent;
   }
   return 0;
 }
 
-/* Reads what is available into b (at most max bytes in all), waiting until
- * deadline for the first byte. 0 read, 1 timed out, 2 error, 3 eof, 4 full. */
-static int read_some(vz_ws *w, vz_buf *b, size_t max, double deadline, CURLcode *rc) {
+/* Reads what is available into b (at most max bytes in all). 0 read some,
+ * 1 would block, 2 error, 3 eof, 4 full. */
+static int read_some(vz_ws *w, vz_buf *b, size_t max, CURLcode *rc) {
   char tmp[4096];
-  for (;;) {
-    size_t got = 0, room = max - b->len;
-    if (room == 0) return 4;
-    *rc = w->io_recv(w, tmp, room < sizeof tmp ? room : sizeof tmp, &got);
-    if (*rc == CURLE_AGAIN) {
-      if (vz_ws_wait(w->fd, POLLIN, deadline) <= 0) return 1;
-      continue;
-    }
-    if (*rc != CURLE_OK) return 2;
-    if (got == 0) return 3;
-    if (vz_buf_append(b, tmp, got) != 0) return 2;
-    return 0;
-  }
+  size_t got = 0, room = max - b->len;
+  if (room == 0) return 4;
+  *rc = w->io_recv(w, tmp, room < sizeof tmp ? room : sizeof tmp, &got);
+  if (*rc == CURLE_AGAIN) return 1;
+  if (*rc != CURLE_OK) return 2;
+  if (got == 0) return 3;
+  if (vz_buf_append(b, tmp, got) != 0) return 2;
+  return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -172,98 +167,225 @@ static int has_token(const char *list, const char *tok) {
   return 0;
 }
 
-/* A non-101 answer: read its body (bounded) so the Lua layer can build the
- * same error as for REST, then push nil, "http", message, status, body, reason. */
-static int fail_status(lua_State *L, vz_ws *w, vz_buf *b, size_t head_len, int status, const char *reason,
-                       double deadline) {
-  char cl[32];
-  size_t want = VZ_WS_MAX_ERRBODY;
-  CURLcode rc;
-  double soon = vz_now() + 2.0; /* an error body is not worth a long wait */
-  if (soon < deadline) deadline = soon;
-  if (header_value(b->data, "content-length", cl, sizeof cl)) {
-    unsigned long n = strtoul(cl, NULL, 10);
-    if (n < want) want = (size_t)n;
-  } else if (header_value(b->data, "transfer-encoding", cl, sizeof cl)) {
-    want = 0; /* chunked error bodies are not decoded: the status says enough */
-  }
-  while (b->len - head_len < want && read_some(w, b, head_len + want, deadline, &rc) == 0) {
-  }
+/* A non-101 answer, its body read (bounded): nil, "http", message, status,
+ * body, reason, so that the Lua layer builds the same error as for REST. */
+static int fail_status(lua_State *L, vz_ws *w) {
+  vz_buf *b = &w->pre;
+  size_t have = b->len - w->head_len;
   lua_pushnil(L);
   lua_pushliteral(L, "http");
-  lua_pushfstring(L, "realtime handshake refused with HTTP %d", status);
-  lua_pushinteger(L, status);
-  lua_pushlstring(L, b->data + head_len, b->len - head_len < want ? b->len - head_len : want);
-  lua_pushstring(L, reason);
+  lua_pushfstring(L, "realtime handshake refused with HTTP %d", w->status);
+  lua_pushinteger(L, w->status);
+  lua_pushlstring(L, b->data + w->head_len, have < w->body_want ? have : w->body_want);
+  lua_pushstring(L, w->reason);
   return 6;
 }
 
-/* Reads and checks the answer head. Bytes after it stay in w->pre. */
-static int read_response(lua_State *L, vz_ws *w, const char *key, double deadline) {
+/* The answer head is in w->pre: a refusal moves on to its body; a 101 is
+ * checked. Returns 0 open, VZ_WS_PENDING (the body) or a failure count. */
+static int check_head(lua_State *L, vz_ws *w, const char *end) {
   vz_buf *b = &w->pre;
-  const char *end;
-  char value[128], expect[32], reason[64] = "";
-  int status = 0, r;
-  CURLcode rc = CURLE_OK;
-  size_t head_len;
-  while ((end = b->data ? strstr(b->data, "\r\n\r\n") : NULL) == NULL) {
-    r = read_some(w, b, VZ_WS_MAX_HEAD, deadline, &rc);
-    if (r == 1) return fail(L, "timeout", "realtime handshake timed out");
-    if (r == 2) return fail_curl(L, w, rc, "handshake");
-    if (r == 3) return fail(L, "network", "realtime handshake failed: the server closed the connection");
-    if (r == 4) return fail(L, "network", "realtime handshake failed: response head too large");
-  }
-  head_len = (size_t)(end - b->data) + 4;
-  if (sscanf(b->data, "HTTP/1.%*1[01] %3d", &status) != 1)
+  char value[128], expect[32], cl[32];
+  w->head_len = (size_t)(end - b->data) + 4;
+  if (sscanf(b->data, "HTTP/1.%*1[01] %3d", &w->status) != 1)
     return fail(L, "network", "realtime handshake failed: the answer is not HTTP");
   {
     const char *sp = strchr(b->data, ' '), *eol = strstr(b->data, "\r\n");
     if (sp != NULL && sp + 5 < eol) {
       size_t n = (size_t)(eol - (sp + 5));
-      if (n >= sizeof reason) n = sizeof reason - 1;
-      memcpy(reason, sp + 5, n);
-      reason[n] = '\0';
+      if (n >= sizeof w->reason) n = sizeof w->reason - 1;
+      memcpy(w->reason, sp + 5, n);
+      w->reason[n] = '\0';
     }
   }
-  if (status != 101) return fail_status(L, w, b, head_len, status, reason, deadline);
+  if (w->status != 101 && w->status < 300) {
+    /* not a refusal either: an error of kind http would say "ok" */
+    lua_pushnil(L);
+    lua_pushliteral(L, "network");
+    lua_pushfstring(L, "realtime handshake failed: HTTP %d instead of 101 Switching Protocols", w->status);
+    return 3;
+  }
+  if (w->status != 101) {
+    double soon = vz_now() + 2.0; /* an error body is not worth a long wait */
+    w->body_want = VZ_WS_MAX_ERRBODY;
+    if (header_value(b->data, "content-length", cl, sizeof cl)) {
+      unsigned long n = strtoul(cl, NULL, 10);
+      if (n < w->body_want) w->body_want = (size_t)n;
+    } else if (header_value(b->data, "transfer-encoding", cl, sizeof cl)) {
+      w->body_want = 0; /* chunked error bodies are not decoded: the status says enough */
+    }
+    w->body_deadline = soon < w->deadline ? soon : w->deadline;
+    w->phase = VZ_WS_BODY;
+    return VZ_WS_PENDING;
+  }
   if (!header_value(b->data, "upgrade", value, sizeof value) || strcasecmp(value, "websocket") != 0 ||
       !header_value(b->data, "connection", value, sizeof value) || !has_token(value, "upgrade"))
     return fail(L, "network", "realtime handshake failed: the server did not upgrade to WebSocket");
-  accept_of(key, expect);
+  accept_of(w->key, expect);
   if (!header_value(b->data, "sec-websocket-accept", value, sizeof value) || strcmp(value, expect) != 0)
     return fail(L, "network", "realtime handshake failed: wrong Sec-WebSocket-Accept");
-  w->pre_pos = head_len; /* frames that arrived with the head */
+  w->pre_pos = w->head_len; /* frames that arrived with the head */
+  w->phase = VZ_WS_OPEN;
   return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connecting on the connection's own multi handle                           */
+/* ------------------------------------------------------------------------ */
+
+/* The sockets libcurl waits on while it connects (happy eyeballs may try
+ * several), for the pollable: curl_multi_perform calls no socket callback,
+ * so they are read from curl_multi_fdset after each step. A socket past
+ * FD_SETSIZE is not listed; the pollable's timeout covers it. */
+static void list_sockets(vz_ws *w) {
+  fd_set r, wr, ex;
+  int maxfd = -1, fd;
+  FD_ZERO(&r);
+  FD_ZERO(&wr);
+  FD_ZERO(&ex);
+  w->nsocks = 0;
+  if (curl_multi_fdset(w->multi, &r, &wr, &ex, &maxfd) != CURLM_OK) return;
+  for (fd = 0; fd <= maxfd && w->nsocks < VZ_WS_MAX_SOCKS; fd++) {
+    int what = (FD_ISSET(fd, &r) ? CURL_POLL_IN : 0) | (FD_ISSET(fd, &wr) ? CURL_POLL_OUT : 0);
+    if (what) w->socks[w->nsocks].fd = fd, w->socks[w->nsocks].what = what, w->nsocks++;
+  }
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp) {
+  vz_ws *w = (vz_ws *)userp;
+  (void)m;
+  w->timer_ms = timeout_ms, w->timer_set_at = vz_now();
+  return 0;
+}
+
+/* One connecting step: VZ_WS_PENDING, or 0 connected (then w->fd is set),
+ * or a failure count. */
+static int step_connect(lua_State *L, vz_ws *w) {
+  int running = 0, left = 0;
+  CURLMsg *m;
+  if (curl_multi_perform(w->multi, &running) != CURLM_OK)
+    return fail(L, "network", "realtime connection failed: libcurl multi error");
+  while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    if (m->msg != CURLMSG_DONE) continue;
+    if (m->data.result != CURLE_OK) return fail_curl(L, w, m->data.result, "connection");
+    if (curl_easy_getinfo(w->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+      return fail(L, "network", "realtime connection failed: no socket");
+    w->fd = fd;
+    w->nsocks = 0, w->timer_ms = -1;
+    return 0;
+  }
+  list_sockets(w);
+  return VZ_WS_PENDING;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Entry                                                                     */
 /* ------------------------------------------------------------------------ */
 
-int vz_ws_handshake(lua_State *L, vz_ws *w, const char *host, const char *target, int hdr_idx, double deadline) {
+int vz_ws_handshake_begin(lua_State *L, vz_ws *w, const char *host, const char *target, int hdr_idx, double deadline) {
   unsigned char raw[16];
-  char key[32];
-  vz_buf req;
-  CURLcode rc = CURLE_OK;
-  curl_socket_t fd = CURL_SOCKET_BAD;
-  int r;
-
-  rc = curl_easy_perform(w->curl);
-  if (rc != CURLE_OK) return fail_curl(L, w, rc, "connection");
-  if (curl_easy_getinfo(w->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
-    return fail(L, "network", "realtime connection failed: no socket");
-  w->fd = fd;
-
   if (RAND_bytes(raw, sizeof raw) != 1) return fail(L, "network", "realtime: no random bytes for the key");
-  base64(raw, sizeof raw, key);
-  vz_buf_init(&req);
-  if (!build_request(L, &req, host, target, hdr_idx, key)) {
-    vz_buf_free(&req);
-    return fail(L, "network", "realtime: out of memory");
+  base64(raw, sizeof raw, w->key);
+  if (!build_request(L, &w->req, host, target, hdr_idx, w->key)) return fail(L, "network", "realtime: out of memory");
+  w->deadline = deadline;
+  w->timer_ms = -1;
+  if ((w->multi = curl_multi_init()) == NULL) return fail(L, "network", "realtime: cannot create a libcurl handle");
+  curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+  if (curl_multi_add_handle(w->multi, w->curl) != CURLM_OK)
+    return fail(L, "network", "realtime: cannot start the connection");
+  w->phase = VZ_WS_CONNECTING;
+  return 0;
+}
+
+int vz_ws_handshake_step(lua_State *L, vz_ws *w) {
+  CURLcode rc = CURLE_OK;
+  const char *end;
+  int r;
+  for (;;) {
+    switch (w->phase) {
+      case VZ_WS_CONNECTING:
+        r = step_connect(L, w);
+        if (r != 0) break;
+        w->phase = VZ_WS_SENDING;
+        continue;
+      case VZ_WS_SENDING:
+        r = send_some(w, &rc);
+        if (r == 2) return fail_curl(L, w, rc, "handshake");
+        if (r == 1) {
+          r = VZ_WS_PENDING;
+          break;
+        }
+        vz_buf_free(&w->req);
+        w->phase = VZ_WS_READING;
+        continue;
+      case VZ_WS_READING:
+        while ((end = w->pre.data ? strstr(w->pre.data, "\r\n\r\n") : NULL) == NULL) {
+          r = read_some(w, &w->pre, VZ_WS_MAX_HEAD, &rc);
+          if (r == 1) break;
+          if (r == 2) return fail_curl(L, w, rc, "handshake");
+          if (r == 3) return fail(L, "network", "realtime handshake failed: the server closed the connection");
+          if (r == 4) return fail(L, "network", "realtime handshake failed: response head too large");
+        }
+        if (end == NULL) {
+          r = VZ_WS_PENDING;
+          break;
+        }
+        r = check_head(L, w, end);
+        if (r != VZ_WS_PENDING) return r;
+        continue;
+      case VZ_WS_BODY:
+        while (w->pre.len - w->head_len < w->body_want) {
+          r = read_some(w, &w->pre, w->head_len + w->body_want, &rc);
+          if (r == 1) break;
+          if (r != 0) return fail_status(L, w);
+        }
+        if (w->pre.len - w->head_len >= w->body_want || vz_now() >= w->body_deadline) return fail_status(L, w);
+        return VZ_WS_PENDING;
+      default: return 0;
+    }
+    /* pending: the deadline ends it */
+    if (r == VZ_WS_PENDING && vz_now() >= w->deadline)
+      return fail(L, "timeout",
+                  w->phase == VZ_WS_CONNECTING ? "realtime connection timed out" : "realtime handshake timed out");
+    return r;
   }
-  r = send_all(w, req.data, req.len, deadline, &rc);
-  vz_buf_free(&req);
-  if (r == 1) return fail(L, "timeout", "realtime handshake timed out");
-  if (r == 2) return fail_curl(L, w, rc, "handshake");
-  return read_response(L, w, key, deadline);
+}
+
+/* The socket and direction the handshake waits for (POLLIN / POLLOUT),
+ * once connected; 0 while connecting or done. */
+short vz_ws_handshake_wants(const vz_ws *w) {
+  if (w->phase == VZ_WS_SENDING) return POLLOUT;
+  if (w->phase == VZ_WS_READING || w->phase == VZ_WS_BODY) return POLLIN;
+  return 0;
+}
+
+/* Seconds until the handshake must move again: libcurl's timer while
+ * connecting, the deadline (the error body's own one) otherwise. */
+double vz_ws_handshake_timeout(const vz_ws *w) {
+  double t = (w->phase == VZ_WS_BODY ? w->body_deadline : w->deadline) - vz_now();
+  if (w->phase == VZ_WS_CONNECTING && w->timer_ms >= 0) {
+    double c = w->timer_set_at + (double)w->timer_ms / 1000.0 - vz_now();
+    if (c < t) t = c;
+  }
+  if (w->phase == VZ_WS_CONNECTING && w->nsocks == 0 && t > VZ_WS_BLIND_STEP) t = VZ_WS_BLIND_STEP;
+  return t > 0 ? t : 0;
+}
+
+/* Drives the steps to the end, waiting between them (core.ws_connect, and
+ * fuzz/fuzz_ws.c from the sending phase on). */
+int vz_ws_handshake_finish(lua_State *L, vz_ws *w) {
+  for (;;) {
+    int r = vz_ws_handshake_step(L, w);
+    double wait;
+    if (r != VZ_WS_PENDING) return r;
+    wait = vz_ws_handshake_timeout(w);
+    if (w->phase == VZ_WS_CONNECTING) {
+      int ms = wait > 1.0 ? 1000 : (int)ceil(wait * 1000.0);
+      curl_multi_poll(w->multi, NULL, 0, ms, NULL);
+    } else {
+      vz_ws_wait(w->fd, vz_ws_handshake_wants(w), vz_now() + wait);
+    }
+  }
 }

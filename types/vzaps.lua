@@ -372,9 +372,29 @@ function Subscription:run() end
 ---@return vzaps.Error? err on failure: kind, status, code, message, details, ...
 function Subscription:poll(timeout) end
 
+---The subscription's pollable (cqueues' protocol, the same object every call): a loop waits on its fd and timeout, and calls `sub:poll(0)` as the step.
+---@return vzaps.SubscriptionPollable
+function Subscription:pollable() end
+
 ---No more reconnects; closes the socket. Harmless twice.
 ---@return true
 function Subscription:close() end
+
+---`sub:pollable()`: what an event loop waits on (Linux: an epoll fd).
+---@class vzaps.SubscriptionPollable
+local SubscriptionPollable = {}
+
+---One file descriptor, the same for the subscription's life, readable when it has work.
+---@return integer
+function SubscriptionPollable:pollfd() end
+
+---`"r"`: wait for the fd to be readable.
+---@return string
+function SubscriptionPollable:events() end
+
+---Seconds to the next deadline (keepalive, reconnect backoff, handshake); nil when idle.
+---@return number?
+function SubscriptionPollable:timeout() end
 
 ---A webhook receiver made by `vzaps.webhook`.
 ---@class vzaps.Webhook

@@ -1,7 +1,10 @@
 -- events.lua: client.events:subscribe, realtime events over WebSocket
 -- (contract §6, rulings D36-D51; docs/realtime.md). The socket and framing
--- are C (core.ws_connect, src/ws.c); this file is the state machine:
+-- are C (core.ws_open, src/ws.c); this file is the state machine:
 -- connect, dispatch, ack, cursor, keepalive, reconnect with backoff.
+-- Nothing here waits when asked not to: a reconnect (token fetch, TCP/TLS
+-- connect, Upgrade) advances in steps, one per poll(0), and inside a job
+-- every wait yields to the client's scheduler.
 --
 -- Where a subscription keeps what: its private state p (the client, the
 -- instance token, the socket, the state machine) sits in PRIV, a table
@@ -16,16 +19,19 @@ local import, core = ...
 local http = import("http")
 local errors = import("errors")
 local tokens = import("token")
+local scheduler = import("scheduler")
 
 local args = import("args")
 local state = import("state")
 local dispatcher = import("dispatch")
 
-local type, pairs, ipairs, pcall, error, tostring, setmetatable =
-  type, pairs, ipairs, pcall, error, tostring, setmetatable
+local type, pairs, ipairs, pcall, error, tostring, setmetatable, select =
+  type, pairs, ipairs, pcall, error, tostring, setmetatable, select
 local min, floor, huge, concat = math.min, math.floor, math.huge, table.concat
-local now, sleep, ws_connect, json_encode, is_open =
-  core.now, core.sleep, core.ws_connect, core.json_encode, core.is_open
+local now, sleep, ws_connect, ws_open, json_encode, is_open =
+  core.now, core.sleep, core.ws_connect, core.ws_open, core.json_encode, core.is_open
+local yield = coroutine.yield
+local max = math.max
 local argerror, check_open, check_token = args.argerror, args.check_open, args.check_token
 local check_fn = dispatcher.check_fn
 
@@ -34,6 +40,8 @@ local M = {}
 local MAX_DELAY = 30          -- backoff cap, seconds (D42)
 local DEFAULT_PING = 20       -- keepalive ping after this much silence
 local MAX_SLICE = 1           -- longest single wait inside run()
+local JOB_SLICE = 0.005       -- a job's wait for a socket: a scheduler timer (it cannot wait on our fd)
+local TOKEN_SLICE = 0.005     -- pollable timeout while the token is fetched on the client's own transfers
 local CLOSE_REASON = "client closed subscription"
 local REQ = { method = "GET", path = "/events/ws" } -- what errors name; never the URL (it holds tokens)
 
@@ -102,15 +110,8 @@ local function handshake_url(sub, p, st, token)
   return st.realtime_url .. "/events/ws?" .. query
 end
 
--- A fresh token from the cache, then the handshake: ws | nil, msg, err.
-local function connect(sub, p)
-  local st = client_state(p)
-  local token, msg, err = http.token(st)
-  if not token then return nil, msg, err end
-  -- the headers of every call (src/headers.c), without Accept
-  local ws, kind, message, status, body, reason = ws_connect(st.ud, handshake_url(sub, p, st, token),
-    core.upgrade_headers(st.ud, p.instance_token), st.timeout, p.limits)
-  if ws then return ws end
+-- A failed handshake (ws_connect's or ws:advance's failure) as nil, msg, err.
+local function refused(p, st, token, kind, message, status, body, reason)
   if status then
     -- The secrets are taken before a refused token is dropped: the answer
     -- may echo that token, and it must be redacted too (found by
@@ -123,10 +124,112 @@ local function connect(sub, p)
   return errors.transport(kind, message, REQ, secrets(p))
 end
 
+-- The arguments of core.ws_connect / ws_open for this token. The headers
+-- are those of every call (src/headers.c), without Accept.
+local function ws_args(sub, p, st, token)
+  return st.ud, handshake_url(sub, p, st, token), core.upgrade_headers(st.ud, p.instance_token), st.timeout, p.limits
+end
+
+-- A fresh token from the cache, then the handshake, waiting for both (a
+-- plain subscribe): ws | nil, msg, err.
+local function connect(sub, p)
+  local st = client_state(p)
+  local token, msg, err = http.token(st)
+  if not token then return nil, msg, err end
+  local ws, kind, message, status, body, reason = ws_connect(ws_args(sub, p, st, token))
+  if ws then return ws end
+  return refused(p, st, token, kind, message, status, body, reason)
+end
+
+-- Waits at most `seconds` without holding a job's scheduler: inside a job,
+-- a scheduler timer; outside, what the connection being opened waits for
+-- (its sockets), the token's transfer, or a plain sleep.
+local function pause(p, seconds, conn)
+  if seconds <= 0 then return end
+  local st = client_state(p)
+  if http.in_job(st) then
+    yield(http.PAR, "sleep", min(seconds, JOB_SLICE))
+  elseif conn and conn.job then
+    local e = scheduler.engine(st)
+    -- short pumps: the client's other jobs may keep it busy after the token came
+    if e.pumping then sleep(min(seconds, JOB_SLICE)) else scheduler.pump(e, min(seconds, 0.05)) end
+  elseif conn and conn.ws then
+    conn.ws:wait(seconds)
+  else
+    sleep(seconds)
+  end
+end
+
 -- ---------------------------------------------------------------------------
--- The state machine: "open" (p.ws set) | "waiting" (p.next_at) | "failed" |
--- "closed" (by close()). Every connection end not caused by close() leads
--- to a reconnect, unless reconnect is off or max_retries is used up.
+-- Opening in steps: p.conn = {job = the token fetch (a job on the client's
+-- scheduler) | token =, ws = the connection being opened}. Every step
+-- returns at once; open_step says "open", "pending" or "failed", msg, err.
+-- ---------------------------------------------------------------------------
+
+-- The sockets the subscription waits for now go into its epoll set.
+local function watch(p)
+  if p.pollset then p.pollset:watch(p.ws or (p.conn and p.conn.ws) or nil) end
+end
+
+local function release_conn(p)
+  local conn = p.conn
+  p.conn = nil
+  if not conn then return end
+  if conn.job then conn.job:cancel() end
+  if conn.ws then conn.ws:close(1000, "", 0) end
+end
+
+local function open_begin(p)
+  local st = client_state(p)
+  local conn = {}
+  p.conn = conn
+  local tok = tokens.current(st)
+  if tok then
+    conn.token = tok
+  elseif http.in_job(st) or st.transport then
+    -- inside a job the fetch yields; a custom transport's calls never wait on us
+    local msg, err
+    conn.token, msg, err = http.token(st)
+    if not conn.token then return msg, err end
+  else
+    conn.job = scheduler.spawn(scheduler.engine(st), http.token, st)
+  end
+end
+
+local function open_step(sub, p)
+  local conn = p.conn
+  local st = client_state(p)
+  if conn.job then
+    local e = scheduler.engine(st)
+    if not conn.job:done() and not e.pumping then scheduler.pump(e, 0) end
+    if p.conn ~= conn then return "pending" end -- closed by a job the pump ran
+    if not conn.job:done() then return "pending" end
+    local tok, msg, err = conn.job:result()
+    conn.job = nil
+    if not tok then return "failed", msg, err end
+    conn.token = tok
+  end
+  if not conn.ws then
+    local ws, kind, message = ws_open(ws_args(sub, p, st, conn.token))
+    if not ws then return "failed", select(2, refused(p, st, conn.token, kind, message)) end
+    conn.ws = ws
+  end
+  local ok, kind, message, status, body, reason = conn.ws:advance()
+  if ok then
+    p.ws, p.conn = conn.ws, nil
+    return "open"
+  elseif ok == false then
+    return "pending"
+  end
+  conn.ws = nil -- released by advance
+  return "failed", select(2, refused(p, st, conn.token, kind, message, status, body, reason))
+end
+
+-- ---------------------------------------------------------------------------
+-- The state machine: "open" (p.ws set) | "waiting" (p.next_at) |
+-- "connecting" (p.conn, a step at a time) | "failed" | "closed" (by
+-- close()). Every connection end not caused by close() leads to a
+-- reconnect, unless reconnect is off or max_retries is used up.
 -- ---------------------------------------------------------------------------
 
 local function fail(p, msg, err)
@@ -160,21 +263,30 @@ local function ended(sub, p, kind, message, code, reason)
   schedule(p, 1)
 end
 
-local function attempt(sub, p)
-  local ws, msg, err = connect(sub, p)
-  if p.state ~= "waiting" then -- closed meanwhile (cannot happen without callbacks, but cheap)
-    if ws then ws:close(1000, CLOSE_REASON, 0) end
-    return
-  end
-  if ws then
-    p.ws, p.state, p.failures, p.pinged_at = ws, "open", 0, nil
-    fire(sub, p, "on_open", sub) -- D51; the counter was reset above (D44)
-    return
-  end
+-- A failed attempt: counted, reported, and the next one scheduled.
+local function attempt_failed(sub, p, msg, err)
+  release_conn(p)
+  p.state = "waiting"
   p.failures = p.failures + 1
   p.last_msg, p.last_err = msg, err
   fire_error(sub, err)
   schedule(p, p.failures + 1)
+end
+
+-- One step of a reconnect attempt (state "connecting"): never waits.
+local function attempt(sub, p)
+  if not p.conn then
+    local msg, err = open_begin(p)
+    if msg then return attempt_failed(sub, p, msg, err) end
+  end
+  local what, msg, err = open_step(sub, p)
+  if p.state ~= "connecting" then return end -- closed meanwhile (by a job the pump ran)
+  if what == "open" then
+    p.state, p.failures, p.pinged_at = "open", 0, nil
+    fire(sub, p, "on_open", sub) -- D51; the counter was reset above (D44)
+  elseif what == "failed" then
+    attempt_failed(sub, p, msg, err)
+  end
 end
 
 -- Keepalive: a ping after ping_interval of silence; a connection silent for
@@ -203,6 +315,7 @@ local function step(sub, p, deadline)
     if p.state == "closed" then return "closed" end
     if p.state == "failed" then return "failed", p.fail_msg, p.fail_err end
     if not is_open(p.ud) then
+      release_conn(p)
       if p.ws then p.ws:close(1000, CLOSE_REASON, 0); p.ws = nil; fire(sub, p, "on_close", 1000, CLOSE_REASON) end
       local _, msg, err = new_error(p, "network", "CLIENT_CLOSED", "client is closed")
       fail(p, msg, err)
@@ -211,7 +324,8 @@ local function step(sub, p, deadline)
       if p.ping_interval then slice = min(slice, p.ping_interval / 2) end
       if deadline then slice = min(slice, deadline - now()) end
       if slice < 0 then slice = 0 end
-      local text, kind, message, code, reason = p.ws:recv(slice)
+      local in_job = http.in_job(client_state(p))
+      local text, kind, message, code, reason = p.ws:recv(in_job and 0 or slice)
       if text then
         local ev = dispatcher.decode(text)
         if ev then return "event", ev end
@@ -225,17 +339,25 @@ local function step(sub, p, deadline)
       elseif kind == "timeout" then
         keepalive(sub, p)
         if deadline and now() >= deadline then return "timeout" end
+        if in_job and p.ws then pause(p, slice) end
       else
         ended(sub, p, kind, message, code, reason)
+      end
+    elseif p.state == "connecting" then
+      attempt(sub, p)
+      if p.state == "connecting" then
+        local t = now()
+        if deadline and t >= deadline then return "timeout" end
+        pause(p, min(MAX_SLICE, (deadline or huge) - t), p.conn)
       end
     else
       local t = now()
       if t >= p.next_at then
-        attempt(sub, p)
+        p.state = "connecting"
       elseif deadline and t >= deadline then
         return "timeout"
       else
-        sleep(min(p.next_at, deadline or huge) - t)
+        pause(p, min(p.next_at, deadline or huge) - t)
       end
     end
   end
@@ -288,8 +410,10 @@ function do_close(sub, p)
   if p.state == "closed" then return end
   flush_pending_ack(sub, p, 1)
   p.state = "closed"
+  release_conn(p)
   local ws = p.ws
   p.ws = nil
+  if p.pollset then p.pollset:watch(nil) end -- the fd stays (stable), quiet
   if ws then
     ws:close(1000, CLOSE_REASON, 1)
     fire(sub, p, "on_close", 1000, CLOSE_REASON)
@@ -405,6 +529,7 @@ function methods.poll(self, timeout)
   p.polling = true
   local ok, what, a, b = pcall(poll_step, self, p, timeout and (now() + timeout))
   p.polling, p.dispatching = false, false
+  watch(p)
   if not ok then rethrow(what) end
   if what == "event" then
     return a
@@ -414,6 +539,75 @@ function methods.poll(self, timeout)
     return closed(p)
   end
   return nil
+end
+
+-- ---------------------------------------------------------------------------
+-- sub:pollable(): cqueues' pollable protocol, for any event loop
+-- ---------------------------------------------------------------------------
+
+-- The pollable's subscription state, weak in its keys like PRIV: a dumper
+-- walking the pollable finds no credential, and p never refers to it.
+local POLL_PRIV = setmetatable({}, { __mode = "k" })
+
+-- Seconds until the subscription has work it cannot see on its fd: 0 when
+-- something is already there, the keepalive, the backoff or the opening's
+-- next deadline; nil when only the fd can bring work (or never again).
+local function work_timeout(p)
+  local st = p.state
+  if st == "closed" or st == "failed" then return nil end
+  if p.pending_ack or not is_open(p.ud) then return 0 end
+  local t = now()
+  if st == "waiting" then return max(0, p.next_at - t) end
+  if st == "connecting" then
+    local conn = p.conn
+    if not conn or not conn.ws then return conn and conn.job and TOKEN_SLICE or 0 end
+    return conn.ws:timeout()
+  end
+  local ws = p.ws
+  if ws:timeout() then return 0 end
+  local pi = p.ping_interval
+  if not pi then return nil end
+  local last = ws:last_rx()
+  local due = (p.pinged_at or -huge) >= last and last + 2 * pi or last + pi
+  return max(0, due - t)
+end
+
+local POLLABLE = {}
+local POLLABLE_MT = { __index = POLLABLE, __name = "vzaps.subscription.pollable" }
+
+local function poll_priv(self, name)
+  local p = self ~= nil and POLL_PRIV[self]
+  if not p then argerror(1, name, "pollable expected (use a colon: p:" .. name .. "())") end
+  return p
+end
+
+function POLLABLE.pollfd(self)
+  local p = poll_priv(self, "pollfd")
+  return p.pollset:fd()
+end
+
+function POLLABLE.events(self)
+  poll_priv(self, "events")
+  return "r"
+end
+
+function POLLABLE.timeout(self)
+  return work_timeout(poll_priv(self, "timeout"))
+end
+
+-- sub:pollable(): the same object every call; its fd is readable when the
+-- subscription has work, sub:poll(0) is the step.
+function methods.pollable(self)
+  local p = priv(self, "pollable")
+  local cb = self[CB]
+  if not cb.pollable then
+    p.pollset = core.ws_pollset()
+    local obj = setmetatable({}, POLLABLE_MT)
+    POLL_PRIV[obj] = p
+    cb.pollable = obj
+    watch(p)
+  end
+  return cb.pollable
 end
 
 -- sub:close(): no more reconnects; close frame 1000; harmless twice; from
@@ -522,6 +716,26 @@ function resource.subscribe(self, opts)
   }
   PRIV[sub] = p
   setmetatable(sub, SUB_MT)
+  if http.in_job(client_state(p)) then -- the job yields while it connects
+    p.state = "connecting"
+    while true do
+      local what, msg, err
+      if not p.conn then msg, err = open_begin(p) end
+      if msg then
+        what = "failed"
+      else
+        what, msg, err = open_step(sub, p)
+      end
+      if what == "open" then
+        p.state = "open"
+        return sub
+      elseif what == "failed" then
+        release_conn(p)
+        return nil, msg, err
+      end
+      pause(p, JOB_SLICE)
+    end
+  end
   local ws, msg, err = connect(sub, p)
   if not ws then return nil, msg, err end
   p.ws, p.state = ws, "open"
