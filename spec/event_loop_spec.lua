@@ -46,6 +46,7 @@ local function fd_fires(fd, seconds)
   local fired = 0
   local poll, stop = uv.new_poll(fd), uv.new_timer()
   poll:start("r", function() fired = fired + 1 poll:stop() end)
+  uv.update_time() -- timers count from the loop's cached time, as old as its last run
   stop:start(math.floor(seconds * 1000), 0, function() poll:stop() end)
   uv.run()
   poll:close()

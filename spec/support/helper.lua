@@ -12,3 +12,11 @@ if os.getenv("VZAPS_FAST_PATH") == "0" then require("vzaps")._set_direct(false) 
 for _, v in ipairs({ "VZAPS_CLIENT_TOKEN", "VZAPS_CLIENT_SECRET", "VZAPS_BASE_URL", "VZAPS_REALTIME_URL" }) do
   if os.getenv(v) then error(v .. " is set: run the specs through scripts/busted.sh, which clears VZAPS_*", 0) end
 end
+
+-- busted insulates each spec file: what a file required is dropped from
+-- package.loaded after it, and collected. A collected luv module closes
+-- libuv's default loop, under the next file's handles (a crash in
+-- uv_poll_init, or a poll handle that never fires); loaded here, before any
+-- file, luv stays loaded for the whole run.
+pcall(require, "luv")
+
