@@ -83,7 +83,7 @@ describe("editor definitions (types/)", function()
     local prefix = os.tmpname()
     os.remove(prefix)
     local ok = os.execute("cmake --install " .. build .. " --prefix " .. prefix .. " >/dev/null")
-    local p = assert(io.popen("cd " .. prefix .. " && find . -type f | sort"))
+    local p = assert(io.popen("cd " .. prefix .. " && env -u LD_PRELOAD find . -type f | sort"))
     local installed = {}
     for line in p:lines() do installed[#installed + 1] = line end
     p:close()

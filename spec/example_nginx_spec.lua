@@ -94,7 +94,7 @@ describe("the nginx fixture", function()
     })
     local prefix = srv.prefix
     local function running()
-      local p = assert(io.popen("ps -eo args= | grep -F -- " .. "'" .. prefix .. "' | grep -v grep"))
+      local p = assert(io.popen("env -u LD_PRELOAD ps -eo args= | grep -F -- '" .. prefix .. "' | grep -v grep"))
       local out = p:read("*a")
       p:close()
       return out
