@@ -31,17 +31,13 @@ describe("pace", function()
     return out
   end
 
-  -- The most arrivals in any window of `width` seconds.
+  -- The most of the requests in `list` arriving in any window of `width`
+  -- seconds (emulator.densest over their sorted arrival times).
   local function densest(list, width)
-    local most = 0
-    for i = 1, #list do
-      local n = 0
-      for j = i, #list do
-        if list[j].at - list[i].at <= width then n = n + 1 end
-      end
-      if n > most then most = n end
-    end
-    return most
+    local at = {}
+    for i, r in ipairs(list) do at[i] = r.at end
+    table.sort(at)
+    return emulator.densest(at, width)
   end
 
   it("spaces blocking sends at the rate, burst 1", function()

@@ -63,18 +63,9 @@ local c = client({pace = {rate = 10, per = 1, burst = 1, store = store}, timeout
 for i = 1, 20 do assert(c.messages:send_text{instance_id = id, instance_token = tok, phone = "55" .. index .. i, message = "m"}) end
 emit("done")
 ]], inst.id, inst.token)
-    local at = {}
-    for _, r in ipairs(emu:requests()) do
-      if r.path == "/instances/" .. inst.id .. "/chat/send/text" then at[#at + 1] = r.at end
-    end
+    local at = emu:arrivals("/instances/" .. inst.id .. "/chat/send/text")
     assert.equals(40, #at)
-    table.sort(at)
-    local most = 0
-    for i = 1, #at do
-      local n = 0
-      for j = i, #at do if at[j] - at[i] <= 1 then n = n + 1 end end
-      most = math.max(most, n)
-    end
+    local most = emulator.densest(at, 1)
     assert(most <= 11, "a one-second window held " .. most .. " sends")
     assert(at[40] - at[1] >= 3.5, "40 sends at 10/s take about 4 s")
   end)

@@ -124,6 +124,31 @@ function Emu:api_requests()
   return out
 end
 
+-- The arrival times (seconds, r.at) of the requests to path, sorted.
+function Emu:arrivals(path)
+  local at = {}
+  for _, r in ipairs(self:requests()) do
+    if r.path == path then at[#at + 1] = r.at end
+  end
+  table.sort(at)
+  return at
+end
+
+-- The most of the sorted times `at` in any window of `width` seconds (a
+-- send budget's check: no window holds more than the budget allows).
+function M.densest(at, width)
+  local most = 0
+  for i = 1, #at do
+    local n = 0
+    for j = i, #at do
+      if at[j] - at[i] > width then break end
+      n = n + 1
+    end
+    if n > most then most = n end
+  end
+  return most
+end
+
 function Emu:count(method, path)
   local n = 0
   for _, r in ipairs(self:requests()) do
