@@ -342,15 +342,23 @@ end
 -- -- each frame:
 -- client:pump(0)
 -- if job:done() then local inst, msg, err = job:result() end
+-- scheduler.lua, imported on the first spawn or pump (a client that never
+-- starts a job does not load it).
+local scheduler
+local function scheduler_module()
+  scheduler = scheduler or import("scheduler")
+  return scheduler
+end
+
 function methods.spawn(self, fn, ...)
   check_open(self)
   if type(fn) ~= "function" then argerror(1, "spawn", "function expected, got " .. type(fn)) end
   local st = state.of_client(self)
-  local scheduler = import("scheduler")
+  local sched = scheduler or scheduler_module()
   -- A custom transport is called from Lua and may yield on its own
   -- (cosockets): the call runs now, and the job is done when spawn returns.
-  if st.transport then return scheduler.spawn_now(scheduler.engine(st), fn, ...) end
-  return scheduler.spawn(scheduler.engine(st), fn, ...)
+  if st.transport then return sched.spawn_now(sched.engine(st), fn, ...) end
+  return sched.spawn(st.engine or sched.engine(st), fn, ...)
 end
 
 --- Advances every started job without blocking longer than `max_wait`
@@ -360,13 +368,16 @@ end
 -- @tparam[opt] number max_wait seconds, default 0
 -- @treturn integer the number of jobs not finished yet
 -- @usage while client:pump(0.005) > 0 do end  -- or once per frame: client:pump(0)
+local seconds_ok = core.check_seconds
 function methods.pump(self, max_wait)
-  if max_wait == nil then max_wait = 0 end
-  args.check_seconds(max_wait, 1, "pump", "max_wait", true)
-  local st = state.of_client(self)
-  local e = st.engine
+  if max_wait == nil then
+    max_wait = 0
+  elseif not seconds_ok(max_wait, true) then
+    args.check_seconds(max_wait, 1, "pump", "max_wait", true) -- raises
+  end
+  local e = state.of_client(self).engine
   if not e then return 0 end
-  return import("scheduler").pump(e, max_wait)
+  return (scheduler or scheduler_module()).pump(e, max_wait)
 end
 
 --- An object an event loop can wait on (cqueues' pollable protocol):
@@ -381,8 +392,8 @@ end
 -- cqueues.poll(client:pollable()); client:pump(0)
 function methods.pollable(self)
   check_open(self)
-  local scheduler = import("scheduler")
-  return scheduler.pollable(scheduler.engine(state.of_client(self)))
+  local sched = scheduler_module()
+  return sched.pollable(sched.engine(state.of_client(self)))
 end
 
 -- close(): also ends the client's jobs, each with a `closed` failure.

@@ -13,8 +13,8 @@ local errors = import("errors")
 
 local type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error =
   type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error
-local create, resume, status, running, yield =
-  coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
+local create, resume, running, yield =
+  coroutine.create, coroutine.resume, coroutine.running, coroutine.yield
 local unpack = table.unpack or unpack
 local remove = table.remove
 local now, min, is_open = core.now, math.min, core.is_open
@@ -91,8 +91,7 @@ end
 
 -- While e.live > 0, the client's calls are not sent from C: a job's call
 -- must yield here, and C cannot yield (direct_call.c, why_not_from_c,
--- reads st.engine.live).
-local function set_live(e, delta) e.live = e.live + delta end
+-- reads st.engine.live). spawn adds one, finish takes it off.
 
 -- Idle coroutines kept for the next jobs (a job's coroutine is made once
 -- and its stack grown once, not per call), at most this many.
@@ -108,8 +107,12 @@ local function finish(e, job, r, reuse)
   -- A job that ends while holding the token fetch (it raised) frees it.
   if e.st.fetching == co then e.st.fetching = nil end
   -- Only a coroutine that yielded DONE is between jobs.
-  if reuse and #e.idle < POOL then e.idle[#e.idle + 1] = co end
-  set_live(e, -1)
+  if reuse then
+    local idle = e.idle
+    local n = #idle
+    if n < POOL then idle[n + 1] = co end
+  end
+  e.live = e.live - 1
   local cb = job.callback
   if cb then
     job.callback = nil
@@ -153,10 +156,11 @@ local function step(e, job, ...)
 end
 
 function handle(e, job, ok, ...)
-  local co = job.co
   local a, what, arg = ...
-  if a == DONE and ok then return finish(e, job, pack(select(2, ...)), true) end
-  if status(co) == "dead" then return finish(e, job, M.raised(a)) end
+  -- The worker never returns, so a resume that succeeded was a yield, and
+  -- one that failed left the coroutine dead (it raised).
+  if not ok then return finish(e, job, M.raised(a)) end
+  if a == DONE then return finish(e, job, { n = select("#", ...) - 1, select(2, ...) }, true) end
   if a ~= PAR then
     return finish(e, job, M.raised("a function run by client:parallel or client:spawn yielded outside the client", "BAD_YIELD"))
   end
@@ -165,8 +169,8 @@ function handle(e, job, ok, ...)
     -- A stopped job's requests fail at once, without being sent; its
     -- backoffs and waits end at once. The job unwinds through its own
     -- code, so whatever it holds (the token fetch) is released there.
-    if what == "xfer" then return handle(e, job, resume(co, nil, stopped(stop, false))) end
-    return handle(e, job, resume(co))
+    if what == "xfer" then return handle(e, job, resume(job.co, nil, stopped(stop, false))) end
+    return handle(e, job, resume(job.co))
   elseif what == "xfer" then
     job.state = "queued"
     job.req = arg -- the request object
@@ -279,10 +283,15 @@ function M.spawn(e, fn, ...)
   else
     co = create(worker)
   end
-  local job = setmetatable({ co = co, engine = e, state = "running" }, Job)
+  -- Every field a job may get is made here (false: none), so the table is
+  -- sized once and not grown as the job moves on.
+  local job = setmetatable({
+    co = co, engine = e, state = "running", req = false, slot = false, wake = false,
+    stop = false, results = false, callback = false,
+  }, Job)
   e.jobs[co] = job
   e.st.par[co] = true
-  set_live(e, 1)
+  e.live = e.live + 1
   step(e, job, fn, ...) -- the resume hands the worker fn and its arguments
   -- Its request goes into a free slot now, so that the pump only drives
   -- transfers (the slot's set-up costs more than a frame should).
@@ -320,23 +329,35 @@ end
 M.close_all = close_all
 
 -- Queued requests into free transfer slots; whether any was started.
+-- (multi:add answers nil and a message when libcurl cannot take the
+-- transfer: nothing was sent.)
 function start_pending(e)
-  if #e.pending == 0 then return false end
-  local st, moved = e.st, false
+  local pending = e.pending
+  local np = #pending
+  if np == 0 then return false end
+  local ud, moved = e.st.ud, false
   local multi = multi_of(e)
-  while #e.free > 0 and #e.pending > 0 do
-    local job = remove(e.pending, 1)
-    local slot = remove(e.free)
-    local ok, err = pcall(multi.add, multi, slot, st.ud, job.req)
+  local free = e.free
+  local nf = #free
+  while nf > 0 and np > 0 do
+    local job = pending[1]
+    if np == 1 then pending[1] = nil else remove(pending, 1) end
+    local slot = free[nf]
+    free[nf] = nil
+    local ok, err = multi:add(slot, ud, job.req)
     job.req = nil
     if ok then
       e.owner[slot] = job
       job.state, job.slot = "in_flight", slot
     else
-      e.free[#e.free + 1] = slot
-      step(e, job, nil, core.failure("network", tostring(err), false))
+      free[nf] = slot
+      step(e, job, nil, core.failure("network", err, false))
+      -- the job ran: it may have queued again, or closed the client
+      pending, free = e.pending, e.free
+      if not e.multi then return true end
     end
     moved = true
+    np, nf = #pending, #free
   end
   return moved
 end
@@ -366,15 +387,19 @@ local function advance(e)
     for i = 1, #w do step(e, w[i]) end
     moved = true
   end
-  local t, wake = now(), nil
-  for k = #e.sleepers, 1, -1 do
-    local job = e.sleepers[k]
-    if job and job.wake <= t then
-      remove(e.sleepers, k)
-      step(e, job)
-      moved = true
-    elseif job then
-      wake = wake and min(wake, job.wake) or job.wake
+  local wake
+  local ns = #e.sleepers
+  if ns > 0 then
+    local t = now()
+    for k = ns, 1, -1 do
+      local job = e.sleepers[k]
+      if job and job.wake <= t then
+        remove(e.sleepers, k)
+        step(e, job)
+        moved = true
+      elseif job then
+        wake = wake and min(wake, job.wake) or job.wake
+      end
     end
   end
   local multi = e.multi
