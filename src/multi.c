@@ -13,7 +13,6 @@
 #include "client.h"
 #include "multi_events.h"
 #include "clock.h"
-#include "request_object.h"
 #include "transport.h"
 #include "vzaps.h"
 
@@ -129,8 +128,7 @@ static int l_multi_add(lua_State *L) {
   vz_xfer *x;
   luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
   luaL_argcheck(L, !m->busy[slot - 1], 2, "slot is busy");
-  vz_req_check(L, 4);
-  x = &m->slots[slot - 1];
+  x = &m->slots[slot - 1]; /* vz_xfer_setup_req checks req before it touches the slot */
   if (!vz_xfer_setup_req(L, x, &id, 4, m->timeout_ms)) return fail(L, "vzaps: out of memory");
   if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK) return fail(L, "vzaps: cannot start a parallel transfer");
   m->busy[slot - 1] = 1;

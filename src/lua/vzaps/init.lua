@@ -345,6 +345,7 @@ end
 -- scheduler.lua, imported on the first spawn or pump (a client that never
 -- starts a job does not load it).
 local scheduler
+local state_of = core.state -- state.of_client without its call: spawn and pump run per job
 local function scheduler_module()
   scheduler = scheduler or import("scheduler")
   return scheduler
@@ -353,7 +354,7 @@ end
 function methods.spawn(self, fn, ...)
   check_open(self)
   if type(fn) ~= "function" then argerror(1, "spawn", "function expected, got " .. type(fn)) end
-  local st = state.of_client(self)
+  local st = state_of(self)[PRIV]
   local sched = scheduler or scheduler_module()
   -- A custom transport is called from Lua and may yield on its own
   -- (cosockets): the call runs now, and the job is done when spawn returns.
@@ -375,7 +376,7 @@ function methods.pump(self, max_wait)
   elseif not seconds_ok(max_wait, true) then
     args.check_seconds(max_wait, 1, "pump", "max_wait", true) -- raises
   end
-  local e = state.of_client(self).engine
+  local e = state_of(self)[PRIV].engine
   if not e then return 0 end
   return (scheduler or scheduler_module()).pump(e, max_wait)
 end

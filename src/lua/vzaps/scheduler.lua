@@ -103,14 +103,17 @@ local function finish(e, job, r, reuse)
   job.state = "done"
   job.co = nil
   e.jobs[co] = nil
-  e.st.par[co] = nil
+  local st = e.st
   -- A job that ends while holding the token fetch (it raised) frees it.
-  if e.st.fetching == co then e.st.fetching = nil end
-  -- Only a coroutine that yielded DONE is between jobs.
-  if reuse then
-    local idle = e.idle
-    local n = #idle
-    if n < POOL then idle[n + 1] = co end
+  if st.fetching == co then st.fetching = nil end
+  -- Only a coroutine that yielded DONE is between jobs. A pooled one stays
+  -- in st.par: it runs nothing until its next job.
+  local idle = e.idle
+  local n = #idle
+  if reuse and n < POOL then
+    idle[n + 1] = co
+  else
+    st.par[co] = nil
   end
   e.live = e.live - 1
   local cb = job.callback
@@ -139,8 +142,8 @@ end
 local handle
 
 -- A job's coroutine runs jobs one after another: it yields DONE and the
--- function's results, and is resumed with the next function and its
--- arguments (a tail call: the stack does not grow). One that raised is
+-- function's results, and is resumed with the next function and
+-- its arguments (a tail call: the stack does not grow). One that raised is
 -- dead and not reused.
 local DONE = {}
 local function worker(fn, ...)
@@ -285,6 +288,8 @@ function M.spawn(e, fn, ...)
   end
   -- Every field a job may get is made here (false: none), so the table is
   -- sized once and not grown as the job moves on.
+  -- Every field a job may get is made here (false: none), so the table is
+  -- sized once, and reading one never falls through to Job's methods.
   local job = setmetatable({
     co = co, engine = e, state = "running", req = false, slot = false, wake = false,
     stop = false, results = false, callback = false,
@@ -375,12 +380,12 @@ local function collect(e, multi, slot, a, b, c)
   end
 end
 
--- One pass without waiting: queued requests into free slots, waiters whose
--- token fetch ended, timers that are due, finished transfers. Returns
--- whether anything moved, and the time of the next timer (or nil).
+-- One pass without waiting, but for the transfers: queued requests into
+-- free slots, waiters whose token fetch ended, timers that are due.
+-- Returns whether anything moved, and the time of the next timer (or nil).
 local function advance(e)
   local st = e.st
-  local moved = start_pending(e)
+  local moved = #e.pending > 0 and start_pending(e)
   if #e.waiters > 0 and not st.fetching then
     local w = e.waiters
     e.waiters = {}
@@ -402,36 +407,41 @@ local function advance(e)
       end
     end
   end
-  local multi = e.multi
-  while multi and #e.free < e.slots do -- a slot is in flight
-    local slot, a, b, c = multi:next(0)
-    if not slot then break end
-    collect(e, multi, slot, a, b, c)
-    moved = true
-  end
   return moved, wake
 end
 
--- The pump's loop: advance, and wait (within max_wait) when nothing moved.
+-- How long the pump may wait now: until its deadline or the next timer.
+local function wait_for(left, wake)
+  local wait = wake and min(left, wake - now()) or left
+  return wait < 0 and 0 or wait
+end
+
+-- The pump's loop: advance, then collect the finished transfers; when
+-- nothing moved, the first collection waits (within max_wait) for one.
+-- multi:next(wait) returns at once with a transfer already done, so a job
+-- costs one call of it when it is the only one in flight.
 local function run(e, max_wait)
   local deadline = now() + max_wait
   while e.live > 0 do
     local moved, wake = advance(e)
     local left = deadline - now()
-    if left <= 0 then break end
-    if not moved then
-      local wait = wake and min(left, wake - now()) or left
-      if wait < 0 then wait = 0 end
-      local multi = e.multi
-      if multi and #e.free < e.slots then
-        local slot, a, b, c = multi:next(wait)
-        if slot then collect(e, multi, slot, a, b, c) end
-      elseif #e.sleepers > 0 and #e.pending == 0 and #e.waiters == 0 then
-        core.sleep(wait) -- only timers left: sleep to the next one, within max_wait
+    local multi = e.multi
+    if multi and #e.free < e.slots then -- a slot is in flight
+      local slot, a, b, c = multi:next((moved or left <= 0) and 0 or wait_for(left, wake))
+      while slot do
+        collect(e, multi, slot, a, b, c)
+        multi = e.multi
+        if not multi or #e.free >= e.slots then break end
+        slot, a, b, c = multi:next(0)
+      end
+    elseif not moved and left > 0 then
+      if #e.sleepers > 0 and #e.pending == 0 and #e.waiters == 0 then
+        core.sleep(wait_for(left, wake)) -- only timers left: sleep to the next one, within max_wait
       else
         break -- nothing that could make progress (a waiter whose fetcher is gone cannot happen)
       end
     end
+    if left <= 0 then break end
   end
 end
 
