@@ -328,6 +328,16 @@ function methods.parallel(self, fns, opts)
   return import("parallel").run(state.of_client(self), fns, opts)
 end
 
+-- scheduler.lua, imported on the first spawn or pump (a client that never
+-- starts a job does not load it).
+local scheduler
+local state_of = core.state -- state.of_client without its call: spawn and pump run per job
+local seconds_ok = core.check_seconds
+local function scheduler_module()
+  scheduler = scheduler or import("scheduler")
+  return scheduler
+end
+
 --- Starts a call without waiting for it: runs `fn(...)` (any calls of this
 -- client: endpoint methods, `client:request`, scoped handles) as a job of
 -- the client's scheduler, until its first request is queued, and returns
@@ -342,15 +352,6 @@ end
 -- -- each frame:
 -- client:pump(0)
 -- if job:done() then local inst, msg, err = job:result() end
--- scheduler.lua, imported on the first spawn or pump (a client that never
--- starts a job does not load it).
-local scheduler
-local state_of = core.state -- state.of_client without its call: spawn and pump run per job
-local function scheduler_module()
-  scheduler = scheduler or import("scheduler")
-  return scheduler
-end
-
 function methods.spawn(self, fn, ...)
   check_open(self)
   if type(fn) ~= "function" then argerror(1, "spawn", "function expected, got " .. type(fn)) end
@@ -369,7 +370,6 @@ end
 -- @tparam[opt] number max_wait seconds, default 0
 -- @treturn integer the number of jobs not finished yet
 -- @usage while client:pump(0.005) > 0 do end  -- or once per frame: client:pump(0)
-local seconds_ok = core.check_seconds
 function methods.pump(self, max_wait)
   if max_wait == nil then
     max_wait = 0
