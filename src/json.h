@@ -81,6 +81,14 @@ int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int 
 int vz_json_encode_body(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
                         int nskip, char *err, size_t errsz, const char **media_code);
 
+/* One member of the root object t (absolute index), for a walk that reads
+ * the object's fields itself (the mapper's): appends `,"key":value` (no
+ * comma when first) for the string key at keyidx and the value at validx,
+ * with the same rules and messages as vz_json_encode_body writing t whole
+ * (cycles through t, the field's path). The caller writes the braces. */
+int vz_json_encode_member(lua_State *L, int t, int keyidx, int validx, int first, vz_buf *out, int array_mt,
+                          int list_keys, char *err, size_t errsz, const char **media_code);
+
 /* As vz_json_decode, starting from and updating *hints (may be NULL: no
  * size hints, the default budget). hints->over_budget tells a failure over
  * the budget from malformed text. */
