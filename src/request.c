@@ -250,6 +250,7 @@ static int is_slot(const vz_route *r, const char *k, size_t n) {
  * is kept and reported where encoding a whole body would report it (after
  * the path), so which mistake a call hears about first does not change. */
 typedef struct walk_body {
+  unsigned seen;          /* bit i: the walk met required[i] (a non-nil value) */
   int on;                 /* encoding during the walk */
   int failed;             /* a member could not be encoded: err, media_code */
   const char *media_code; /* as in vz_json_encode_body */
@@ -298,6 +299,11 @@ static int check_body_fields(lua_State *L, vz_client *c, const frame *f, int rou
       if (!known) unknown_field(L, f, lua_gettop(L) - 1, route);
     }
     count++;
+    if (k != NULL) {
+      int i;
+      for (i = 0; i < r->nrequired; i++)
+        if (strlen(r->required[i]) == kn && memcmp(r->required[i], k, kn) == 0) w->seen |= 1u << i;
+    }
     if (w->on && k == NULL) w->on = 0;
     if (w->on && !w->failed &&
         !vz_json_encode_member(L, t, -2, -1, count == 1, &c->body, VZ_ARRAY_MT, lists, w->err, sizeof w->err,
@@ -589,11 +595,15 @@ void vz_map_endpoint(lua_State *L, vz_client *c, const vz_route *r, int scope, i
     q->itoken = f.val[VZ_SLOT_INSTANCE_TOKEN];
   }
 
+  walk.seen = 0;
   walk.on = r->nbody_args == 0 && !r->has_prepare;
   walk.failed = 0;
   walk.media_code = NULL;
   nfields = check_body_fields(L, c, &f, 2, &walk);
   for (i = 0; i < r->nrequired; i++) {
+    /* The walk's raw read settles it when it met the field; otherwise
+     * lua_getfield's answer (an __index may give it) does. */
+    if (walk.seen & (1u << i)) continue;
     if (f.body == 0 || get_field(L, f.body, r->required[i]) == 0) field_error(L, &f, -1, r->required[i], "is required");
   }
   check_ints(L, &f);
