@@ -269,15 +269,17 @@ static int check_body_fields(lua_State *L, vz_client *c, const frame *f, int rou
     return 0;
   }
   if (r->has_fields || w->on) {
+    int uv;
     vz_getuservalue(L, route);
+    uv = lua_gettop(L);
     if (w->on) {
-      vz_rawgeti(L, -1, VZ_ROUTE_LISTS);
-      lists = lua_gettop(L);
+      vz_rawgeti(L, uv, VZ_ROUTE_LISTS);
+      lists = lua_istable(L, -1) ? lua_gettop(L) : 0;
       vz_buf_reset(&c->body, VZ_KEEP_BUFFER);
       if (vz_buf_putc(&c->body, '{') != 0) luaL_error(L, "vzaps: out of memory");
     }
     if (r->has_fields) {
-      vz_rawgeti(L, lists ? lists - 1 : -1, VZ_ROUTE_FIELDS);
+      vz_rawgeti(L, uv, VZ_ROUTE_FIELDS);
       fields = lua_gettop(L);
     }
   }
@@ -306,7 +308,7 @@ static int check_body_fields(lua_State *L, vz_client *c, const frame *f, int rou
     }
     if (w->on && k == NULL) w->on = 0;
     if (w->on && !w->failed &&
-        !vz_json_encode_member(L, t, -2, -1, count == 1, &c->body, VZ_ARRAY_MT, lists, w->err, sizeof w->err,
+        !vz_json_encode_member(L, t, k, kn, count == 1, &c->body, VZ_ARRAY_MT, lists, w->err, sizeof w->err,
                                &w->media_code))
       w->failed = 1;
     lua_pop(L, 1);
@@ -346,7 +348,7 @@ static void encode_failed(lua_State *L, const frame *f, const char *err) {
 static void default_file_name(lua_State *L, const frame *f, int route, vz_buf *b) {
   int top = lua_gettop(L), t = f->body, doc, name, known;
   char err[160];
-  if (!f->r->has_fields || t == 0 || b->len < 2 || b->data[b->len - 1] != '}') return;
+  if (!f->r->has_document || t == 0 || b->len < 2 || b->data[b->len - 1] != '}') return;
   doc = get_field(L, t, "document");
   if (doc == 0 || get_field(L, t, "file_name") != 0 || !vz_media_push_name(L, doc)) {
     lua_settop(L, top);
