@@ -137,6 +137,19 @@ describe("realtime events", function()
     assert.is_nil(handshakes()[1].query:find("last_event_id", 1, true))
   end)
 
+  it("escapes the handshake's query values as every call's query (contract §3.3)", function()
+    local inst = new_instance()
+    emu:clear()
+    subscribe(inst, { events = { "Message", "Ack" }, last_event_id = "evt 0/é&x=1+~" }):close()
+    local q = handshakes()[1].query
+    assert.matches("&events=Message%%2CAck&", q)
+    assert.matches("&last_event_id=evt%%200%%2F%%C3%%A9%%26x%%3D1%%2B~$", q)
+    -- the same value in a REST query is escaped the same way
+    emu:clear()
+    client:request("GET", "/instances", { query = { last_event_id = "evt 0/é&x=1+~" } })
+    assert.equals("last_event_id=evt%200%2F%C3%A9%26x%3D1%2B~", emu:api_requests()[1].query)
+  end)
+
   it("works from an instance handle", function()
     local inst = new_instance()
     local sub = assert(client:instance(inst.id, inst.token).events:subscribe({}))
