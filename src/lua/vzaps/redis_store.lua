@@ -321,8 +321,7 @@ function Store:refresh(st, key, fetch)
     end
     local left = deadline - now()
     if left <= 0 then
-      return errors.transport("timeout", "timed out waiting for another process's token fetch",
-        { method = "POST", path = "/token" }, {})
+      return errors.token_wait_timeout(lease(st))
     end
     http.sleep(st, min(step, left))
     step = min(step * 2, MAX_STEP)
