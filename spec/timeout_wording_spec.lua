@@ -2,8 +2,10 @@
 -- answer gives the same message, kind and code whichever way the call
 -- leaves: sent from C, through the Lua layer (an observe hook), as a job
 -- (client:spawn, client:parallel) and through a custom transport (here
--- LuaSocket; spec/nginx_spec.lua checks the cosocket transport). The
--- wording is the core's (src/transport.c, vz_push_timeout_text).
+-- LuaSocket; spec/nginx_spec.lua checks the cosocket transport); and a
+-- connection that never opens names the connect budget and says that
+-- nothing was sent. The wording is the core's (src/transport.c,
+-- vz_push_timeout_text).
 local emulator = require("spec.support.emulator")
 local socket = require("socket")
 local shttp = require("socket.http")
@@ -89,6 +91,33 @@ describe("a request that timed out", function()
       assert.equals("GET", err.method)
     end)
   end
+
+  it("a connection that never opens: the connect budget, not sent, the same on every way", function()
+    -- A listener whose accept queue is full (backlog 0, filled, never
+    -- accepted): the kernel drops the next SYNs, so connecting hangs.
+    local srv = assert(socket.bind("127.0.0.1", 0, 0))
+    local _, port = srv:getsockname()
+    local fill = {}
+    for i = 1, 3 do
+      fill[i] = socket.tcp()
+      fill[i]:settimeout(0)
+      fill[i]:connect("127.0.0.1", port)
+    end
+    socket.sleep(0.1)
+    for _, w in ipairs({ ways[1], ways[2], ways[3] }) do
+      local o = { base_url = "http://127.0.0.1:" .. port, timeout = 1, connect_timeout = 0.2, max_retries = 0 }
+      for k, v in pairs(w[2]) do o[k] = v end
+      local c = emu:client(o)
+      local res, msg, err = w[3](c, function() return c:request("GET", "/x", { no_auth = true }) end)
+      c:close()
+      assert.is_nil(res, w[1])
+      assert.equals("vzaps: request timed out after 0.2 s; it was not sent", msg, w[1])
+      assert.equals("timeout", err.kind, w[1])
+      assert.is_false(err.sent, w[1])
+    end
+    for _, f in ipairs(fill) do f:close() end
+    srv:close()
+  end)
 
   it("says which budget ran out when nothing was sent: the connect phase's", function()
     -- A transport that knows it sent nothing (sent = false) is retried like

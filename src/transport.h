@@ -116,9 +116,6 @@ void vz_push_timeout_failure(lua_State *L, double seconds, double connect, int s
  * or was not sent (0); sent VZ_NO_SENT: no such clause. */
 #define VZ_NO_SENT (-2)
 void vz_push_timeout_text(lua_State *L, const char *what, double seconds, const char *waiting, int sent);
-/* The budget a timed-out request ran out of: the whole timeout once it was
- * sent, else the connect phase's, min(connect, timeout) (connect 0: none). */
-double vz_timeout_budget(double timeout, double connect, int sent);
 int vz_curl_is_tls_error(CURLcode rc);
 /* The success value of a 2xx body (true, the decoded JSON, or the text). */
 /* Returns 0, with the message pushed instead, when the JSON is over the
