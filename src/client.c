@@ -271,17 +271,29 @@ static int l_client_newindex(lua_State *L) {
   return luaL_error(L, "vzaps: cannot set field '%s' of a client", lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
+/* The client at idx, closed or not, checked against the vzaps.client
+ * metatable that the client's functions hold as upvalue 4 (cheaper than
+ * luaL_checkudata's registry lookup by name, which gives the error). */
+static vz_client *client_at(lua_State *L, int idx) {
+  vz_client *c = (vz_client *)lua_touserdata(L, idx);
+  if (c != NULL && lua_getmetatable(L, idx)) {
+    int ours = lua_rawequal(L, -1, lua_upvalueindex(4));
+    lua_pop(L, 1);
+    if (ours) return c;
+  }
+  return (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
+}
+
 /* core.state(client): the client's Lua-side table, closed or not. */
 static int l_client_state(lua_State *L) {
-  luaL_checkudata(L, 1, VZ_CLIENT_MT);
+  client_at(L, 1);
   vz_getuservalue(L, 1);
   return 1;
 }
 
 /* core.is_open(client) */
 static int l_client_is_open(lua_State *L) {
-  vz_client *c = (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
-  lua_pushboolean(L, c->curl != NULL);
+  lua_pushboolean(L, client_at(L, 1)->curl != NULL);
   return 1;
 }
 
@@ -300,18 +312,9 @@ static int send_body(lua_State *L) {
   return 3;
 }
 
-/* The client at idx, checked against the vzaps.client metatable that the
- * client's functions hold as upvalue 4 (cheaper than luaL_checkudata's
- * registry lookup by name); NULL when it is closed. */
+/* The open client at idx (client_at), or NULL when it is closed. */
 static vz_client *client_arg(lua_State *L, int idx) {
-  vz_client *c = (vz_client *)lua_touserdata(L, idx);
-  if (c == NULL || !lua_getmetatable(L, idx)) {
-    c = (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
-  } else if (!lua_rawequal(L, -1, lua_upvalueindex(4))) {
-    c = (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
-  } else {
-    lua_pop(L, 1);
-  }
+  vz_client *c = client_at(L, idx);
   return c->curl != NULL ? c : NULL;
 }
 

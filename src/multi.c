@@ -13,7 +13,6 @@
 #include "client.h"
 #include "multi_events.h"
 #include "clock.h"
-#include "request_object.h"
 #include "transport.h"
 #include "vzaps.h"
 
@@ -30,8 +29,19 @@ typedef struct vz_multi {
   char *busy; /* slot is added to the multi handle */
 } vz_multi;
 
+/* The methods' upvalue 3: the metatable, compared with argument 1's
+ * (cheaper than luaL_checkudata's registry lookup by name, and the
+ * scheduler calls these methods several times per job). */
+#define UP_MULTI_MT lua_upvalueindex(3)
+
 static vz_multi *multi_check(lua_State *L) {
-  vz_multi *m = (vz_multi *)luaL_checkudata(L, 1, VZ_MULTI_MT);
+  vz_multi *m = (vz_multi *)lua_touserdata(L, 1);
+  int ours = m != NULL && lua_getmetatable(L, 1);
+  if (ours) {
+    ours = lua_rawequal(L, -1, UP_MULTI_MT);
+    lua_pop(L, 1);
+  }
+  if (!ours) m = (vz_multi *)luaL_checkudata(L, 1, VZ_MULTI_MT);
   if (m->multi == NULL) luaL_error(L, "vzaps: parallel transfers are closed");
   return m;
 }
@@ -90,6 +100,12 @@ static int l_multi_new(lua_State *L) {
   return 1;
 }
 
+static int fail(lua_State *L, const char *message) {
+  lua_pushnil(L);
+  lua_pushstring(L, message);
+  return 2;
+}
+
 /* The slot's request object (held while in flight), set or cleared. */
 static void hold(lua_State *L, int slot, int req) {
   vz_getuservalue(L, 1);
@@ -101,7 +117,9 @@ static void hold(lua_State *L, int slot, int req) {
   lua_pop(L, 1);
 }
 
-/* m:add(slot, client, req): starts the request object req in the slot. */
+/* m:add(slot, client, req) -> true | nil, message: starts the request
+ * object req in the slot; the message when libcurl cannot take it (nothing
+ * was sent). */
 static int l_multi_add(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Integer slot = luaL_checkinteger(L, 2);
@@ -110,14 +128,13 @@ static int l_multi_add(lua_State *L) {
   vz_xfer *x;
   luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
   luaL_argcheck(L, !m->busy[slot - 1], 2, "slot is busy");
-  vz_req_check(L, 4);
-  x = &m->slots[slot - 1];
-  if (!vz_xfer_setup_req(L, x, &id, 4, m->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
-  if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK)
-    return luaL_error(L, "vzaps: cannot start a parallel transfer");
+  x = &m->slots[slot - 1]; /* vz_xfer_setup_req checks req before it touches the slot */
+  if (!vz_xfer_setup_req(L, x, &id, 4, m->timeout_ms)) return fail(L, "vzaps: out of memory");
+  if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK) return fail(L, "vzaps: cannot start a parallel transfer");
   m->busy[slot - 1] = 1;
   hold(L, (int)slot, 4);
-  return 0;
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 static int in_flight(const vz_multi *m) {
@@ -239,8 +256,9 @@ static const luaL_Reg multi_methods[] = {
 };
 
 /* Registers the metatable and core.multi_new on the core table on top of
- * the stack; the array metatable and the string cache are upvalues 1 and 2 of the methods (results are
- * decoded like core.send's). */
+ * the stack; the array metatable and the string cache are upvalues 1 and 2
+ * of the methods (results are decoded like core.send's), the metatable
+ * upvalue 3 (multi_check). */
 void vz_multi_register(lua_State *L) {
   int core = lua_gettop(L);
   luaL_newmetatable(L, VZ_MULTI_MT);
@@ -249,7 +267,8 @@ void vz_multi_register(lua_State *L) {
   lua_newtable(L);
   lua_getfield(L, core, "array_mt");
   lua_getfield(L, core, "strcache");
-  vz_setfuncs(L, multi_methods, 2);
+  lua_pushvalue(L, -4); /* the metatable */
+  vz_setfuncs(L, multi_methods, 3);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_multi_new);

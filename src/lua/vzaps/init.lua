@@ -328,6 +328,16 @@ function methods.parallel(self, fns, opts)
   return import("parallel").run(state.of_client(self), fns, opts)
 end
 
+-- scheduler.lua, imported on the first spawn or pump (a client that never
+-- starts a job does not load it).
+local scheduler
+local state_of = core.state -- state.of_client without its call: spawn and pump run per job
+local seconds_ok = core.check_seconds
+local function scheduler_module()
+  scheduler = scheduler or import("scheduler")
+  return scheduler
+end
+
 --- Starts a call without waiting for it: runs `fn(...)` (any calls of this
 -- client: endpoint methods, `client:request`, scoped handles) as a job of
 -- the client's scheduler, until its first request is queued, and returns
@@ -345,12 +355,12 @@ end
 function methods.spawn(self, fn, ...)
   check_open(self)
   if type(fn) ~= "function" then argerror(1, "spawn", "function expected, got " .. type(fn)) end
-  local st = state.of_client(self)
-  local scheduler = import("scheduler")
+  local st = state_of(self)[PRIV]
+  local sched = scheduler or scheduler_module()
   -- A custom transport is called from Lua and may yield on its own
   -- (cosockets): the call runs now, and the job is done when spawn returns.
-  if st.transport then return scheduler.spawn_now(scheduler.engine(st), fn, ...) end
-  return scheduler.spawn(scheduler.engine(st), fn, ...)
+  if st.transport then return sched.spawn_now(sched.engine(st), fn, ...) end
+  return sched.spawn(st.engine or sched.engine(st), fn, ...)
 end
 
 --- Advances every started job without blocking longer than `max_wait`
@@ -361,12 +371,14 @@ end
 -- @treturn integer the number of jobs not finished yet
 -- @usage while client:pump(0.005) > 0 do end  -- or once per frame: client:pump(0)
 function methods.pump(self, max_wait)
-  if max_wait == nil then max_wait = 0 end
-  args.check_seconds(max_wait, 1, "pump", "max_wait", true)
-  local st = state.of_client(self)
-  local e = st.engine
+  if max_wait == nil then
+    max_wait = 0
+  elseif not seconds_ok(max_wait, true) then
+    args.check_seconds(max_wait, 1, "pump", "max_wait", true) -- raises
+  end
+  local e = state_of(self)[PRIV].engine
   if not e then return 0 end
-  return import("scheduler").pump(e, max_wait)
+  return (scheduler or scheduler_module()).pump(e, max_wait)
 end
 
 --- An object an event loop can wait on (cqueues' pollable protocol):
@@ -381,8 +393,8 @@ end
 -- cqueues.poll(client:pollable()); client:pump(0)
 function methods.pollable(self)
   check_open(self)
-  local scheduler = import("scheduler")
-  return scheduler.pollable(scheduler.engine(state.of_client(self)))
+  local sched = scheduler_module()
+  return sched.pollable(sched.engine(state.of_client(self)))
 end
 
 -- close(): also ends the client's jobs, each with a `closed` failure.

@@ -13,8 +13,8 @@ local errors = import("errors")
 
 local type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error =
   type, select, tostring, pcall, setmetatable, getmetatable, pairs, ipairs, error
-local create, resume, status, running, yield =
-  coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
+local create, resume, running, yield =
+  coroutine.create, coroutine.resume, coroutine.running, coroutine.yield
 local unpack = table.unpack or unpack
 local remove = table.remove
 local now, min, is_open = core.now, math.min, core.is_open
@@ -91,8 +91,7 @@ end
 
 -- While e.live > 0, the client's calls are not sent from C: a job's call
 -- must yield here, and C cannot yield (direct_call.c, why_not_from_c,
--- reads st.engine.live).
-local function set_live(e, delta) e.live = e.live + delta end
+-- reads st.engine.live). spawn adds one, finish takes it off.
 
 -- Idle coroutines kept for the next jobs (a job's coroutine is made once
 -- and its stack grown once, not per call), at most this many.
@@ -104,12 +103,19 @@ local function finish(e, job, r, reuse)
   job.state = "done"
   job.co = nil
   e.jobs[co] = nil
-  e.st.par[co] = nil
+  local st = e.st
   -- A job that ends while holding the token fetch (it raised) frees it.
-  if e.st.fetching == co then e.st.fetching = nil end
-  -- Only a coroutine that yielded DONE is between jobs.
-  if reuse and #e.idle < POOL then e.idle[#e.idle + 1] = co end
-  set_live(e, -1)
+  if st.fetching == co then st.fetching = nil end
+  -- Only a coroutine that yielded DONE is between jobs. A pooled one stays
+  -- in st.par: it runs nothing until its next job.
+  local idle = e.idle
+  local n = #idle
+  if reuse and n < POOL then
+    idle[n + 1] = co
+  else
+    st.par[co] = nil
+  end
+  e.live = e.live - 1
   local cb = job.callback
   if cb then
     job.callback = nil
@@ -136,8 +142,8 @@ end
 local handle
 
 -- A job's coroutine runs jobs one after another: it yields DONE and the
--- function's results, and is resumed with the next function and its
--- arguments (a tail call: the stack does not grow). One that raised is
+-- function's results, and is resumed with the next function and
+-- its arguments (a tail call: the stack does not grow). One that raised is
 -- dead and not reused.
 local DONE = {}
 local function worker(fn, ...)
@@ -153,10 +159,11 @@ local function step(e, job, ...)
 end
 
 function handle(e, job, ok, ...)
-  local co = job.co
   local a, what, arg = ...
-  if a == DONE and ok then return finish(e, job, pack(select(2, ...)), true) end
-  if status(co) == "dead" then return finish(e, job, M.raised(a)) end
+  -- The worker never returns, so a resume that succeeded was a yield, and
+  -- one that failed left the coroutine dead (it raised).
+  if not ok then return finish(e, job, M.raised(a)) end
+  if a == DONE then return finish(e, job, { n = select("#", ...) - 1, select(2, ...) }, true) end
   if a ~= PAR then
     return finish(e, job, M.raised("a function run by client:parallel or client:spawn yielded outside the client", "BAD_YIELD"))
   end
@@ -165,8 +172,8 @@ function handle(e, job, ok, ...)
     -- A stopped job's requests fail at once, without being sent; its
     -- backoffs and waits end at once. The job unwinds through its own
     -- code, so whatever it holds (the token fetch) is released there.
-    if what == "xfer" then return handle(e, job, resume(co, nil, stopped(stop, false))) end
-    return handle(e, job, resume(co))
+    if what == "xfer" then return handle(e, job, resume(job.co, nil, stopped(stop, false))) end
+    return handle(e, job, resume(job.co))
   elseif what == "xfer" then
     job.state = "queued"
     job.req = arg -- the request object
@@ -279,10 +286,17 @@ function M.spawn(e, fn, ...)
   else
     co = create(worker)
   end
-  local job = setmetatable({ co = co, engine = e, state = "running" }, Job)
+  -- Every field a job may get is made here (false: none), so the table is
+  -- sized once and not grown as the job moves on.
+  -- Every field a job may get is made here (false: none), so the table is
+  -- sized once, and reading one never falls through to Job's methods.
+  local job = setmetatable({
+    co = co, engine = e, state = "running", req = false, slot = false, wake = false,
+    stop = false, results = false, callback = false,
+  }, Job)
   e.jobs[co] = job
   e.st.par[co] = true
-  set_live(e, 1)
+  e.live = e.live + 1
   step(e, job, fn, ...) -- the resume hands the worker fn and its arguments
   -- Its request goes into a free slot now, so that the pump only drives
   -- transfers (the slot's set-up costs more than a frame should).
@@ -320,23 +334,35 @@ end
 M.close_all = close_all
 
 -- Queued requests into free transfer slots; whether any was started.
+-- (multi:add answers nil and a message when libcurl cannot take the
+-- transfer: nothing was sent.)
 function start_pending(e)
-  if #e.pending == 0 then return false end
-  local st, moved = e.st, false
+  local pending = e.pending
+  local np = #pending
+  if np == 0 then return false end
+  local ud, moved = e.st.ud, false
   local multi = multi_of(e)
-  while #e.free > 0 and #e.pending > 0 do
-    local job = remove(e.pending, 1)
-    local slot = remove(e.free)
-    local ok, err = pcall(multi.add, multi, slot, st.ud, job.req)
+  local free = e.free
+  local nf = #free
+  while nf > 0 and np > 0 do
+    local job = pending[1]
+    if np == 1 then pending[1] = nil else remove(pending, 1) end
+    local slot = free[nf]
+    free[nf] = nil
+    local ok, err = multi:add(slot, ud, job.req)
     job.req = nil
     if ok then
       e.owner[slot] = job
       job.state, job.slot = "in_flight", slot
     else
-      e.free[#e.free + 1] = slot
-      step(e, job, nil, core.failure("network", tostring(err), false))
+      free[nf] = slot
+      step(e, job, nil, core.failure("network", err, false))
+      -- the job ran: it may have queued again, or closed the client
+      pending, free = e.pending, e.free
+      if not e.multi then return true end
     end
     moved = true
+    np, nf = #pending, #free
   end
   return moved
 end
@@ -354,59 +380,68 @@ local function collect(e, multi, slot, a, b, c)
   end
 end
 
--- One pass without waiting: queued requests into free slots, waiters whose
--- token fetch ended, timers that are due, finished transfers. Returns
--- whether anything moved, and the time of the next timer (or nil).
+-- One pass without waiting, but for the transfers: queued requests into
+-- free slots, waiters whose token fetch ended, timers that are due.
+-- Returns whether anything moved, and the time of the next timer (or nil).
 local function advance(e)
   local st = e.st
-  local moved = start_pending(e)
+  local moved = #e.pending > 0 and start_pending(e)
   if #e.waiters > 0 and not st.fetching then
     local w = e.waiters
     e.waiters = {}
     for i = 1, #w do step(e, w[i]) end
     moved = true
   end
-  local t, wake = now(), nil
-  for k = #e.sleepers, 1, -1 do
-    local job = e.sleepers[k]
-    if job and job.wake <= t then
-      remove(e.sleepers, k)
-      step(e, job)
-      moved = true
-    elseif job then
-      wake = wake and min(wake, job.wake) or job.wake
+  local wake
+  local ns = #e.sleepers
+  if ns > 0 then
+    local t = now()
+    for k = ns, 1, -1 do
+      local job = e.sleepers[k]
+      if job and job.wake <= t then
+        remove(e.sleepers, k)
+        step(e, job)
+        moved = true
+      elseif job then
+        wake = wake and min(wake, job.wake) or job.wake
+      end
     end
-  end
-  local multi = e.multi
-  while multi and #e.free < e.slots do -- a slot is in flight
-    local slot, a, b, c = multi:next(0)
-    if not slot then break end
-    collect(e, multi, slot, a, b, c)
-    moved = true
   end
   return moved, wake
 end
 
--- The pump's loop: advance, and wait (within max_wait) when nothing moved.
+-- How long the pump may wait now: until its deadline or the next timer.
+local function wait_for(left, wake)
+  local wait = wake and min(left, wake - now()) or left
+  return wait < 0 and 0 or wait
+end
+
+-- The pump's loop: advance, then collect the finished transfers; when
+-- nothing moved, the first collection waits (within max_wait) for one.
+-- multi:next(wait) returns at once with a transfer already done, so a job
+-- costs one call of it when it is the only one in flight.
 local function run(e, max_wait)
   local deadline = now() + max_wait
   while e.live > 0 do
     local moved, wake = advance(e)
     local left = deadline - now()
-    if left <= 0 then break end
-    if not moved then
-      local wait = wake and min(left, wake - now()) or left
-      if wait < 0 then wait = 0 end
-      local multi = e.multi
-      if multi and #e.free < e.slots then
-        local slot, a, b, c = multi:next(wait)
-        if slot then collect(e, multi, slot, a, b, c) end
-      elseif #e.sleepers > 0 and #e.pending == 0 and #e.waiters == 0 then
-        core.sleep(wait) -- only timers left: sleep to the next one, within max_wait
+    local multi = e.multi
+    if multi and #e.free < e.slots then -- a slot is in flight
+      local slot, a, b, c = multi:next((moved or left <= 0) and 0 or wait_for(left, wake))
+      while slot do
+        collect(e, multi, slot, a, b, c)
+        multi = e.multi
+        if not multi or #e.free >= e.slots then break end
+        slot, a, b, c = multi:next(0)
+      end
+    elseif not moved and left > 0 then
+      if #e.sleepers > 0 and #e.pending == 0 and #e.waiters == 0 then
+        core.sleep(wait_for(left, wake)) -- only timers left: sleep to the next one, within max_wait
       else
         break -- nothing that could make progress (a waiter whose fetcher is gone cannot happen)
       end
     end
+    if left <= 0 then break end
   end
 end
 
