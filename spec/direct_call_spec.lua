@@ -163,19 +163,44 @@ describe("direct calls", function()
       c:close()
     end)
 
-    it("calls made inside client:parallel (they yield to its scheduler)", function()
+    it("calls made inside a job: to the scheduler's slots straight from the method", function()
       client.instances:get(id) -- a token first
       local lines
-      local out = client:parallel({
-        function()
-          local n, v = module_lines(function() return client.instances:get(id) end, true)
-          lines = n
-          return v
-        end,
-      })
+      local job = client:spawn(function()
+        local n, v = module_lines(function() return client.instances:get(id) end, true)
+        lines = n
+        return v
+      end)
+      -- It waits for a slot (a call sent from C would have ended the job)
+      assert.is_false(job:done())
+      while client:pump(1) > 0 do end
+      assert.equals(id, job:result().id)
+      if paths.FAST then
+        assert.equals(0, lines, "a job's call that C may map goes to its slot without http.lua")
+      else
+        assert(lines >= LUA_MIN, "VZAPS_FAST_PATH=0: http.lua sends it, ran " .. lines .. " lines")
+      end
+      local out = client:parallel({ function() return client.instances:get(id) end })
       assert.equals(id, out[1][1].id)
-      assert(lines >= LUA_MIN, "a call in a parallel run must take the Lua path, ran " .. lines .. " lines")
-      on_fast_path(function() return client.instances:get(id) end) -- on again after the run
+      on_fast_path(function() return client.instances:get(id) end) -- from C again once no job is live
+    end)
+
+    it("calls made inside a job: a first attempt that failed goes on in http.send (401: new token, replayed)", function()
+      client.instances:get(id) -- a token first
+      emu:clear()
+      emu:script({ method = "POST", path = "/instances/get", times = 1, status = 401, json = { error = "expired" } })
+      local job = client:spawn(function() return client.instances:get(id) end)
+      while client:pump(1) > 0 do end
+      assert.equals(id, (job:result()).id)
+      assert.equals(2, emu:count("POST", "/instances/get"))
+      assert.equals(1, emu:count("POST", "/token"))
+      emu:script({ method = "POST", path = "/instances/get", times = 1, status = 404, json = { error = "no such instance" } })
+      job = client:spawn(function() return client.instances:get(id) end)
+      while client:pump(1) > 0 do end
+      local v, msg, err = job:result()
+      assert.is_nil(v)
+      assert.equals(404, err.status)
+      assert.matches("404", msg)
     end)
   end)
 

@@ -30,6 +30,7 @@
 /* Upvalues of an endpoint method (core.method), after the nine above. */
 #define UP_ROUTE lua_upvalueindex(10)
 #define UP_SEND lua_upvalueindex(11)
+#define UP_PAR lua_upvalueindex(12) /* http.lua's PAR: what a job yields to its scheduler */
 
 static vz_client *client_of(lua_State *L, int idx) {
   vz_client *c = NULL;
@@ -41,6 +42,8 @@ static vz_client *client_of(lua_State *L, int idx) {
   return c;
 }
 
+static const char LIVE_JOBS[] = "the client has live jobs (client:spawn, client:parallel)";
+
 /* Why the call cannot be sent from C, or NULL when it can. st is the
  * stack index of the client's Lua state (http.send's st). */
 static const char *why_not_from_c(lua_State *L, const vz_client *c, int st, const vz_request *q) {
@@ -51,24 +54,49 @@ static const char *why_not_from_c(lua_State *L, const vz_client *c, int st, cons
   if (q->refuse_field != NULL || q->refuse_code != NULL)
     return "a media value over its limit, or a file unreadable now: http.send returns the failure";
   if (q->auth && (c->token == NULL || vz_now() >= c->token_expires)) return "no valid token: http.send fetches one";
-  /* A job's call must yield to the scheduler (scheduler.lua), and C cannot
-   * yield: while the client has jobs, its calls go through the Lua layer. */
+  /* A job's call must yield to the scheduler (scheduler.lua), and the
+   * guarded body cannot: while the client has jobs, its calls are not sent
+   * here (a job's own call then goes to the scheduler from the method,
+   * dispatch and l_method). */
   lua_getfield(L, st, "engine");
   jobs = lua_istable(L, -1) ? (lua_getfield(L, -1, "live"), lua_tonumber(L, -1) > 0) : 0;
   lua_settop(L, st);
-  if (jobs) return "the client has live jobs (client:spawn, client:parallel)";
+  if (jobs) return LIVE_JOBS;
   return NULL;
 }
 
+#if LUA_VERSION_NUM >= 503
+/* Whether the running coroutine is one of the client's jobs (st.par, as
+ * http.lua's in_parallel asks). */
+static int in_a_job(lua_State *L, int st) {
+  int is = 0;
+  lua_getfield(L, st, "par");
+  if (lua_istable(L, -1) && !lua_pushthread(L)) {
+    lua_rawget(L, -2);
+    is = lua_toboolean(L, -1);
+  }
+  lua_settop(L, st);
+  return is;
+}
+#endif
+
 /* Returns: the 2xx value | MARK, st, request object[, outcome of the first
- * attempt]. st is the client's Lua state (http.send's). */
+ * attempt] | MARK, st, request object, nil, true when the call runs in one
+ * of the client's jobs and nothing else keeps it from C: its first attempt
+ * then goes to the scheduler's slots straight from the method (l_method),
+ * as http.send's would. st is the client's Lua state (http.send's). */
 static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
-  int st, outcome = 0;
+  int st, outcome = 0, to_slot = 0;
+  const char *why;
   vz_getuservalue(L, ud);
   lua_pushvalue(L, UP_PRIV);
   lua_rawget(L, -2);
   st = lua_gettop(L);
-  if (why_not_from_c(L, c, st, q) == NULL) {
+  why = why_not_from_c(L, c, st, q);
+#if LUA_VERSION_NUM >= 503
+  to_slot = why == LIVE_JOBS && in_a_job(L, st);
+#endif
+  if (why == NULL) {
     vz_call_headers h;
     vz_ident id = vz_client_ident(c);
     long timeout_ms = q->timeout ? vz_seconds_to_ms((double)lua_tonumber(L, q->timeout)) : c->timeout_ms;
@@ -93,6 +121,11 @@ static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
   lua_pushvalue(L, st);
   vz_push_request(L, c, q);
   vz_buf_reset(&c->body, VZ_KEEP_BUFFER);
+  if (to_slot) {
+    lua_pushnil(L);
+    lua_pushboolean(L, 1);
+    return 5;
+  }
   if (outcome == 0) return 3;
   lua_pushvalue(L, outcome);
   return 4;
@@ -172,13 +205,41 @@ static int l_call(lua_State *L) {
 #if LUA_VERSION_NUM >= 503
 /* An endpoint method, resource:name(...): core.call on its route, and
  * http.send on what C did not settle (as resources.lua's Lua closure does
- * on 5.1, 5.2 and LuaJIT; a C one saves that frame and its varargs). Jobs
- * yield inside http.send: lua_callk lets them, method_sent ends the call
- * when the job resumes. Returns the 2xx value, or http.send's three
- * results. */
+ * on 5.1, 5.2 and LuaJIT; a C one saves that frame and its varargs). A
+ * call in one of the client's jobs yields its request to the scheduler
+ * from here (lua_yieldk; method_slot_done takes the slot's outcome), and
+ * jobs yield inside http.send too (lua_callk; method_sent ends the call).
+ * Returns the 2xx value, or http.send's three results. */
 static int method_sent(lua_State *L, int status, lua_KContext ctx) {
   (void)L, (void)status, (void)ctx;
   return 3;
+}
+
+/* http.send(st, request, outcome at o, or nil when o is past the top): the
+ * stack from base is MARK, st, request. */
+static int method_send(lua_State *L, int base, int o) {
+  if (o > lua_gettop(L)) lua_settop(L, o);
+  lua_pushvalue(L, o);
+  lua_replace(L, base + 3);
+  lua_pushvalue(L, UP_SEND);
+  lua_replace(L, base); /* send, st, request, outcome */
+  lua_settop(L, base + 3);
+  lua_callk(L, 3, 3, 0, method_sent);
+  return 3;
+}
+
+/* The scheduler resumed a job's call with the slot's outcome: the 2xx
+ * value, status, request id, or nil and the outcome, which http.send
+ * takes as its first attempt's (retries, 401 replay, errors), as for a
+ * call sent from C. */
+static int method_slot_done(lua_State *L, int status, lua_KContext ctx) {
+  int base = (int)ctx;
+  (void)status;
+  if (lua_gettop(L) >= base + 3 && !lua_isnil(L, base + 3)) {
+    lua_settop(L, base + 3);
+    return 1;
+  }
+  return method_send(L, base, base + 4);
 }
 
 static int l_method(lua_State *L) {
@@ -195,11 +256,16 @@ static int l_method(lua_State *L) {
   n = run_body(L, c);
   base = lua_gettop(L) - n + 1;
   if (n < 3 || !lua_rawequal(L, base, UP_MARK)) return n > 0 ? 1 : 0;
-  lua_pushvalue(L, UP_SEND);
-  lua_replace(L, base); /* send, st, request[, outcome] */
-  lua_settop(L, base + 3);
-  lua_callk(L, 3, 3, 0, method_sent);
-  return 3;
+  if (n == 5 && lua_toboolean(L, base + 4) && lua_isyieldable(L)) {
+    /* A job's call: the request goes to the scheduler for a slot, as
+     * http.lua's exchange asks (yield PAR, "xfer", req). */
+    lua_settop(L, base + 2); /* MARK, st, request */
+    lua_pushvalue(L, UP_PAR);
+    lua_pushliteral(L, "xfer");
+    lua_pushvalue(L, base + 2);
+    return lua_yieldk(L, 3, (lua_KContext)base, method_slot_done);
+  }
+  return method_send(L, base, base + 3);
 }
 
 int vz_is_method_frame(lua_State *L, lua_Debug *ar) {
@@ -210,15 +276,17 @@ int vz_is_method_frame(lua_State *L, lua_Debug *ar) {
   return is;
 }
 
-/* method_maker(route, send) -> an endpoint method (l_method): bound to the
- * same upvalues as core.call. */
+/* method_maker(route, send, PAR) -> an endpoint method (l_method): bound
+ * to the same upvalues as core.call. */
 static int l_method_maker(lua_State *L) {
   int i;
   luaL_checktype(L, 2, LUA_TFUNCTION);
+  luaL_checktype(L, 3, LUA_TTABLE);
   for (i = 1; i <= 9; i++) lua_pushvalue(L, lua_upvalueindex(i));
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 2);
-  lua_pushcclosure(L, l_method, 11);
+  lua_pushvalue(L, 3);
+  lua_pushcclosure(L, l_method, 12);
   return 1;
 }
 #else

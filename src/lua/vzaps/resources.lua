@@ -95,7 +95,7 @@ local call, request, method_maker = core.caller(state.UD, state.SCOPES, MARK, st
 -- module's).
 local function method_of(row)
   local route = core.route(row)
-  if method_maker then return method_maker(route, send) end
+  if method_maker then return method_maker(route, send, http.PAR) end
   return function(self, ...)
     local a, st, req, first = call(self, route, ...)
     if a ~= MARK then return a end
