@@ -124,6 +124,31 @@ describe("observe", function()
     c:close()
   end)
 
+  it("reports a custom transport's attempts without timings", function()
+    local asked = {}
+    local c, seen = watched({
+      transport = function(req)
+        asked[#asked + 1] = req.method .. " " .. req.url
+        if req.url:find("/token$") then
+          return { status = 200, body = '{"access_token":"jwt-observe","expires_in":3600}' }
+        end
+        return { status = 200, body = '{"id":"' .. inst.id .. '"}', headers = { ["X-Request-Id"] = "rq-7" } }
+      end,
+    })
+    assert.equals(inst.id, assert(c.instances:get(inst.id)).id)
+    assert.same({ "POST " .. emu.url .. "/token", "POST " .. emu.url .. "/instances/get" }, asked)
+    assert.equals(2, #seen)
+    local s = seen[2]
+    assert.equals("instances.get", s.op)
+    assert.equals("POST", s.method)
+    assert.equals("/instances/get", s.path)
+    assert.equals("ok", s.kind)
+    assert.equals("rq-7", s.request_id)
+    assert.is_nil(s.timings)
+    assert.is_nil(seen[1].timings)
+    c:close()
+  end)
+
   it("rejects a hook that is not a function", function()
     assert.has_error(function() emu:client({ observe = 42 }) end)
     assert.has_error(function() emu:client({ observe_payloads = "yes" }) end)

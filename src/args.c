@@ -1,7 +1,8 @@
 /* args.c: argument errors, raised the same way by every part of the module
  * (the API description: `bad argument #n to 'name' (why)`), with the position of the
  * user's line in front: the first calling frame that is not the module's
- * own Lua (@vzaps/...), however deep in the module the check ran. The Lua
+ * own Lua (@vzaps/...) or an endpoint method, however deep in the module
+ * the check ran. The Lua
  * layer raises through core.argerror, so there is one wording. */
 #include <stdarg.h>
 #include <string.h>
@@ -24,7 +25,7 @@ void vz_push_caller_position(lua_State *L) {
   for (level = 1; lua_getstack(L, level, &ar); level++) {
     if (!lua_getinfo(L, "Sl", &ar)) break;
     if (strcmp(ar.what, "C") == 0) {
-      if (module_lua_frame(L, level + 1)) continue;
+      if (module_lua_frame(L, level + 1) || vz_is_method_frame(L, &ar)) continue;
       break;
     }
     if (strcmp(ar.what, "tail") == 0) continue; /* Lua 5.1: the mark a tail call leaves */

@@ -298,21 +298,39 @@ static int send_body(lua_State *L) {
   return 3;
 }
 
+/* The client at idx, checked against the vzaps.client metatable that the
+ * client's functions hold as upvalue 4 (cheaper than luaL_checkudata's
+ * registry lookup by name); NULL when it is closed. */
+static vz_client *client_arg(lua_State *L, int idx) {
+  vz_client *c = (vz_client *)lua_touserdata(L, idx);
+  if (c == NULL || !lua_getmetatable(L, idx)) {
+    c = (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
+  } else if (!lua_rawequal(L, -1, lua_upvalueindex(4))) {
+    c = (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
+  } else {
+    lua_pop(L, 1);
+  }
+  return c->curl != NULL ? c : NULL;
+}
+
 /* The exchange runs with the client guarded: a finalizer run by the
  * decoder's allocations must not start another exchange on the same handle
  * and buffers (vz_client_run_guarded). */
 static int l_client_send(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
-  vz_req_check(L, 2);
+  vz_client *c = client_arg(L, 1);
+  if (c == NULL) return luaL_error(L, "vzaps: client is closed");
+  vz_req_at(L, 2, lua_upvalueindex(5));
   lua_settop(L, 2);
   lua_pushvalue(L, lua_upvalueindex(3)); /* send_body, made once (vz_client_register) */
   lua_insert(L, 1);
   return vz_client_run_guarded(L, c);
 }
 
-/* core.timings(client): the timings of the client's last call. */
+/* core.timings(client): the timings of the client's last transfer, nil
+ * once it is closed. */
 static int l_client_timings(lua_State *L) {
-  vz_client *c = vz_client_check(L, 1);
+  vz_client *c = client_arg(L, 1);
+  if (c == NULL) return 0;
   vz_xfer_push_timings(L, &c->rest);
   return 1;
 }
@@ -388,13 +406,17 @@ void vz_client_register(lua_State *L) {
   lua_pop(L, 2);
 
   /* core.send decodes answers: the array metatable and the string cache
-   * are its upvalues 1 and 2 (vzaps.h), and its guarded body upvalue 3. */
+   * are its upvalues 1 and 2 (vzaps.h), and its guarded body upvalue 3;
+   * the client and request metatables are upvalues 4 and 5 of every
+   * function here (client_arg, vz_req_at). */
   lua_pushvalue(L, core);
   lua_getfield(L, core, "array_mt");
   lua_getfield(L, core, "strcache");
   lua_pushvalue(L, -2);
   lua_pushvalue(L, -2);
   lua_pushcclosure(L, send_body, 2);
-  vz_setfuncs(L, client_funcs, 3);
+  luaL_getmetatable(L, VZ_CLIENT_MT);
+  luaL_getmetatable(L, VZ_REQ_MT);
+  vz_setfuncs(L, client_funcs, 5);
   lua_pop(L, 1);
 }

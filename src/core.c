@@ -181,9 +181,9 @@ int luaopen_vzaps(lua_State *L) {
   vz_setfuncs(L, core_funcs, 2);
 
   vz_clock_register(L);
+  vz_req_register(L); /* before the client's functions, which hold its metatable */
   vz_client_register(L);
   vz_transport_register(L);
-  vz_req_register(L);
   vz_request_register(L);
   vz_policy_register(L);
   vz_url_register(L);

@@ -27,6 +27,9 @@
 #define UP_CLIENT_MT lua_upvalueindex(7)
 #define UP_ROUTE_MT lua_upvalueindex(8)
 #define UP_BODY lua_upvalueindex(9) /* the guarded entry points' bodies */
+/* Upvalues of an endpoint method (core.method), after the nine above. */
+#define UP_ROUTE lua_upvalueindex(10)
+#define UP_SEND lua_upvalueindex(11)
 
 static vz_client *client_of(lua_State *L, int idx) {
   vz_client *c = NULL;
@@ -166,6 +169,65 @@ static int l_call(lua_State *L) {
   return run_body(L, c);
 }
 
+#if LUA_VERSION_NUM >= 503
+/* An endpoint method, resource:name(...): core.call on its route, and
+ * http.send on what C did not settle (as resources.lua's Lua closure does
+ * on 5.1, 5.2 and LuaJIT; a C one saves that frame and its varargs). Jobs
+ * yield inside http.send: lua_callk lets them, method_sent ends the call
+ * when the job resumes. Returns the 2xx value, or http.send's three
+ * results. */
+static int method_sent(lua_State *L, int status, lua_KContext ctx) {
+  (void)L, (void)status, (void)ctx;
+  return 3;
+}
+
+static int l_method(lua_State *L) {
+  int n, base;
+  vz_client *c = NULL;
+  lua_pushvalue(L, UP_ROUTE);
+  lua_insert(L, 2);
+  if (lua_istable(L, 1)) {
+    lua_pushvalue(L, UP_UD);
+    lua_rawget(L, 1);
+    c = client_of(L, -1);
+    lua_pop(L, 1);
+  }
+  n = run_body(L, c);
+  base = lua_gettop(L) - n + 1;
+  if (n < 3 || !lua_rawequal(L, base, UP_MARK)) return n > 0 ? 1 : 0;
+  lua_pushvalue(L, UP_SEND);
+  lua_replace(L, base); /* send, st, request[, outcome] */
+  lua_settop(L, base + 3);
+  lua_callk(L, 3, 3, 0, method_sent);
+  return 3;
+}
+
+int vz_is_method_frame(lua_State *L, lua_Debug *ar) {
+  int is;
+  if (!lua_getinfo(L, "f", ar)) return 0;
+  is = lua_tocfunction(L, -1) == l_method;
+  lua_pop(L, 1);
+  return is;
+}
+
+/* method_maker(route, send) -> an endpoint method (l_method): bound to the
+ * same upvalues as core.call. */
+static int l_method_maker(lua_State *L) {
+  int i;
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  for (i = 1; i <= 9; i++) lua_pushvalue(L, lua_upvalueindex(i));
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, l_method, 11);
+  return 1;
+}
+#else
+int vz_is_method_frame(lua_State *L, lua_Debug *ar) {
+  (void)L, (void)ar;
+  return 0;
+}
+#endif
+
 /* core.request(client, method, path, opts): client:request. */
 static int l_request(lua_State *L) { return run_body(L, client_of(L, 1)); }
 
@@ -182,13 +244,19 @@ static void push_bound(lua_State *L, lua_CFunction fn, lua_CFunction body) {
   lua_pushcclosure(L, fn, body != NULL ? 9 : 8);
 }
 
-/* core.caller(UD, SCOPES, MARK, PRIV) -> call, request: bound to the keys
- * the Lua layer keeps its objects under (SCOPES: the weak table of scopes). */
+/* core.caller(UD, SCOPES, MARK, PRIV) -> call, request, method_maker
+ * (Lua 5.3+; before, nil: no yield across a C call): bound to the keys the
+ * Lua layer keeps its objects under (SCOPES: the weak table of scopes). */
 static int l_caller(lua_State *L) {
   lua_settop(L, 4);
   push_bound(L, l_call, call_body);
   push_bound(L, l_request, request_body);
-  return 2;
+#if LUA_VERSION_NUM >= 503
+  push_bound(L, l_method_maker, call_body);
+#else
+  lua_pushnil(L);
+#endif
+  return 3;
 }
 
 void vz_direct_register(lua_State *L) {

@@ -81,6 +81,17 @@ int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int 
 int vz_json_encode_body(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
                         int nskip, char *err, size_t errsz, const char **media_code);
 
+/* One member of the root object t (absolute index), for a walk that reads
+ * the object's fields itself (the mapper's, during lua_next): appends
+ * `,"key":value` (no comma when first) for the value on top of the stack,
+ * stored under the string key just below it (key, klen: its text), with
+ * the same rules and messages as vz_json_encode_body writing t whole
+ * (cycles through t, the field's path). array_mt and list_keys: as for
+ * vz_json_encode, each an absolute (or pseudo-) index of a table, or 0.
+ * The caller writes the braces. Leaves the stack as it was. */
+int vz_json_encode_member(lua_State *L, int t, const char *key, size_t klen, int first, vz_buf *out, int array_mt,
+                          int list_keys, char *err, size_t errsz, const char **media_code);
+
 /* As vz_json_decode, starting from and updating *hints (may be NULL: no
  * size hints, the default budget). hints->over_budget tells a failure over
  * the budget from malformed text. */

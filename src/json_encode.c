@@ -436,6 +436,33 @@ int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int 
   return vz_json_encode_body(L, idx, out, array_mt, list_keys, skip, nskip, err, errsz, NULL);
 }
 
+int vz_json_encode_member(lua_State *L, int t, const char *key, size_t klen, int first, vz_buf *out, int array_mt,
+                          int list_keys, char *err, size_t errsz, const char **media_code) {
+  enc e; /* as in vz_json_encode_body: t is the root object, at depth 1 */
+  int top = lua_gettop(L), ok;
+  e.L = L;
+  e.out = out;
+  e.array_mt = array_mt;
+  e.list_keys = list_keys;
+  e.err = err;
+  e.errsz = errsz;
+  e.skip = NULL;
+  e.nskip = 0;
+  e.media_code = media_code;
+  *media_code = NULL;
+  e.tables[0] = lua_topointer(L, t);
+  e.path[0].key = key;
+  e.path[0].klen = klen;
+  e.depth = 1;
+  ok = (first || put_char(out, ',') == 0) ? 1 : fail_oom(&e);
+  if (ok && !put_string(&e, key, klen)) ok = 0;
+  if (ok && put_char(out, ':') != 0) ok = fail_oom(&e);
+  /* put_value pushes nothing it does not pop: the stack is as it was */
+  if (ok) ok = put_value(&e, top, top - 1);
+  if (out->data != NULL) out->data[out->len] = '\0';
+  return ok;
+}
+
 int vz_json_encode_body(lua_State *L, int idx, vz_buf *out, int array_mt, int list_keys, const char *const *skip,
                         int nskip, char *err, size_t errsz, const char **media_code) {
   enc e; /* path arrays are written before they are read: no need to clear */

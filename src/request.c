@@ -244,35 +244,76 @@ static int is_slot(const vz_route *r, const char *k, size_t n) {
   return 0;
 }
 
+/* The generic body (an object of the call's fields, nothing else:
+ * no positional body arguments, no `prepare`) is encoded during the field
+ * walk, member by member, saving a second walk over the table. Its failure
+ * is kept and reported where encoding a whole body would report it (after
+ * the path), so which mistake a call hears about first does not change. */
+typedef struct walk_body {
+  unsigned seen;          /* bit i: the walk met required[i] (a non-nil value) */
+  int on;                 /* encoding during the walk */
+  int failed;             /* a member could not be encoded: err, media_code */
+  const char *media_code; /* as in vz_json_encode_body */
+  char err[160];
+} walk_body;
+
 /* Walks the body fields of the call: raises on an unexpected or unknown
- * one; returns how many there are. */
-static int check_body_fields(lua_State *L, const frame *f, int route) {
+ * one; returns how many there are. With w->on, encodes them into c->body
+ * as it goes; a key that is not a string turns that off (the whole-table
+ * encoder then reports it as before). */
+static int check_body_fields(lua_State *L, vz_client *c, const frame *f, int route, walk_body *w) {
   const vz_route *r = f->r;
-  int t = f->body, count = 0, fields = 0;
-  if (t == 0) return 0;
-  if (r->has_fields) {
+  int t = f->body, count = 0, fields = 0, lists = 0, top = lua_gettop(L);
+  if (t == 0) {
+    w->on = 0;
+    return 0;
+  }
+  if (r->has_fields || w->on) {
+    int uv;
     vz_getuservalue(L, route);
-    vz_rawgeti(L, -1, VZ_ROUTE_FIELDS);
-    fields = lua_gettop(L);
+    uv = lua_gettop(L);
+    if (w->on) {
+      vz_rawgeti(L, uv, VZ_ROUTE_LISTS);
+      lists = lua_istable(L, -1) ? lua_gettop(L) : 0;
+      vz_buf_reset(&c->body, VZ_KEEP_BUFFER);
+      if (vz_buf_putc(&c->body, '{') != 0) luaL_error(L, "vzaps: out of memory");
+    }
+    if (r->has_fields) {
+      vz_rawgeti(L, uv, VZ_ROUTE_FIELDS);
+      fields = lua_gettop(L);
+    }
   }
   lua_pushnil(L);
   while (lua_next(L, t)) {
     size_t kn;
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &kn) : NULL;
-    lua_pop(L, 1);
-    if (r->table_form && k != NULL && is_slot(r, k, kn)) continue;
-    if (r->no_body) vz_argerror(L, 1, r->name, "unexpected field '%s'", key_text(L, lua_gettop(L)));
+    if (r->table_form && k != NULL && is_slot(r, k, kn)) {
+      lua_pop(L, 1);
+      continue;
+    }
+    if (r->no_body) vz_argerror(L, 1, r->name, "unexpected field '%s'", key_text(L, lua_gettop(L) - 1));
     if (fields) {
       int known;
-      lua_pushvalue(L, -1);
+      lua_pushvalue(L, -2);
       lua_rawget(L, fields);
       known = !lua_isnil(L, -1);
       lua_pop(L, 1);
-      if (!known) unknown_field(L, f, lua_gettop(L), route);
+      if (!known) unknown_field(L, f, lua_gettop(L) - 1, route);
     }
     count++;
+    if (k != NULL) {
+      int i;
+      for (i = 0; i < r->nrequired; i++)
+        if (strlen(r->required[i]) == kn && memcmp(r->required[i], k, kn) == 0) w->seen |= 1u << i;
+    }
+    if (w->on && k == NULL) w->on = 0;
+    if (w->on && !w->failed &&
+        !vz_json_encode_member(L, t, k, kn, count == 1, &c->body, VZ_ARRAY_MT, lists, w->err, sizeof w->err,
+                               &w->media_code))
+      w->failed = 1;
+    lua_pop(L, 1);
   }
-  if (fields) lua_pop(L, 2);
+  lua_settop(L, top);
   return count;
 }
 
@@ -307,7 +348,7 @@ static void encode_failed(lua_State *L, const frame *f, const char *err) {
 static void default_file_name(lua_State *L, const frame *f, int route, vz_buf *b) {
   int top = lua_gettop(L), t = f->body, doc, name, known;
   char err[160];
-  if (!f->r->has_fields || t == 0 || b->len < 2 || b->data[b->len - 1] != '}') return;
+  if (!f->r->has_document || t == 0 || b->len < 2 || b->data[b->len - 1] != '}') return;
   doc = get_field(L, t, "document");
   if (doc == 0 || get_field(L, t, "file_name") != 0 || !vz_media_push_name(L, doc)) {
     lua_settop(L, top);
@@ -372,12 +413,20 @@ static void body_failed(lua_State *L, const frame *f, vz_request *q, const char 
 
 /* The JSON body into c->body (§3.4): only when there is a field
  * to send. */
-static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, int nfields, vz_request *q) {
+static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, int nfields, vz_request *q,
+                        const walk_body *w) {
   const vz_route *r = f->r;
   vz_buf *b = &c->body;
   char err[160];
   const char *media_code;
   int lists, i, t = f->body;
+  if (w->on && nfields > 0) { /* encoded by the field walk */
+    if (vz_buf_putc(b, '}') != 0) luaL_error(L, "vzaps: out of memory");
+    if (w->failed) body_failed(L, f, q, w->err, w->media_code);
+    default_file_name(L, f, route, b);
+    q->has_body = 1;
+    return;
+  }
   vz_buf_reset(b, VZ_KEEP_BUFFER);
   vz_getuservalue(L, route);
   vz_rawgeti(L, -1, VZ_ROUTE_LISTS);
@@ -491,6 +540,7 @@ static void not_a_table(lua_State *L, const vz_route *r, int t) {
  * table (or 0). */
 void vz_map_endpoint(lua_State *L, vz_client *c, const vz_route *r, int scope, int first, vz_request *q) {
   frame f;
+  walk_body walk;
   int i, nfields, token = 0;
   memset(&f, 0, sizeof f);
   memset(q, 0, sizeof *q);
@@ -547,8 +597,15 @@ void vz_map_endpoint(lua_State *L, vz_client *c, const vz_route *r, int scope, i
     q->itoken = f.val[VZ_SLOT_INSTANCE_TOKEN];
   }
 
-  nfields = check_body_fields(L, &f, 2);
+  walk.seen = 0;
+  walk.on = r->nbody_args == 0 && !r->has_prepare;
+  walk.failed = 0;
+  walk.media_code = NULL;
+  nfields = check_body_fields(L, c, &f, 2, &walk);
   for (i = 0; i < r->nrequired; i++) {
+    /* The walk's raw read settles it when it met the field; otherwise
+     * lua_getfield's answer (an __index may give it) does. */
+    if (walk.seen & (1u << i)) continue;
     if (f.body == 0 || get_field(L, f.body, r->required[i]) == 0) field_error(L, &f, -1, r->required[i], "is required");
   }
   check_ints(L, &f);
@@ -557,7 +614,7 @@ void vz_map_endpoint(lua_State *L, vz_client *c, const vz_route *r, int scope, i
   start_url(L, c);
   build_path(L, c, &f, q);
   append_query(L, c, &f);
-  encode_body(L, c, &f, 2, nfields, q);
+  encode_body(L, c, &f, 2, nfields, q, &walk);
 }
 
 /* client:request(method, path, opts): arguments from `first` on. */

@@ -64,6 +64,14 @@ vz_req *vz_req_new(lua_State *L, const vz_req_parts *p) {
 
 vz_req *vz_req_check(lua_State *L, int idx) { return (vz_req *)luaL_checkudata(L, idx, VZ_REQ_MT); }
 
+vz_req *vz_req_at(lua_State *L, int idx, int mt) {
+  vz_req *r = (vz_req *)lua_touserdata(L, idx);
+  if (r == NULL || !lua_getmetatable(L, idx)) return vz_req_check(L, idx);
+  if (!lua_rawequal(L, -1, mt)) return vz_req_check(L, idx);
+  lua_pop(L, 1);
+  return r;
+}
+
 int vz_req_push_headers(lua_State *L, int idx, const vz_req *r) {
   if (!r->has_headers) return 0;
   vz_getuservalue(L, idx);
@@ -79,16 +87,9 @@ void vz_req_call_headers(lua_State *L, int idx, const vz_req *r, vz_call_headers
   h->extra = vz_req_push_headers(L, idx, r);
 }
 
-/* The request object of a metamethod (argument 1): checked against the
- * metatable the metamethod holds as its upvalue, which costs less than a
- * registry lookup by name on every field read. */
-static vz_req *self_arg(lua_State *L) {
-  vz_req *r = (vz_req *)lua_touserdata(L, 1);
-  if (r == NULL || !lua_getmetatable(L, 1)) return vz_req_check(L, 1);
-  if (!lua_rawequal(L, -1, lua_upvalueindex(1))) return vz_req_check(L, 1);
-  lua_pop(L, 1);
-  return r;
-}
+/* The request object of a metamethod or of core.req_flags (argument 1),
+ * checked against the metatable they hold as their upvalue. */
+static vz_req *self_arg(lua_State *L) { return vz_req_at(L, 1, lua_upvalueindex(1)); }
 
 /* The instance token, and a body that carries the client secret (/token),
  * do not stay in freed memory. */
@@ -158,6 +159,26 @@ static int l_req_index(lua_State *L) {
   return 1;
 }
 
+/* core.req_flags(req) -> refused, auth: what http.send reads of every
+ * request before its first attempt, in one call rather than two __index
+ * look-ups (req.refuse builds a table; this only says whether there is one). */
+static int l_req_flags(lua_State *L) {
+  vz_req *r = self_arg(L);
+  lua_pushboolean(L, r->refuse_code != NULL || r->refuse_field != NULL);
+  lua_pushboolean(L, r->auth);
+  return 2;
+}
+
+/* core.req_names(req) -> op, method, path: what the observe hook's table
+ * names the request by (observe.lua), in one call. */
+static int l_req_names(lua_State *L) {
+  vz_req *r = self_arg(L);
+  lua_pushstring(L, r->op);
+  lua_pushstring(L, r->method);
+  lua_pushlstring(L, r->url + r->path_at, r->path_len);
+  return 3;
+}
+
 static int l_req_newindex(lua_State *L) { return luaL_error(L, "vzaps: a request cannot be changed"); }
 
 static int l_req_tostring(lua_State *L) {
@@ -183,5 +204,9 @@ void vz_req_register(lua_State *L) {
   lua_setfield(L, -2, "__tostring");
   lua_pushliteral(L, VZ_REQ_MT);
   lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_req_flags, 1);
+  lua_setfield(L, -3, "req_flags");
+  lua_pushcclosure(L, l_req_names, 1);
+  lua_setfield(L, -2, "req_names");
 }

@@ -44,12 +44,17 @@ typedef struct vz_req_parts {
 /* Pushes a new request object made from p. Raises only when out of memory. */
 vz_req *vz_req_new(lua_State *L, const vz_req_parts *p);
 vz_req *vz_req_check(lua_State *L, int idx);
+/* The same, checked against the vzaps.request metatable at stack index mt
+ * (a C function's upvalue), cheaper than vz_req_check's registry lookup by
+ * name; raises vz_req_check's error when idx holds no request object. */
+vz_req *vz_req_at(lua_State *L, int idx, int mt);
 /* Pushes the caller's headers of the request at idx and returns their
  * stack index, or returns 0 (nothing pushed) when it has none. */
 int vz_req_push_headers(lua_State *L, int idx, const vz_req *r);
 /* The call's headers of the request at idx (may push its caller headers). */
 void vz_req_call_headers(lua_State *L, int idx, const vz_req *r, vz_call_headers *h);
-/* The vzaps.request metatable. */
+/* The vzaps.request metatable, and core.req_flags on the core table on
+ * top of the stack. */
 void vz_req_register(lua_State *L);
 
 #endif

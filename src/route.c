@@ -282,6 +282,7 @@ static int l_route(lua_State *L) {
       if (f != NULL && (strcmp(f, "image") == 0 || strcmp(f, "video") == 0 || strcmp(f, "gif") == 0 ||
                         strcmp(f, "audio") == 0 || strcmp(f, "sticker") == 0))
         r->has_media = 1;
+      if (f != NULL && strcmp(f, "document") == 0) r->has_document = 1;
       lua_pushboolean(L, 1);
       lua_rawset(L, -3);
     }

@@ -32,6 +32,7 @@ typedef struct vz_route {
   int table_form, optional, scoped, needs_instance_id, no_body;
   int has_fields, has_prepare;
   int has_media;       /* a known field is a media field (image, video, ...): limits checked */
+  int has_document;    /* a known field is "document" (its file_name may be filled in) */
   vz_pieces path, alt; /* alt: the path without the field without_slot (Typebots.StartSession) */
   int without_slot;    /* -1: none */
   int raw_slot;        /* the field inserted unescaped (Messages.Send), -1: none */

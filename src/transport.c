@@ -160,7 +160,18 @@ static void set_method(vz_xfer *x, const char *m, const char *body, size_t bodyl
   CURL *h = x->curl;
   /* The same method and body buffer as last time: nothing to set again
    * (libcurl reads the body from the buffer at perform time). */
-  if (x->method_set && strcmp(x->method, m) == 0 && x->body_set == body && x->bodylen_set == bodylen) return;
+  int same_method = x->method_set && x->post_mode_set == x->post_mode && strcmp(x->method, m) == 0;
+  if (same_method && x->body_set == body && x->bodylen_set == bodylen) return;
+  if (same_method && x->post_mode && strcmp(m, "HEAD") != 0) {
+    /* Only the body moved (the Lua layer's request objects each hold
+     * their own): the verb and mode stay as set. */
+    x->body_set = body;
+    x->bodylen_set = bodylen;
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body != NULL ? bodylen : 0));
+    return;
+  }
+  x->post_mode_set = x->post_mode;
   x->method_set = strlen(m) < sizeof x->method;
   if (x->method_set) memcpy(x->method, m, strlen(m) + 1);
   x->body_set = body;

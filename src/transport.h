@@ -44,6 +44,7 @@ typedef struct vz_xfer {
   long timeout_ms;            /* the timeout set on the handle */
   char method[16];            /* the method set on the handle ... */
   int method_set;             /* ... when this is non-zero */
+  int post_mode_set;          /* the POST mode it was set in */
   const char *body_set;       /* the body pointer and length set on it */
   size_t bodylen_set;
   int prereq_calls;      /* times libcurl was about to send the current request */

@@ -11,16 +11,32 @@
 
 /* RFC 3986 unreserved bytes are kept, every other byte becomes %XX with
  * uppercase hex. */
+/* RFC 3986 unreserved bytes: A-Z a-z 0-9 - . _ ~ */
+static const unsigned char unreserved[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 int vz_url_escape(vz_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789ABCDEF";
-  size_t i;
+  size_t i = 0;
   char *o;
-  if (vz_buf_reserve(b, n * 3) != 0) return -1;
+  /* Ids and tokens are mostly unreserved: their longest such prefix is
+   * copied at once. */
+  while (i < n && unreserved[(unsigned char)s[i]]) i++;
+  if (vz_buf_reserve(b, i + (n - i) * 3) != 0) return -1;
   o = b->data + b->len;
-  for (i = 0; i < n; i++) {
+  memcpy(o, s, i);
+  o += i;
+  for (; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
-    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
-        ch == '_' || ch == '~') {
+    if (unreserved[ch]) {
       *o++ = (char)ch;
     } else {
       *o++ = '%';

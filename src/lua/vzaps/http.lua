@@ -6,9 +6,10 @@ local import, core = ...
 local errors = import("errors")
 -- (observe.lua is imported when a client has an observe hook: watcher())
 local token = import("token")
+local current = token.current
 
 local type, pairs, pcall, tonumber, tostring = type, pairs, pcall, tonumber, tostring
-local send, success_body, failure = core.send, core.success_body, core.failure
+local send, success_body, failure, req_flags = core.send, core.success_body, core.failure, core.req_flags
 local random, min = math.random, math.min
 local running, yield = coroutine.running, coroutine.yield
 
@@ -28,6 +29,7 @@ local function in_parallel(st)
   local par = st.par
   return par ~= nil and par[running()] ~= nil
 end
+-- (exchange and new_token test st.par first: most clients never start a job)
 M.in_job = in_parallel
 
 -- The client's `sleep` option (default core.sleep, which blocks; ngx.sleep
@@ -107,8 +109,37 @@ end
 -- handle (the scheduler), or the client's own easy handle.
 local function exchange(st, req)
   if st.transport then return custom_exchange(st, req) end
-  if in_parallel(st) then return yield(PAR, "xfer", req) end
+  if st.par and in_parallel(st) then return yield(PAR, "xfer", req) end
   return send(st.ud, req)
+end
+
+-- ---------------------------------------------------------------------------
+-- The token (contract §2.1; token.lua keeps it)
+-- ---------------------------------------------------------------------------
+
+-- A new token, when token.current has none. One fetch at a time: in a
+-- parallel run the other coroutines wait for it instead of each asking
+-- /token (and a shared token_store makes one fetch for all its clients,
+-- token.lua).
+local function new_token(st)
+  local tok
+  if st.par and in_parallel(st) then
+    while st.fetching do yield(PAR, "wait") end
+    tok = current(st)
+    if tok then return tok end
+    st.fetching = running() -- the scheduler frees it if this job dies
+  end
+  local msg, err
+  tok, msg, err = token.refresh(st, M.send)
+  st.fetching = nil
+  return tok, msg, err
+end
+
+-- The cached token, or a new one (M.send does the same in its loop).
+function M.token(st)
+  local tok = current(st)
+  if tok then return tok end
+  return new_token(st)
 end
 
 -- ---------------------------------------------------------------------------
@@ -119,20 +150,22 @@ end
 -- o: the outcome of a first attempt already made from C (direct_call.c)
 -- that was not a 2xx, or nil.
 function M.send(st, req, o)
-  local refuse = req.refuse
-  if refuse then return errors.media_limit(req, refuse) end
-  local auth = req.auth
+  local refused, auth = req_flags(req)
+  if refused then return errors.media_limit(req, req.refuse) end
   local attempt, replayed, tries = 0, false, 0
-  local watch = st.observe and watcher()
+  local watch = st.observe and (observe_module or watcher())
   -- the token of the current attempt: a first attempt from C sent the mirror
   local used = o and st.token
   while true do
     local value, status, request_id
     if not o then
       if auth then
-        local msg, err
-        used, msg, err = M.token(st)
-        if not used then return nil, msg, err end
+        used = current(st)
+        if not used then
+          local msg, err
+          used, msg, err = new_token(st)
+          if not used then return nil, msg, err end
+        end
       end
       value, o, request_id = exchange(st, req)
       if value ~= nil then status, o = o, nil end
@@ -190,28 +223,6 @@ function M.send(st, req, o)
     end
     o = nil
   end
-end
-
--- ---------------------------------------------------------------------------
--- The token (contract §2.1; token.lua keeps it)
--- ---------------------------------------------------------------------------
-
--- The cached token, or a new one. One fetch at a time: in a parallel run
--- the other coroutines wait for it instead of each asking /token (and a
--- shared token_store makes one fetch for all its clients, token.lua).
-function M.token(st)
-  local tok = token.current(st)
-  if tok then return tok end
-  if in_parallel(st) then
-    while st.fetching do yield(PAR, "wait") end
-    tok = token.current(st)
-    if tok then return tok end
-    st.fetching = running() -- the scheduler frees it if this job dies
-  end
-  local msg, err
-  tok, msg, err = token.refresh(st, M.send)
-  st.fetching = nil
-  return tok, msg, err
 end
 
 return M

@@ -8,6 +8,7 @@ local import, core = ...
 local errors = import("errors")
 
 local pcall = pcall
+local req_names, timings_of = core.req_names, core.timings
 -- http.lua imports this module, so it is imported here on first use.
 local http
 
@@ -15,12 +16,30 @@ local M = {}
 
 -- The hook's call for one attempt that just ended: its status and request
 -- id, the kind of its outcome, the response (given with observe_payloads),
--- and, when the module tries again, why and after how long.
+-- and, when the module tries again, why and after how long. The timings:
+-- a blocking call's are those of the client's own handle (nil once it is
+-- closed), a job's were left by the scheduler for the transfer it resumed
+-- the job with (scheduler.lua; taken once), a custom transport has none.
 function M.report(st, req, attempt, status, request_id, kind, response, retry, delay)
+  local timings
+  if st.transport == nil then
+    if st.par then
+      http = http or import("http")
+      if http.in_job(st) then
+        timings = st.last_timings
+        st.last_timings = nil
+      else
+        timings = timings_of(st.ud)
+      end
+    else
+      timings = timings_of(st.ud)
+    end
+  end
+  local op, method, path = req_names(req)
   local info = {
-    op = req.op, method = req.method, path = req.path, attempt = attempt,
+    op = op, method = method, path = path, attempt = attempt,
     status = status, kind = kind, retry = retry ~= nil, retry_reason = retry, retry_delay = delay,
-    request_id = request_id, timings = M.timings(st),
+    request_id = request_id, timings = timings,
   }
   -- the time the call waited for its turn of the send budget (pace.lua;
   -- not the /token fetch its first attempt may need)
@@ -33,22 +52,6 @@ function M.report(st, req, attempt, status, request_id, kind, response, retry, d
     info.response = response ~= nil and errors.redact(response, secrets) or nil
   end
   pcall(st.observe, info)
-end
-
--- The timings of the attempt that just ended (nil with a custom
--- transport): a job's were left by the scheduler for the transfer it
--- resumed the job with (scheduler.lua), a blocking call's are the client's.
-function M.timings(st)
-  if st.transport then return nil end
-  http = http or import("http")
-  if http.in_job(st) then
-    -- set by the scheduler for the transfer it resumes the job with; taken once
-    local t = st.last_timings
-    st.last_timings = nil
-    return t
-  end
-  local ok, t = pcall(core.timings, st.ud)
-  return ok and t or nil
 end
 
 return M

@@ -85,12 +85,17 @@ local M = {}
 -- state, the request object they built and (when C already sent it) the
 -- outcome of that first attempt (src/direct_call.c).
 local MARK = {}
-local call, request = core.caller(state.UD, state.SCOPES, MARK, state.PRIV)
+local call, request, method_maker = core.caller(state.UD, state.SCOPES, MARK, state.PRIV)
 
--- The method of a row. Not tail calls: the method's frame stays, so that
--- argument errors point at the caller's line.
+-- The method of a row: on Lua 5.3+ a C function (direct_call.c
+-- `l_method`) that runs core.call, then `send` on what C did not settle;
+-- before 5.3 (no yield across a C call, and jobs yield in send) this Lua
+-- closure. Not tail calls: the method's frame stays, so that argument
+-- errors point at the caller's line (args.c counts either frame as the
+-- module's).
 local function method_of(row)
   local route = core.route(row)
+  if method_maker then return method_maker(route, send) end
   return function(self, ...)
     local a, st, req, first = call(self, route, ...)
     if a ~= MARK then return a end
