@@ -137,6 +137,33 @@ describe("realtime events", function()
     assert.is_nil(handshakes()[1].query:find("last_event_id", 1, true))
   end)
 
+  it("escapes the handshake's query values as every call's query (contract §3.3)", function()
+    local inst = new_instance()
+    emu:clear()
+    subscribe(inst, { events = { "Message", "Ack" }, last_event_id = "evt 0/é&x=1+~" }):close()
+    local q = handshakes()[1].query
+    assert.matches("&events=Message%%2CAck&", q)
+    assert.matches("&last_event_id=evt%%200%%2F%%C3%%A9%%26x%%3D1%%2B~$", q)
+    -- the same value in a REST query is escaped the same way
+    emu:clear()
+    client:request("GET", "/instances", { query = { last_event_id = "evt 0/é&x=1+~" } })
+    assert.equals("last_event_id=evt%200%2F%C3%A9%26x%3D1%2B~", emu:api_requests()[1].query)
+  end)
+
+  it("a handshake never answered ends in the module's one timeout wording", function()
+    local server = assert(socket.bind("127.0.0.1", 0)) -- the kernel accepts; nobody answers
+    local _, port = server:getsockname()
+    local c2 = emu:client({ realtime_url = "ws://127.0.0.1:" .. port, timeout = 0.3 })
+    assert(c2.auth:get_access_token())
+    local sub, msg, err = c2.events:subscribe({ instance_id = "VZ-silent", instance_token = "tok-silent" })
+    server:close()
+    c2:close()
+    assert.is_nil(sub)
+    assert.equals("timeout", err.kind)
+    assert.equals("REQUEST_TIMEOUT", err.code)
+    assert.equals("vzaps: realtime handshake timed out after 0.3 s waiting for the upgrade answer", msg)
+  end)
+
   it("works from an instance handle", function()
     local inst = new_instance()
     local sub = assert(client:instance(inst.id, inst.token).events:subscribe({}))

@@ -172,10 +172,12 @@ describe("nginx with lua-nginx-module", function()
       assert.is_true(v.result)
     end)
 
-    it("gives a timeout error when the answer is late", function()
+    it("gives a timeout error when the answer is late, in the one wording of every path", function()
       local v = call("path=/raw/slow&timeout=0.3")
       assert.is_false(v.ok)
       assert.equals("timeout", v.kind)
+      -- the same text as the blocking call and the jobs (spec/timeout_wording_spec.lua)
+      assert.equals("vzaps: request timed out after 0.3 s; it may have been received", v.message)
     end)
 
     it("speaks https, with ssl_verify = false", function()

@@ -92,6 +92,7 @@ describe("pace", function()
     assert(err.retry_after > 1 and err.retry_after <= 2, tostring(err.retry_after))
     assert.equals(inst.id, err.instance_id)
     assert.matches("nothing was sent", msg)
+    assert.matches("the send budget's next turn is %d%.%d%d%d s away, beyond the call's timeout", msg)
     assert.equals(1, #sends())
     -- a per-call timeout counts instead (messages:send takes one): it waits
     local h = c:instance(inst.id, inst.token)

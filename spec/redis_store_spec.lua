@@ -134,10 +134,14 @@ emit(tostring(res) .. "|" .. tostring(msg) .. "|" .. tostring(err and err.kind) 
       local none, f = s:take("pace:A", rule, 0.2)
       assert.is_nil(none)
       assert.same({ "rate_limit", "PACE_RATE" }, { f.kind, f.code })
+      -- the local store's wording (store.lua), seconds to the millisecond
+      assert.matches("^the send budget's next turn is %d%.%d%d%d s away, beyond the call's timeout$", f.message)
       s:pause("pace:B", 5)
       local _, f2 = s:take("pace:B", rule, 1)
       f = f2
       assert.same({ "rate_limit", "PACE_PAUSED" }, { f.kind, f.code })
+      assert.matches("^sends of this instance are paused after a 429 for %d%.%d%d%d s, beyond the call's timeout$",
+        f.message)
       assert(f.retry_after > 4.5 and f.retry_after <= 5)
       local daily = { interval = 0.001, burst = 10, daily = 2 }
       assert(s:take("pace:C", daily, 1))
@@ -145,6 +149,7 @@ emit(tostring(res) .. "|" .. tostring(msg) .. "|" .. tostring(err and err.kind) 
       none, f = s:take("pace:C", daily, 1)
       assert.is_nil(none)
       assert.equals("PACE_DAILY", f.code)
+      assert.equals("the daily cap of 2 sends is reached", f.message)
       assert(f.retry_after > 86000)
     end)
 

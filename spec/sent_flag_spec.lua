@@ -50,7 +50,7 @@ describe("err.sent", function()
     emu:script({ path = "/instances/" .. inst.id .. "/chat/send/text", delay = 1.5, times = 1 })
     local res, msg, err = send_text(c)
     assert.is_nil(res)
-    assert.equals("vzaps: request timed out after it was sent; it may have been received", msg)
+    assert.equals("vzaps: request timed out after 0.3 s; it may have been received", msg)
     assert.equals("timeout", err.kind)
     assert.is_true(err.sent)
     assert.equals(1, emu:count("POST", "/instances/" .. inst.id .. "/chat/send/text")) -- never twice

@@ -58,11 +58,12 @@ static void client_release(vz_client *c) {
   vz_buf_free(&c->body);
   c->curl = NULL;
   free(c->base_url);
+  free(c->realtime_url);
   free(c->ca_file);
   free(c->ca_path);
   free(c->proxy);
   free(c->user_agent);
-  c->base_url = c->ca_file = c->ca_path = c->proxy = c->user_agent = NULL;
+  c->base_url = c->realtime_url = c->ca_file = c->ca_path = c->proxy = c->user_agent = NULL;
   vz_client_forget_secret(&c->client_token);
   vz_client_forget_secret(&c->token);
   vz_client_forget_secret(&c->auth_line);
@@ -126,7 +127,7 @@ static long seconds_to_ms(lua_State *L, int idx, const char *name) {
 /* ------------------------------------------------------------------------ */
 /* core.new_client(base_url, settings, state)                                */
 /* settings = {timeout, connect_timeout, ssl_verify, ca_file, ca_path, proxy,*/
-/*             user_agent, client_token, transport};                          */
+/*             user_agent, client_token, realtime_url, transport};            */
 /* the Lua layer has validated them already.                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -160,6 +161,7 @@ static int l_new_client(lua_State *L) {
   lua_pop(L, 4);
   {
     int oom = 0;
+    c->realtime_url = string_setting(L, 2, "realtime_url", &oom);
     c->ca_file = string_setting(L, 2, "ca_file", &oom);
     c->ca_path = string_setting(L, 2, "ca_path", &oom);
     c->proxy = string_setting(L, 2, "proxy", &oom);

@@ -18,6 +18,7 @@ typedef struct vz_client {
   vz_buf url;      /* the URL the mapper built for the current call */
   vz_buf body;     /* ... and its body */
   char *base_url;
+  char *realtime_url; /* the realtime base URL, no trailing '/' (core.realtime_url) */
   long timeout_ms;
   long connect_timeout_ms;
   int ssl_verify;

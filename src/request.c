@@ -776,7 +776,50 @@ static int l_token_request(lua_State *L) {
   return 1;
 }
 
+/* core.realtime_url(client, instance_id, instance_token, access_token,
+ * events, last_event_id): the URL of the realtime handshake (contract
+ * §6.1), the client's realtime base + "/events/ws?" + the query every call
+ * gets (url.c, §3.3), except that an empty value is dropped like a nil one
+ * (the realtime rule of §3.3). The client token is the client's own. */
+static int l_realtime_url(lua_State *L) {
+  static const char *const KEYS[] = {"instance_id", "instance_token", "access_token",
+                                     "events",      "last_event_id",  "client_token"};
+  enum { NKEYS = sizeof KEYS / sizeof KEYS[0] };
+  vz_client *c = vz_client_check(L, 1);
+  size_t klens[NKEYS];
+  int vals[NKEYS], i, bad = -1;
+  const char *why;
+  vz_buf url;
+  lua_settop(L, NKEYS);
+  if (c->client_token != NULL)
+    lua_pushstring(L, c->client_token);
+  else
+    lua_pushnil(L);
+  for (i = 0; i < NKEYS; i++) {
+    int idx = i + 2;
+    size_t n = 1;
+    if (lua_type(L, idx) == LUA_TSTRING) lua_tolstring(L, idx, &n);
+    klens[i] = strlen(KEYS[i]);
+    vals[i] = lua_isnil(L, idx) || n == 0 ? 0 : idx;
+  }
+  vz_buf_init(&url);
+  if (c->realtime_url == NULL) return luaL_error(L, "vzaps: the client has no realtime_url");
+  if (vz_buf_append(&url, c->realtime_url, strlen(c->realtime_url)) != 0 ||
+      vz_buf_append(&url, "/events/ws?", 11) != 0) {
+    vz_buf_free(&url);
+    return luaL_error(L, "vzaps: out of memory");
+  }
+  why = vz_query_append(L, KEYS, klens, vals, NKEYS, &url, &bad);
+  if (why == NULL) lua_pushlstring(L, url.data, url.len);
+  if (url.data != NULL) vz_wipe(url.data, url.cap); /* it held the tokens */
+  vz_buf_free(&url);
+  if (why != NULL) return luaL_error(L, "vzaps: realtime query field '%s' cannot be sent: %s", KEYS[bad], why);
+  return 1;
+}
+
 void vz_request_register(lua_State *L) {
   lua_pushcfunction(L, l_token_request);
   lua_setfield(L, -2, "token_request");
+  lua_pushcfunction(L, l_realtime_url);
+  lua_setfield(L, -2, "realtime_url");
 }

@@ -38,7 +38,7 @@ void vz_push_request(lua_State *L, vz_client *c, const vz_request *q);
  * is. 0, or -1 when out of memory. */
 int vz_url_of(const vz_client *c, const char *path, vz_buf *out, size_t *path_at, size_t *path_len);
 
-/* core.token_request. */
+/* core.token_request and core.realtime_url. */
 void vz_request_register(lua_State *L);
 
 #endif

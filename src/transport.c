@@ -3,11 +3,13 @@
  * libcurl only ever calls back into C here (the write, header and pre-request
  * callbacks fill the client's buffers), so no Lua error can unwind through
  * libcurl. The response body is decoded straight from libcurl's buffer. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "json.h"
+#include "json_number.h"
 #include "policy.h"
 #include "request_object.h"
 #include "transport.h"
@@ -137,6 +139,7 @@ int vz_xfer_open(vz_xfer *x, const vz_conn *s) {
   curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   vz_conn_apply(s, h);
+  x->connect_timeout_ms = s->connect_timeout_ms;
   if (s->share != NULL) vz_xfer_join(x, s->share, 1);
   return 0;
 }
@@ -219,23 +222,44 @@ int vz_curl_is_tls_error(CURLcode rc) {
   }
 }
 
+/* The one wording of a timeout, for every path that can time out: a
+ * request on libcurl's handles or a custom transport (cosockets included),
+ * a wait for another process's token fetch (the shared token stores), the
+ * realtime handshake. What differs between them is data: what timed out,
+ * the budget that ran out, what it waited for, whether a request may have
+ * been received. The seconds are written by the JSON number formatter, to
+ * the millisecond, whatever LC_NUMERIC says. */
+void vz_push_timeout_text(lua_State *L, const char *what, double seconds, const char *waiting, int sent) {
+  char secs[VZ_JSON_NUMBUF];
+  double ms = floor(seconds * 1000.0 + 0.5);
+  if (!(ms >= 0 && ms < 1e15)) ms = 0;
+  vz_json_fmt_double(secs, ms / 1000.0);
+  lua_pushfstring(L, "%s timed out after %s s%s%s%s", what, secs, waiting != NULL ? " " : "",
+                  waiting != NULL ? waiting : "",
+                  sent == VZ_NO_SENT ? ""
+                  : sent == 0        ? "; it was not sent"
+                                     : "; it may have been received");
+}
+
+/* The budget a timed-out request ran out of: the whole timeout once it was
+ * sent, else the connect phase's, min(connect, timeout) (connect 0: none),
+ * as libcurl's connect timeout and ngx_transport's both work. */
+static double timeout_budget(double timeout, double connect, int sent) {
+  return sent == 0 && connect > 0 && connect < timeout ? connect : timeout;
+}
+
 /* The outcome of an exchange that got no answer: {kind, message, sent}.
  * The one wording of transport failures, for libcurl's and for custom
  * transports' (core.failure): detail says what failed; sent is 1 when the
  * request was sent, 0 when it was not, -1 when nobody knows (then it may
- * have been, and it counts as sent). */
+ * have been, and it counts as sent). A timeout's message is
+ * vz_push_timeout_failure's. */
 void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sent) {
   lua_createtable(L, 0, 3);
-  if (strcmp(kind, "timeout") == 0) {
-    /* Before sending again, a caller must know the first one may count. */
-    if (sent == 1)
-      lua_pushliteral(L, "request timed out after it was sent; it may have been received");
-    else
-      lua_pushliteral(L, "request timed out");
-  } else if (strcmp(kind, "tls") == 0) {
+  if (strcmp(kind, "tls") == 0) {
     lua_pushfstring(L, "TLS error: %s", detail);
   } else {
-    kind = "network";
+    if (strcmp(kind, "timeout") != 0) kind = "network";
     lua_pushfstring(L, "request failed: %s", detail);
   }
   lua_setfield(L, -2, "message");
@@ -245,13 +269,35 @@ void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sen
   lua_setfield(L, -2, "sent");
 }
 
-/* core.failure(kind, detail, sent|nil): the outcome of a failed custom
- * transport call; a kind other than timeout or tls is network; sent nil:
- * nobody knows. */
+void vz_push_timeout_failure(lua_State *L, double seconds, double connect, int sent) {
+  vz_push_failure(L, "timeout", "", sent);
+  vz_push_timeout_text(L, "request", timeout_budget(seconds, connect, sent), NULL, sent);
+  lua_setfield(L, -2, "message");
+}
+
+/* core.failure(kind, detail, sent|nil, timeout, connect_timeout): the
+ * outcome of a failed custom transport call; a kind other than timeout or
+ * tls is network; sent nil: nobody knows. A timeout's message says which
+ * of the budgets the transport was given ran out (timeout_budget). */
 static int l_failure(lua_State *L) {
   const char *kind = luaL_optstring(L, 1, "network");
   const char *detail = luaL_checkstring(L, 2);
-  vz_push_failure(L, kind, detail, lua_isnoneornil(L, 3) ? -1 : lua_toboolean(L, 3));
+  int sent = lua_isnoneornil(L, 3) ? -1 : lua_toboolean(L, 3);
+  if (strcmp(kind, "timeout") == 0)
+    vz_push_timeout_failure(L, (double)luaL_optnumber(L, 4, 0), (double)luaL_optnumber(L, 5, 0), sent);
+  else
+    vz_push_failure(L, kind, detail, sent);
+  return 1;
+}
+
+/* core.timeout_text(what, seconds, waiting|nil, sent|nil): the one wording
+ * of a timeout (vz_push_timeout_text) for the Lua layer's own waits; sent
+ * nil: no clause about the request. */
+static int l_timeout_text(lua_State *L) {
+  const char *what = luaL_checkstring(L, 1);
+  double seconds = (double)luaL_checknumber(L, 2);
+  const char *waiting = luaL_optstring(L, 3, NULL);
+  vz_push_timeout_text(L, what, seconds, waiting, lua_isnoneornil(L, 4) ? VZ_NO_SENT : lua_toboolean(L, 4));
   return 1;
 }
 
@@ -259,7 +305,7 @@ static void push_curl_failure(lua_State *L, vz_xfer *x, CURLcode rc) {
   const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
   int sent = x->prereq_calls > 0;
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    vz_push_failure(L, "timeout", detail, sent);
+    vz_push_timeout_failure(L, (double)x->timeout_ms / 1000.0, (double)x->connect_timeout_ms / 1000.0, sent);
   } else if (vz_curl_is_tls_error(rc)) {
     lua_pushfstring(L, "%s (check ca_file, or ssl_verify)", detail);
     vz_push_failure(L, "tls", lua_tostring(L, -1), sent);
@@ -463,11 +509,12 @@ void vz_xfer_push_timings(lua_State *L, vz_xfer *x) {
 
 static const luaL_Reg transport_funcs[] = {
     {"failure", l_failure},
+    {"timeout_text", l_timeout_text},
     {"success_body", vz_success_body},
     {NULL, NULL},
 };
 
-/* Registers core.failure, core.success_body,
+/* Registers core.failure, core.timeout_text, core.success_body,
  * core.MAX_BODY and core.MAX_BODY_TEXT on the core table on top of the
  * stack. */
 void vz_transport_register(lua_State *L) {

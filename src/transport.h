@@ -42,6 +42,7 @@ typedef struct vz_xfer {
   vz_json_hints hints;        /* table sizes of the last answer, for the next decode */
   char *url;                  /* the URL set on the handle (set again only when it changes) */
   long timeout_ms;            /* the timeout set on the handle */
+  long connect_timeout_ms;    /* ... and its connect timeout (the client's) */
   char method[16];            /* the method set on the handle ... */
   int method_set;             /* ... when this is non-zero */
   int post_mode_set;          /* the POST mode it was set in */
@@ -106,6 +107,15 @@ int vz_xfer_setup_req(lua_State *L, vz_xfer *x, const vz_ident *id, int idx, lon
 int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc);
 /* Pushes the outcome table of an exchange without an answer. */
 void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sent);
+/* ... for a timeout: after the budget that ran out (seconds: the request's
+ * timeout, connect: the connect timeout, 0 if none), chosen by sent. */
+void vz_push_timeout_failure(lua_State *L, double seconds, double connect, int sent);
+/* Pushes the one wording of a timeout (module-wide): "<what> timed out
+ * after <seconds> s", then waiting ("waiting for ...") when not NULL, then,
+ * for a request, whether it may have been received (sent 1 or -1: unknown)
+ * or was not sent (0); sent VZ_NO_SENT: no such clause. */
+#define VZ_NO_SENT (-2)
+void vz_push_timeout_text(lua_State *L, const char *what, double seconds, const char *waiting, int sent);
 int vz_curl_is_tls_error(CURLcode rc);
 /* The success value of a 2xx body (true, the decoded JSON, or the text). */
 /* Returns 0, with the message pushed instead, when the JSON is over the

@@ -1,6 +1,6 @@
 /* url.c: URLs (contract §3.1–§3.3): path-segment escaping, the text of a
  * number in a path, query or header, and query strings. Endpoint calls,
- * client:request and the realtime URL all build theirs here. */
+ * client:request and the realtime URL (request.c) all build theirs here. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +13,10 @@
  * uppercase hex. */
 /* RFC 3986 unreserved bytes: A-Z a-z 0-9 - . _ ~ */
 static const unsigned char unreserved[256] = {
-    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
-    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
-    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
     ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
     ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
     ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
@@ -296,25 +295,6 @@ int vz_query_table(lua_State *L, int t, vz_buf *out, const char **why) {
   return 1;
 }
 
-/* core.query(t) -> text ("" when empty) | nil, key, why */
-static int l_query(lua_State *L) {
-  vz_buf b;
-  const char *why;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  vz_buf_init(&b);
-  if (!vz_query_table(L, 1, &b, &why)) {
-    vz_buf_free(&b);
-    lua_pushnil(L);
-    lua_insert(L, -2);
-    lua_pushstring(L, why);
-    return 3;
-  }
-  lua_pushlstring(L, b.data ? b.data : "", b.len);
-  vz_buf_free(&b);
-  return 1;
-}
-
 /* core.segment_text(v) -> text | nil: the path text of an id (client:instance
  * takes ids by the mapper's rule). */
 static int l_segment_text(lua_State *L) {
@@ -330,8 +310,6 @@ static int l_segment_text(lua_State *L) {
 
 void vz_url_register(lua_State *L) {
   int core = lua_gettop(L);
-  lua_pushcfunction(L, l_query);
-  lua_setfield(L, core, "query");
   lua_pushcfunction(L, l_segment_text);
   lua_setfield(L, core, "segment_text");
 }

@@ -64,6 +64,7 @@ typedef struct vz_ws {
   size_t req_pos;
   char key[32];
   double deadline, body_deadline;
+  double budget; /* seconds the handshake was given (its timeout message) */
   size_t head_len, body_want;
   int status;
   char reason[64];

@@ -37,13 +37,28 @@ static int fail(lua_State *L, const char *kind, const char *message) {
   return 3;
 }
 
+/* A timeout of the handshake, in the module's one wording (transport.c):
+ * after how long, and in which phase. */
+static int fail_timeout(lua_State *L, vz_ws *w, double seconds) {
+  lua_pushnil(L);
+  lua_pushliteral(L, "timeout");
+  vz_push_timeout_text(L, "realtime handshake", seconds,
+                       w->phase == VZ_WS_CONNECTING ? "while connecting" : "waiting for the upgrade answer",
+                       VZ_NO_SENT);
+  return 3;
+}
+
 static int fail_curl(lua_State *L, vz_ws *w, CURLcode rc, const char *what) {
   const char *detail = w->errbuf[0] ? w->errbuf : curl_easy_strerror(rc);
-  lua_pushnil(L);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    lua_pushliteral(L, "timeout");
-    lua_pushfstring(L, "realtime %s timed out", what);
-  } else if (vz_curl_is_tls_error(rc)) {
+    /* libcurl's connect timeout may have run out before the handshake's
+     * own budget: the time it took says which */
+    curl_off_t us = 0;
+    double took = curl_easy_getinfo(w->curl, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK ? (double)us / 1e6 : 0;
+    return fail_timeout(L, w, took > 0 && took < w->budget ? took : w->budget);
+  }
+  lua_pushnil(L);
+  if (vz_curl_is_tls_error(rc)) {
     lua_pushliteral(L, "tls");
     lua_pushfstring(L, "realtime TLS error: %s (check ca_file, or ssl_verify)", detail);
   } else {
@@ -289,6 +304,7 @@ int vz_ws_handshake_begin(lua_State *L, vz_ws *w, const char *host, const char *
   base64(raw, sizeof raw, w->key);
   if (!build_request(L, &w->req, host, target, hdr_idx, w->key)) return fail(L, "network", "realtime: out of memory");
   w->deadline = deadline;
+  w->budget = deadline - vz_now();
   w->timer_ms = -1;
   if ((w->multi = curl_multi_init()) == NULL) return fail(L, "network", "realtime: cannot create a libcurl handle");
   curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -346,9 +362,7 @@ int vz_ws_handshake_step(lua_State *L, vz_ws *w) {
       default: return 0;
     }
     /* pending: the deadline ends it */
-    if (r == VZ_WS_PENDING && vz_now() >= w->deadline)
-      return fail(L, "timeout",
-                  w->phase == VZ_WS_CONNECTING ? "realtime connection timed out" : "realtime handshake timed out");
+    if (r == VZ_WS_PENDING && vz_now() >= w->deadline) return fail_timeout(L, w, w->budget);
     return r;
   }
 }

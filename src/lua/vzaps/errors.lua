@@ -167,6 +167,16 @@ function M.transport(kind, message, req, secrets, sent)
                 method = req.method, path = req.path, sent = sent }, secrets)
 end
 
+-- A token wait that outlived the caller's lease (the shared token stores:
+-- an nginx worker or a process waiting for another one's fetch of
+-- /token): a timeout in the core's one wording (core.timeout_text), and
+-- this caller sent nothing.
+local TOKEN_REQ = { method = "POST", path = "/token" }
+function M.token_wait_timeout(seconds)
+  return M.transport("timeout", core.timeout_text("request", seconds, "waiting for another process's token fetch",
+    false), TOKEN_REQ, {}, false)
+end
+
 local KIND_OF_STATUS = { [401] = "auth", [403] = "auth", [429] = "rate_limit" }
 
 -- The kind of an HTTP status: "ok" for 2xx, else the error kind.

@@ -30,6 +30,7 @@ local type, pairs, ipairs, pcall, error, tostring, setmetatable, select =
 local min, floor, huge, concat = math.min, math.floor, math.huge, table.concat
 local now, sleep, ws_connect, ws_open, json_encode, is_open =
   core.now, core.sleep, core.ws_connect, core.ws_open, core.json_encode, core.is_open
+local realtime_url, upgrade_headers = core.realtime_url, core.upgrade_headers
 local yield = coroutine.yield
 local max = math.max
 local argerror, check_open, check_token = args.argerror, args.check_open, args.check_token
@@ -100,15 +101,6 @@ end
 -- Connecting (contract §6.1)
 -- ---------------------------------------------------------------------------
 
-local function handshake_url(sub, p, st, token)
-  local cursor = sub.last_event_id
-  if cursor == "" then cursor = nil end
-  local query = core.query({
-    instance_id = p.instance_id, events = p.events, access_token = token,
-    client_token = st.client_token, instance_token = p.instance_token, last_event_id = cursor,
-  })
-  return st.realtime_url .. "/events/ws?" .. query
-end
 
 -- A failed handshake (ws_connect's or ws:advance's failure) as nil, msg, err.
 local function refused(p, st, token, kind, message, status, body, reason)
@@ -124,10 +116,14 @@ local function refused(p, st, token, kind, message, status, body, reason)
   return errors.transport(kind, message, REQ, secrets(p))
 end
 
--- The arguments of core.ws_connect / ws_open for this token. The headers
--- are those of every call (src/headers.c), without Accept.
+-- The arguments of core.ws_connect / ws_open for this token. The URL and
+-- headers are built in C beside every call's (src/request.c
+-- core.realtime_url: empty values dropped; src/client.c
+-- core.upgrade_headers: no Accept).
 local function ws_args(sub, p, st, token)
-  return st.ud, handshake_url(sub, p, st, token), core.upgrade_headers(st.ud, p.instance_token), st.timeout, p.limits
+  local ud = st.ud
+  return ud, realtime_url(ud, p.instance_id, p.instance_token, token, p.events, sub.last_event_id),
+    upgrade_headers(ud, p.instance_token), st.timeout, p.limits
 end
 
 -- A fresh token from the cache, then the handshake, waiting for both (a

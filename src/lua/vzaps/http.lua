@@ -72,21 +72,26 @@ end
 -- it, the request may have been sent, and is not sent again. It is called
 -- from Lua through pcall (which LuaJIT and 5.2+ let yield), so a cosocket
 -- transport does not block.
-local function custom_failure(kind, msg, sent)
+-- A timeout's message is the core's, naming the budget given to the
+-- transport that ran out (src/transport.c, timeout_budget).
+local function custom_failure(kind, msg, sent, timeout, connect_timeout)
   msg = tostring(msg)
   if kind ~= "timeout" and kind ~= "tls" and kind ~= "network" then
     kind = (msg:find("timeout", 1, true) or msg:find("timed out", 1, true)) and "timeout" or "network"
   end
-  return nil, failure(kind, msg, sent ~= false)
+  return nil, failure(kind, msg, sent, timeout, connect_timeout)
 end
 
 local function custom_exchange(st, req)
+  local timeout, connect_timeout = req.timeout or st.timeout, st.connect_timeout
   local ok, res, msg, kind, sent = pcall(st.transport, {
     method = req.method, url = req.url, headers = core.headers(st.ud, req), body = req.body,
-    timeout = req.timeout or st.timeout, connect_timeout = st.connect_timeout, ssl_verify = st.ssl_verify,
+    timeout = timeout, connect_timeout = connect_timeout, ssl_verify = st.ssl_verify,
   })
-  if not ok then return custom_failure(nil, res) end
-  if type(res) ~= "table" then return custom_failure(kind, msg or "transport returned no response", sent) end
+  if not ok then return custom_failure(nil, res, nil, timeout, connect_timeout) end
+  if type(res) ~= "table" then
+    return custom_failure(kind, msg or "transport returned no response", sent, timeout, connect_timeout)
+  end
   local status = tonumber(res.status)
   if not status or status < 100 or status > 599 then return custom_failure(nil, "transport returned an invalid status") end
   local rbody = res.body

@@ -333,7 +333,9 @@ function M.transport(opts)
   end
   local tcp, now = ngx.socket.tcp, ngx.now
 
-  -- One attempt on one connection: res, or nil, why, kind, retryable.
+  -- One attempt on one connection: res, or nil, why, kind, stale, unsent
+  -- (stale: a pooled connection the server had closed; unsent: connecting
+  -- failed or the budget ran out before a byte of the request left).
   local function attempt(req, url, deadline)
     local scheme, host, port, target, authority = url.scheme, url.host, url.port, url.target, url.authority
     local verify = req.ssl_verify ~= false
@@ -342,34 +344,38 @@ function M.transport(opts)
     local c = setmetatable({ sock = sock, deadline = deadline, ngx = ngx, header_left = max_header,
                              header_error = header_error }, Conn)
     local connect_timeout = req.connect_timeout or default_connect or DEFAULT.connect_timeout
-    if deadline - now() <= 0 then return nil, "timeout", "timeout" end
-    sock:settimeout(floor(min(connect_timeout, deadline - now()) * 1000) + 1)
+    if deadline - now() <= 0 then return nil, "timeout", "timeout", false, true end
+    -- TCP and TLS share the connect budget, as with libcurl's connect timeout
+    local connected_by = now() + min(connect_timeout, deadline - now())
+    sock:settimeout(floor((connected_by - now()) * 1000) + 1)
     local pool = format("%s:%s:%s:%d:%s", pool_prefix, scheme, host, port, verify and "v" or "nv")
     local ok
     ok, err = sock:connect(host, port, { pool = pool, pool_size = pool_size })
     if not ok then
       return nil, format("connect to %s:%d failed: %s", host, port, tostring(err)),
-        tostring(err):find("timeout", 1, true) and "timeout" or "network"
+        tostring(err):find("timeout", 1, true) and "timeout" or "network", false, true
     end
     local reused = (sock:getreusedtimes() or 0) > 0
     if scheme == "https" and not reused then
-      if not c:budget() then sock:close() return nil, "timeout", "timeout" end
+      local left = connected_by - now()
+      if left <= 0 then sock:close() return nil, "timeout", "timeout", false, true end
+      sock:settimeout(floor(left * 1000) + 1)
       local sni = host
       if host:byte(1) == 91 then sni = nil end -- no SNI for an IPv6 literal
       local sess
       sess, err = sock:sslhandshake(nil, sni, verify)
       if not sess then
         sock:close()
-        if tostring(err):find("timeout", 1, true) then return nil, "TLS handshake timeout", "timeout" end
+        if tostring(err):find("timeout", 1, true) then return nil, "TLS handshake timeout", "timeout", false, true end
         return nil, "TLS handshake failed: " .. tostring(err) .. " (check lua_ssl_trusted_certificate, or ssl_verify)",
-          "tls"
+          "tls", false, true
       end
     end
 
     local text
     text, err = request_text(req, target, authority)
     if not text then sock:close() return nil, err end
-    if not c:budget() then sock:close() return nil, "timeout", "timeout" end
+    if not c:budget() then sock:close() return nil, "timeout", "timeout", false, true end
     local sent
     sent, err = sock:send(text)
     local res
@@ -398,15 +404,18 @@ function M.transport(opts)
     local url = { scheme = scheme, host = host, port = port, target = target, authority = authority }
     local timeout = tonumber(req.timeout) or DEFAULT.timeout
     local deadline = now() + timeout
-    local res, err, kind, stale = attempt(req, url, deadline)
+    local res, err, kind, stale, unsent = attempt(req, url, deadline)
     if not res and stale then
       if SAFE[req.method] then
-        res, err, kind = attempt(req, url, deadline)
+        local _
+        res, err, kind, _, unsent = attempt(req, url, deadline)
       else
         err = core.NOT_RESENT_TEXT
       end
     end
     if not res then
+      -- nothing sent: http.send may try again, as after libcurl's failed connect
+      if unsent then return nil, err, kind or "network", false end
       return nil, err, kind or "network"
     end
     return { status = res.status, reason = res.reason, headers = res.headers, body = res.body }

@@ -116,10 +116,7 @@ local function failed(rec)
   return errors.fail(fields, {})
 end
 
-local function timed_out()
-  return errors.transport("timeout", "timed out waiting for another worker's token fetch",
-    { method = "POST", path = "/token" }, {})
-end
+local function timed_out(st) return errors.token_wait_timeout(lease(st)) end
 
 local seq = 0
 
@@ -180,7 +177,7 @@ local function shared_refresh(self, st, key, fetch, t0, entry)
       return tok, a, b
     end
     local left = deadline - now()
-    if left <= 0 then return timed_out() end
+    if left <= 0 then return timed_out(st) end
     ngx.sleep(min(step, left))
     step = min(step * 2, MAX_STEP)
   end
@@ -211,7 +208,7 @@ function Store:refresh(st, key, fetch)
       end
     end
     if entry.done then return entry[1], entry[2], entry[3] end
-    if now() >= until_ then return timed_out() end
+    if now() >= until_ then return timed_out(st) end
     entry = INFLIGHT[slot] -- a lease renewed, or a new holder
   end
   local sema = self.semaphore and self.semaphore.new(0) or nil

@@ -170,14 +170,8 @@ function Store:take(key, rule, max_wait)
   end
   local state, secs = res[1], tonumber(res[2])
   if state == "ok" then return secs end
-  if state == "daily" then
-    return nil, { kind = "rate_limit", code = "PACE_DAILY", retry_after = secs,
-                  message = ("the daily cap of %d sends is reached"):format(rule.daily) }
-  end
-  local paused = res[3] == "1"
-  return nil, { kind = "rate_limit", code = paused and "PACE_PAUSED" or "PACE_RATE", retry_after = secs,
-                message = (paused and "sends of this instance are paused after a 429 for %.3f s"
-                  or "the send budget's next turn is %.3f s away"):format(secs) .. ", beyond the call's timeout" }
+  if state == "daily" then return nil, store_mod.daily_refused(rule.daily, secs) end
+  return nil, store_mod.turn_refused(res[3] == "1", secs)
 end
 
 function Store:pause(key, seconds)
@@ -321,8 +315,7 @@ function Store:refresh(st, key, fetch)
     end
     local left = deadline - now()
     if left <= 0 then
-      return errors.transport("timeout", "timed out waiting for another process's token fetch",
-        { method = "POST", path = "/token" }, {})
+      return errors.token_wait_timeout(lease(st))
     end
     http.sleep(st, min(step, left))
     step = min(step * 2, MAX_STEP)

@@ -47,6 +47,26 @@ end
 -- {minute = count}, total}; t is the store's clock in seconds.
 -- ---------------------------------------------------------------------------
 
+-- The failures of take, worded once for every store (redis_store.lua
+-- builds them from its script's answer). Seconds to the millisecond with
+-- a '.', whatever LC_NUMERIC says (string.format's %f follows it).
+local function seconds_text(s)
+  local ms = floor(s * 1000 + 0.5)
+  return ("%d.%03d s"):format(floor(ms / 1000), ms % 1000)
+end
+
+function M.turn_refused(paused, wait)
+  return { kind = "rate_limit", code = paused and "PACE_PAUSED" or "PACE_RATE", retry_after = wait,
+           message = (paused and "sends of this instance are paused after a 429 for "
+             or "the send budget's next turn is ") .. seconds_text(wait)
+             .. (paused and "" or " away") .. ", beyond the call's timeout" }
+end
+
+function M.daily_refused(daily, after)
+  return { kind = "rate_limit", code = "PACE_DAILY", retry_after = after,
+           message = ("the daily cap of %d sends is reached"):format(daily) }
+end
+
 -- GCRA: tat is the theoretical arrival time of the next send; a send may
 -- start burst - 1 intervals before it. A pause moves the start after it.
 function M.bucket_take(b, rule, max_wait, t)
@@ -60,9 +80,7 @@ function M.bucket_take(b, rule, max_wait, t)
   end
   local wait = max(0, start - t)
   if wait > max_wait then
-    return nil, { kind = "rate_limit", code = paused and "PACE_PAUSED" or "PACE_RATE", retry_after = wait,
-                  message = (paused and "sends of this instance are paused after a 429 for %.3f s"
-                    or "the send budget's next turn is %.3f s away") :format(wait) .. ", beyond the call's timeout" }
+    return nil, M.turn_refused(paused, wait)
   end
   local daily = rule.daily
   if daily then
@@ -78,8 +96,7 @@ function M.bucket_take(b, rule, max_wait, t)
     b.minutes, b.total = minutes, total
     if total >= daily then
       local after = (oldest + DAY_MINUTES) * 60 - t
-      return nil, { kind = "rate_limit", code = "PACE_DAILY", retry_after = max(after, 0),
-                    message = ("the daily cap of %d sends is reached"):format(daily) }
+      return nil, M.daily_refused(daily, max(after, 0))
     end
     minutes[minute] = (minutes[minute] or 0) + 1
     b.total = total + 1
