@@ -16,7 +16,7 @@ JOBS    ?= 2
 BUSTED   = $(LUA) /usr/bin/busted
 SPECS   ?= spec
 
-.PHONY: all build nginx-build test demo check check-asan check-valgrind install clean deps docs
+.PHONY: all build nginx-build test demo check check-asan check-valgrind build-asan build-debug install clean deps docs
 
 all: build
 
@@ -52,19 +52,25 @@ demo: build
 	@sh scripts/demo.sh "$(LUA)" "$(BUILD)"
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
-# then under valgrind (zero errors, zero definite or indirect leaks).
+# then under valgrind (zero errors, zero definite or indirect leaks). Each
+# checked build has a target of its own, so that CI (.ci/run) can build
+# every directory first and then run the suites side by side.
 check: check-asan check-valgrind
 
-check-asan: nginx-build
+build-asan:
 	@sh scripts/deps.sh check $(LUA_NAME)
 	@cmake -S . -B build-asan$(SUFFIX) -DCMAKE_BUILD_TYPE=Debug -DVZAPS_SANITIZE=ON -DLUA_PKG=$(LUA_PKG) >/dev/null
 	@cmake --build build-asan$(SUFFIX) -j$(JOBS)
-	@VZAPS_SANITIZE=1 VZAPS_NGINX_BUILD=$(NGINX_BUILD) sh scripts/busted.sh "$(LUA)" build-asan$(SUFFIX) $(SPECS)
 
-check-valgrind: nginx-build
+build-debug:
 	@sh scripts/deps.sh check $(LUA_NAME)
 	@cmake -S . -B build-debug$(SUFFIX) -DCMAKE_BUILD_TYPE=Debug -DLUA_PKG=$(LUA_PKG) >/dev/null
 	@cmake --build build-debug$(SUFFIX) -j$(JOBS)
+
+check-asan: build-asan nginx-build
+	@VZAPS_SANITIZE=1 VZAPS_NGINX_BUILD=$(NGINX_BUILD) sh scripts/busted.sh "$(LUA)" build-asan$(SUFFIX) $(SPECS)
+
+check-valgrind: build-debug nginx-build
 	@VZAPS_VALGRIND=1 VZAPS_NGINX_BUILD=$(NGINX_BUILD) sh scripts/busted.sh "$(LUA)" build-debug$(SUFFIX) $(SPECS)
 
 # Into $(DESTDIR)$(PREFIX)/lib/lua/<5.x>/vzaps.so, the module directory of the

@@ -3,9 +3,17 @@
 # redis-server, socat, openssl s_server, nvim): `snapshot FILE` records the
 # ones already running before the run, `check FILE` lists (and ends) those
 # that are new since, and exits 1 when there are any.
+# Only the caller's process group counts: the specs start their servers in
+# the foreground (never detached), so those stay in the group of the run,
+# and servers of other runs on the same machine are neither reported nor
+# stopped.
 set -u
 pattern='nginx: master|nginx: worker|nginx -g|emulator/main\.lua|redis-server|socat|openssl s_server|nvim --headless'
-list() { ps -eo pid=,args= | grep -E "$pattern" | grep -v -E 'grep -E|leftovers\.sh' | awk '{print $1}' | sort; }
+group=$(ps -o pgid= -p $$ | tr -d ' ')
+list() {
+  ps -eo pid=,pgid=,args= | awk -v g="$group" '$2 == g' | grep -E "$pattern" \
+    | grep -v -E 'grep -E|leftovers\.sh' | awk '{print $1}' | sort
+}
 case "${1:-}" in
   snapshot) list >"$2" ;;
   check)

@@ -56,18 +56,22 @@ while socket.gettime() < tonumber(start_at) do socket.sleep(0.005) end
     return outs
   end
 
-  it("keeps two processes' sends within one budget: 40 sends, no second with more than 11", function()
+  -- 4 a second: the arrivals are a turn's time plus the way to the
+  -- emulator, and on a loaded machine (CI runs suites side by side) that
+  -- varies by more than the 0.1 s between turns at 10 a second. Two
+  -- processes each with a budget of its own would still put 8 in a second.
+  it("keeps two processes' sends within one budget: 20 sends, no second with more than 5", function()
     run_two([[
 local id, tok = select(6, ...)
-local c = client({pace = {rate = 10, per = 1, burst = 1, store = store}, timeout = 10})
-for i = 1, 20 do assert(c.messages:send_text{instance_id = id, instance_token = tok, phone = "55" .. index .. i, message = "m"}) end
+local c = client({pace = {rate = 4, per = 1, burst = 1, store = store}, timeout = 10})
+for i = 1, 10 do assert(c.messages:send_text{instance_id = id, instance_token = tok, phone = "55" .. index .. i, message = "m"}) end
 emit("done")
 ]], inst.id, inst.token)
     local at = emu:arrivals("/instances/" .. inst.id .. "/chat/send/text")
-    assert.equals(40, #at)
+    assert.equals(20, #at)
     local most = emulator.densest(at, 1)
-    assert(most <= 11, "a one-second window held " .. most .. " sends")
-    assert(at[40] - at[1] >= 3.5, "40 sends at 10/s take about 4 s")
+    assert(most <= 5, "a one-second window held " .. most .. " sends")
+    assert(at[20] - at[1] >= 4.5, "20 sends at 4/s take about 5 s")
   end)
 
   it("runs each webhook event's handler once in all when two processes handle the same 100 deliveries", function()

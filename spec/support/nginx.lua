@@ -79,12 +79,18 @@ function M.start(vars, conf_path, opts)
     local p = assert(io.popen(cmd))
     self.pid = p:read("*l")
     p:close()
+    -- nginx writes its pid file once every listening socket is bound: a
+    -- connection alone could reach another server that took the port
+    -- (suites run side by side in CI) while nginx retries its bind.
+    local pid_file = ("\n" .. text):match("\n[ \t]*pid[ \t]+([^;%s]+)[ \t]*;")
+    if pid_file and pid_file:sub(1, 1) ~= "/" then pid_file = prefix .. "/" .. pid_file end
     local deadline = socket.gettime() + 10
     repeat
       local c = socket.tcp()
       c:settimeout(0.2)
       local ok = c:connect("127.0.0.1", values.PORT)
       c:close()
+      if ok and pid_file then ok = tonumber(read(pid_file) or "") == tonumber(self.pid) end
       if ok then
         self.port, self.tls_port = values.PORT, values.TLS_PORT
         self.url = "http://127.0.0.1:" .. values.PORT

@@ -44,30 +44,48 @@ end
 local Server = {}
 Server.__index = Server
 
+-- A port from emulator.free_port() may be taken by another process before
+-- redis-server binds it (suites run side by side in CI): redis-server then
+-- exits, and the start is tried again on another port. The server that
+-- answers must be the one started here (INFO's process_id).
+local function alive(pid)
+  local ok = os.execute("kill -0 " .. pid .. " 2>/dev/null")
+  return ok == true or ok == 0
+end
+
+local function server_pid(c)
+  c:send("INFO server\r\n")
+  local head = c:receive("*l")
+  local n = head and tonumber(head:match("^%$(%d+)$"))
+  local info = n and c:receive(n + 2)
+  return info and info:match("\nprocess_id:(%d+)")
+end
+
 function M.start()
-  local port = require("spec.support.emulator").free_port()
-  -- LD_PRELOAD is dropped: a sanitizer runtime preloaded into the spec
-  -- process must not follow the server.
-  local p = assert(io.popen(("env -u LD_PRELOAD redis-server --port %d --bind 127.0.0.1 --save '' "
-    .. "--appendonly no --daemonize no --loglevel warning >/dev/null 2>&1 & echo $!"):format(port)))
-  local pid = p:read("*l")
-  p:close()
-  local deadline = socket.gettime() + 10
-  while true do
-    local c = socket.tcp()
-    c:settimeout(0.2)
-    if c:connect("127.0.0.1", port) then
-      c:send("PING\r\n")
-      local line = c:receive("*l")
-      c:close()
-      if line == "+PONG" then break end
-    else
-      c:close()
+  for _ = 1, 5 do
+    local port = require("spec.support.emulator").free_port()
+    -- LD_PRELOAD is dropped: a sanitizer runtime preloaded into the spec
+    -- process must not follow the server.
+    local p = assert(io.popen(("env -u LD_PRELOAD redis-server --port %d --bind 127.0.0.1 --save '' "
+      .. "--appendonly no --daemonize no --loglevel warning >/dev/null 2>&1 & echo $!"):format(port)))
+    local pid = p:read("*l")
+    p:close()
+    local deadline = socket.gettime() + 10
+    while alive(pid) do
+      local c = socket.tcp()
+      c:settimeout(0.2)
+      if c:connect("127.0.0.1", port) then
+        local answered = server_pid(c)
+        c:close()
+        if answered == pid then return setmetatable({ pid = pid, port = port }, Server) end
+      else
+        c:close()
+      end
+      assert(socket.gettime() < deadline, "redis-server did not start")
+      socket.sleep(0.02)
     end
-    assert(socket.gettime() < deadline, "redis-server did not start")
-    socket.sleep(0.02)
   end
-  return setmetatable({ pid = pid, port = port }, Server)
+  error("redis-server did not start: its port was taken five times")
 end
 
 -- A raw command on a fresh connection (FLUSHALL between tests, ...).
