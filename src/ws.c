@@ -388,6 +388,7 @@ static int ws_open(lua_State *L) {
   curl_easy_setopt(w->curl, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(w->curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0) + 1);
   vz_client_apply_settings(c, w->curl);
+  w->connect_budget = (double)c->connect_timeout_ms / 1000.0;
 
   if (vz_ws_handshake_begin(L, w, lua_tostring(L, 5), lua_tostring(L, 6), 3, vz_now() + timeout) > 0) {
     ws_release(w);

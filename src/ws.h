@@ -64,7 +64,8 @@ typedef struct vz_ws {
   size_t req_pos;
   char key[32];
   double deadline, body_deadline;
-  double budget; /* seconds the handshake was given (its timeout message) */
+  double budget;         /* seconds the handshake was given (its timeout message) */
+  double connect_budget; /* libcurl's connect timeout on it, seconds (0: none) */
   size_t head_len, body_want;
   int status;
   char reason[64];

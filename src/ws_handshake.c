@@ -51,11 +51,11 @@ static int fail_timeout(lua_State *L, vz_ws *w, double seconds) {
 static int fail_curl(lua_State *L, vz_ws *w, CURLcode rc, const char *what) {
   const char *detail = w->errbuf[0] ? w->errbuf : curl_easy_strerror(rc);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    /* libcurl's connect timeout may have run out before the handshake's
-     * own budget: the time it took says which */
-    curl_off_t us = 0;
-    double took = curl_easy_getinfo(w->curl, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK ? (double)us / 1e6 : 0;
-    return fail_timeout(L, w, took > 0 && took < w->budget ? took : w->budget);
+    /* libcurl gives up on the connection (this phase) at its connect
+     * timeout when that comes before the handshake's own budget: the
+     * message names the budget that ran out, as a request's does. */
+    double connect = w->connect_budget;
+    return fail_timeout(L, w, connect > 0 && connect < w->budget ? connect : w->budget);
   }
   lua_pushnil(L);
   if (vz_curl_is_tls_error(rc)) {

@@ -199,7 +199,10 @@ function Store:refresh(st, key, fetch)
   while entry and not entry.done and entry.deadline > now() and now() < until_ do
     entry.waiting = entry.waiting + 1
     if entry.sema then
-      entry.sema:wait(min(entry.deadline, until_) - now())
+      -- (the clock may have passed the limit since the loop's test: a
+      -- semaphore refuses a negative wait)
+      local left = min(entry.deadline, until_) - now()
+      if left > 0 then entry.sema:wait(left) end
     else
       local step = FIRST_STEP
       while not entry.done and now() < min(entry.deadline, until_) do
