@@ -244,6 +244,18 @@ static int is_slot(const vz_route *r, const char *k, size_t n) {
   return 0;
 }
 
+/* lua_next over the fields of the call's table t, a table-form row's
+ * slots (path and option fields) skipped: 0 at the end, else the key and
+ * value are pushed and *k is the key's text (NULL: not a string key). */
+static int next_field(lua_State *L, const vz_route *r, int t, const char **k, size_t *kn) {
+  while (lua_next(L, t)) {
+    *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, kn) : NULL;
+    if (!(r->table_form && *k != NULL && is_slot(r, *k, *kn))) return 1;
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
 /* The generic body (an object of the call's fields, nothing else:
  * no positional body arguments, no `prepare`) is encoded during the field
  * walk, member by member, saving a second walk over the table. Its failure
@@ -264,6 +276,8 @@ typedef struct walk_body {
 static int check_body_fields(lua_State *L, vz_client *c, const frame *f, int route, walk_body *w) {
   const vz_route *r = f->r;
   int t = f->body, count = 0, fields = 0, lists = 0, top = lua_gettop(L);
+  const char *k;
+  size_t kn;
   if (t == 0) {
     w->on = 0;
     return 0;
@@ -284,13 +298,7 @@ static int check_body_fields(lua_State *L, vz_client *c, const frame *f, int rou
     }
   }
   lua_pushnil(L);
-  while (lua_next(L, t)) {
-    size_t kn;
-    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &kn) : NULL;
-    if (r->table_form && k != NULL && is_slot(r, k, kn)) {
-      lua_pop(L, 1);
-      continue;
-    }
+  while (next_field(L, r, t, &k, &kn)) {
     if (r->no_body) vz_argerror(L, 1, r->name, "unexpected field '%s'", key_text(L, lua_gettop(L) - 1));
     if (fields) {
       int known;
@@ -451,14 +459,10 @@ static void encode_body(lua_State *L, vz_client *c, const frame *f, int route, i
     lua_newtable(L);
     body = lua_gettop(L);
     if (t != 0) {
+      const char *k;
+      size_t kn;
       lua_pushnil(L);
-      while (lua_next(L, t)) {
-        size_t kn;
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &kn) : NULL;
-        if (r->table_form && k != NULL && is_slot(r, k, kn)) {
-          lua_pop(L, 1);
-          continue;
-        }
+      while (next_field(L, r, t, &k, &kn)) {
         lua_pushvalue(L, -2);
         lua_insert(L, -2);
         lua_rawset(L, body);
