@@ -175,10 +175,13 @@ describe("direct calls", function()
       assert.is_false(job:done())
       while client:pump(1) > 0 do end
       assert.equals(id, job:result().id)
-      if paths.FAST then
+      -- On 5.1, 5.2 and LuaJIT the method is a Lua closure (a coroutine
+      -- cannot yield across a C call there): http.lua sends a job's call.
+      local c_method = (_VERSION == "Lua 5.3" or _VERSION == "Lua 5.4") and not rawget(_G, "jit")
+      if paths.FAST and c_method then
         assert.equals(0, lines, "a job's call that C may map goes to its slot without http.lua")
       else
-        assert(lines >= LUA_MIN, "VZAPS_FAST_PATH=0: http.lua sends it, ran " .. lines .. " lines")
+        assert(lines >= LUA_MIN, "http.lua sends it, ran " .. lines .. " lines")
       end
       local out = client:parallel({ function() return client.instances:get(id) end })
       assert.equals(id, out[1][1].id)
