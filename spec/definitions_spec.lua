@@ -49,7 +49,7 @@ describe("editor definitions (types/)", function()
 
   setup(function()
     emu = emulator.start()
-    client = emu:client({ realtime_url = "ws" .. emu.url:sub(5) })
+    client = emu:client({ realtime_url = emu.ws_url })
     inst = emu:new_instance("Definitions spec")
     handle = client:instance(inst.id, inst.token)
     sub = assert(client.events:subscribe({ instance_id = inst.id, instance_token = inst.token }))

@@ -16,7 +16,7 @@ describe("realtime events", function()
 
   setup(function()
     emu = emulator.start()
-    client = emu:client({ realtime_url = "ws" .. emu.url:sub(5) })
+    client = emu:client({ realtime_url = emu.ws_url })
   end)
 
   teardown(function()
@@ -593,14 +593,14 @@ describe("realtime events", function()
 
   it("survives its client being closed or collected", function()
     local inst = new_instance()
-    local c2 = emu:client({ realtime_url = "ws" .. emu.url:sub(5) })
+    local c2 = emu:client({ realtime_url = emu.ws_url })
     local sub = assert(c2.events:subscribe({ instance_id = inst.id, instance_token = inst.token }))
     c2:close()
     assert.has_error(function() sub:poll(0) end, "vzaps: client is closed")
     assert.is_true(sub:close())
 
     -- closed from a handler while run() is going
-    local c3 = emu:client({ realtime_url = "ws" .. emu.url:sub(5) })
+    local c3 = emu:client({ realtime_url = emu.ws_url })
     local sub3 = assert(c3.events:subscribe({ instance_id = inst.id, instance_token = inst.token }))
     sub3:on("All", function() c3:close() end)
     emit(inst, "Message")
@@ -610,7 +610,7 @@ describe("realtime events", function()
 
     -- dropped without closing, collected together
     for _ = 1, 5 do
-      local c4 = emu:client({ realtime_url = "ws" .. emu.url:sub(5) })
+      local c4 = emu:client({ realtime_url = emu.ws_url })
       local s4 = c4.events:subscribe({ instance_id = inst.id, instance_token = inst.token })
       assert.is_table(s4)
     end

@@ -29,7 +29,7 @@ describe("raised messages", function()
   local emu, client, inst
   emulator.fixture({ max_retries = 0 }, function(e)
     emu = e
-    client = emu:client({ max_retries = 0, realtime_url = "ws" .. emu.url:sub(5) })
+    client = emu:client({ max_retries = 0, realtime_url = emu.ws_url })
     inst = emu:new_instance("raise spec")
   end)
   teardown(function() client:close() end)
@@ -101,7 +101,7 @@ describe("raised messages", function()
     end
 
     -- a closed client
-    local c = emu:client({ realtime_url = "ws" .. emu.url:sub(5) })
+    local c = emu:client({ realtime_url = emu.ws_url })
     local sub2 = assert(c.events:subscribe({ instance_id = inst.id, instance_token = inst.token }))
     c:close()
     raised(function() sub2:poll(0) end, "poll on a closed client")

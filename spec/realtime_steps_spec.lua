@@ -20,7 +20,7 @@ describe("realtime in steps", function()
 
   setup(function()
     emu = emulator.start()
-    client = emu:client({ realtime_url = "ws" .. emu.url:sub(5) })
+    client = emu:client({ realtime_url = emu.ws_url })
   end)
 
   teardown(function()
@@ -108,7 +108,7 @@ describe("realtime in steps", function()
   end)
 
   it("fetches a refused token again in steps: poll(0) stays quick through a 1 s /token", function()
-    local own = emu:client({ realtime_url = "ws" .. emu.url:sub(5) })
+    local own = emu:client({ realtime_url = emu.ws_url })
     local inst = new_instance()
     local sub = assert(own.events:subscribe({ instance_id = inst.id, instance_token = inst.token, retry_delay = 0.05 }))
     emu:clear()

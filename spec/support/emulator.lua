@@ -52,7 +52,9 @@ function M.start(extra_args)
   until port or socket.gettime() > deadline
   os.remove(port_file)
   assert(port, "the emulator did not start")
-  return setmetatable({ pid = pid, port = port, url = "http://127.0.0.1:" .. port }, Emu)
+  -- ws_url: the same server as a client's realtime_url (its WebSocket side)
+  return setmetatable({ pid = pid, port = port, url = "http://127.0.0.1:" .. port, ws_url = "ws://127.0.0.1:" .. port },
+    Emu)
 end
 
 -- The fixture most spec blocks share, registered in the calling describe
