@@ -428,7 +428,8 @@ static str_mirror *cache_mirror(lua_State *L, int t) {
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline const char *parse_string(dec *d, const char *p) {
+static inline const char *
+parse_string(dec *d, const char *p) {
   const char *s = p, *end = d->end;
   p = scan_plain(p, end);
   if (p >= end) return fail_end(d);

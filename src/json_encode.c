@@ -436,20 +436,29 @@ int vz_json_encode_except(lua_State *L, int idx, vz_buf *out, int array_mt, int 
   return vz_json_encode_body(L, idx, out, array_mt, list_keys, skip, nskip, err, errsz, NULL);
 }
 
+/* The encoder's state for one call: array_mt and list_keys already
+ * absolute (or pseudo-) indices of tables, or 0. */
+static void enc_start(enc *e, lua_State *L, vz_buf *out, int array_mt, int list_keys, char *err, size_t errsz,
+                      const char **media_code) {
+  e->L = L;
+  e->out = out;
+  e->array_mt = array_mt;
+  e->list_keys = list_keys;
+  e->err = err;
+  e->errsz = errsz;
+  e->depth = 0;
+  e->skip = NULL;
+  e->nskip = 0;
+  e->media_code = media_code;
+  if (media_code != NULL) *media_code = NULL;
+  if (err != NULL && errsz > 0) err[0] = '\0';
+}
+
 int vz_json_encode_member(lua_State *L, int t, const char *key, size_t klen, int first, vz_buf *out, int array_mt,
                           int list_keys, char *err, size_t errsz, const char **media_code) {
   enc e; /* as in vz_json_encode_body: t is the root object, at depth 1 */
   int top = lua_gettop(L), ok;
-  e.L = L;
-  e.out = out;
-  e.array_mt = array_mt;
-  e.list_keys = list_keys;
-  e.err = err;
-  e.errsz = errsz;
-  e.skip = NULL;
-  e.nskip = 0;
-  e.media_code = media_code;
-  *media_code = NULL;
+  enc_start(&e, L, out, array_mt, list_keys, err, errsz, media_code);
   e.tables[0] = lua_topointer(L, t);
   e.path[0].key = key;
   e.path[0].klen = klen;
@@ -467,18 +476,10 @@ int vz_json_encode_body(lua_State *L, int idx, vz_buf *out, int array_mt, int li
                         int nskip, char *err, size_t errsz, const char **media_code) {
   enc e; /* path arrays are written before they are read: no need to clear */
   int top = lua_gettop(L), ok;
-  e.L = L;
-  e.out = out;
-  e.array_mt = array_mt != 0 ? vz_absindex(L, array_mt) : 0;
-  e.list_keys = (list_keys != 0 && lua_istable(L, list_keys)) ? vz_absindex(L, list_keys) : 0;
-  e.err = err;
-  e.errsz = errsz;
-  e.depth = 0;
+  enc_start(&e, L, out, array_mt != 0 ? vz_absindex(L, array_mt) : 0,
+            (list_keys != 0 && lua_istable(L, list_keys)) ? vz_absindex(L, list_keys) : 0, err, errsz, media_code);
   e.skip = skip;
   e.nskip = nskip;
-  e.media_code = media_code;
-  if (media_code != NULL) *media_code = NULL;
-  if (err != NULL && errsz > 0) err[0] = '\0';
   ok = put_value(&e, vz_absindex(L, idx), 0);
   if (out->data != NULL) out->data[out->len] = '\0';
   lua_settop(L, top);

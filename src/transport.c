@@ -248,6 +248,15 @@ static double timeout_budget(double timeout, double connect, int sent) {
   return sent == 0 && connect > 0 && connect < timeout ? connect : timeout;
 }
 
+/* The outcome table {kind, sent}; the caller sets its message. */
+static void push_outcome(lua_State *L, const char *kind, int sent) {
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  lua_pushboolean(L, sent != 0);
+  lua_setfield(L, -2, "sent");
+}
+
 /* The outcome of an exchange that got no answer: {kind, message, sent}.
  * The one wording of transport failures, for libcurl's and for custom
  * transports' (core.failure): detail says what failed; sent is 1 when the
@@ -255,22 +264,18 @@ static double timeout_budget(double timeout, double connect, int sent) {
  * have been, and it counts as sent). A timeout's message is
  * vz_push_timeout_failure's. */
 void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sent) {
-  lua_createtable(L, 0, 3);
   if (strcmp(kind, "tls") == 0) {
+    push_outcome(L, kind, sent);
     lua_pushfstring(L, "TLS error: %s", detail);
   } else {
-    if (strcmp(kind, "timeout") != 0) kind = "network";
+    push_outcome(L, strcmp(kind, "timeout") == 0 ? kind : "network", sent);
     lua_pushfstring(L, "request failed: %s", detail);
   }
   lua_setfield(L, -2, "message");
-  lua_pushstring(L, kind);
-  lua_setfield(L, -2, "kind");
-  lua_pushboolean(L, sent != 0);
-  lua_setfield(L, -2, "sent");
 }
 
 void vz_push_timeout_failure(lua_State *L, double seconds, double connect, int sent) {
-  vz_push_failure(L, "timeout", "", sent);
+  push_outcome(L, "timeout", sent);
   vz_push_timeout_text(L, "request", timeout_budget(seconds, connect, sent), NULL, sent);
   lua_setfield(L, -2, "message");
 }
