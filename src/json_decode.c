@@ -113,6 +113,12 @@ static const signed char hexval[256] = {
 
 #define IS_DIGIT(c) ((unsigned char)((c) - '0') < 10)
 
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* What each value is charged against the budget (json.h): close to Lua
  * 5.4's sizes on 64-bit, the same on every version so that a text fails
  * alike everywhere. Charged before the value is made. */
@@ -425,11 +431,7 @@ static str_mirror *cache_mirror(lua_State *L, int t) {
 /* p is just after the opening quote. Pushes the string. */
 /* Inlined into its two callers (object keys, string values): the call
  * and its register saves were a tenth of a short string's cost. */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline const char *
-parse_string(dec *d, const char *p) {
+static ALWAYS_INLINE const char *parse_string(dec *d, const char *p) {
   const char *s = p, *end = d->end;
   p = scan_plain(p, end);
   if (p >= end) return fail_end(d);
