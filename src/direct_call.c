@@ -27,7 +27,7 @@
 #define UP_CLIENT_MT lua_upvalueindex(7)
 #define UP_ROUTE_MT lua_upvalueindex(8)
 #define UP_BODY lua_upvalueindex(9) /* the guarded entry points' bodies */
-/* Upvalues of an endpoint method (core.method), after the nine above. */
+/* Upvalues of an endpoint method (method_maker, l_method), after the nine above. */
 #define UP_ROUTE lua_upvalueindex(10)
 #define UP_SEND lua_upvalueindex(11)
 #define UP_PAR lua_upvalueindex(12) /* http.lua's PAR: what a job yields to its scheduler */
