@@ -87,6 +87,20 @@ static char *string_setting(lua_State *L, int settings, const char *name, int *o
   return copy;
 }
 
+/* Whether the environment names a proxy that libcurl would follow for an
+ * http or https URL (its variables, lower case first; HTTP_PROXY too, which
+ * libcurl ignores, to stay on the safe side). */
+static int environment_names_proxy(void) {
+  static const char *const names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                      "ALL_PROXY"};
+  size_t i;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *v = getenv(names[i]);
+    if (v != NULL && v[0] != '\0') return 1;
+  }
+  return 0;
+}
+
 vz_conn vz_client_conn(const vz_client *c) {
   vz_conn s;
   s.connect_timeout_ms = c->connect_timeout_ms;
@@ -165,6 +179,10 @@ static int l_new_client(lua_State *L) {
     c->ca_file = string_setting(L, 2, "ca_file", &oom);
     c->ca_path = string_setting(L, 2, "ca_path", &oom);
     c->proxy = string_setting(L, 2, "proxy", &oom);
+    /* No proxy option and none in the environment as the client is made:
+     * no proxy, said once. Left unset, libcurl reads those variables again
+     * for every transfer (about 1 100 instructions a call). */
+    if (c->proxy == NULL && !oom && !environment_names_proxy() && (c->proxy = (char *)calloc(1, 1)) == NULL) oom = 1;
     c->user_agent = string_setting(L, 2, "user_agent", &oom);
     c->client_token = string_setting(L, 2, "client_token", &oom);
     if (oom) {

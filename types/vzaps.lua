@@ -19,7 +19,7 @@
 ---@field ssl_verify? boolean verify the server certificate and host name (default: `true`)
 ---@field ca_file? string CA bundle file (default: system store)
 ---@field ca_path? string CA certificate directory (default: system store)
----@field proxy? string proxy URL; `""` turns every proxy off, those from the environment too (default: libcurl's env rules)
+---@field proxy? string proxy URL; `""` turns every proxy off, those from the environment too (default: the environment's, read by vzaps.new)
 ---@field transport? function `function(req) -> res` or `nil, errmsg[, kind[, sent]]`, for custom runtimes and tests; `vzaps.ngx_transport()` in OpenResty (default: libcurl)
 ---@field retry_backoff? number first delay of the exponential retry backoff (doubles per retry, capped at 8 s, with jitter); `0` allowed (default: `0.5`)
 ---@field observe? function `function(info)` called for every attempt of every call (operation, method, path, attempt, status, kind, retry reason and delay, timings); see README "Request hooks" (default: none)

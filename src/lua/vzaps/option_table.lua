@@ -26,7 +26,7 @@ return {
   { "ssl_verify", "boolean", "`true`", "verify the server certificate and host name" },
   { "ca_file", "string", "system store", "CA bundle file" },
   { "ca_path", "string", "system store", "CA certificate directory" },
-  { "proxy", "string", "libcurl's env rules", "proxy URL; `\"\"` turns every proxy off, those from the environment too" },
+  { "proxy", "string", "the environment's, read by vzaps.new", "proxy URL; `\"\"` turns every proxy off, those from the environment too" },
   { "transport", "function", "libcurl",
     "`function(req) -> res` or `nil, errmsg[, kind[, sent]]`, for custom runtimes and tests; `vzaps.ngx_transport()` in OpenResty" },
   { "retry_backoff", "seconds", "`0.5`",
