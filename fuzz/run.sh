@@ -20,7 +20,7 @@ flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-s
 libs="$(pkg-config --libs lua5.4 libcurl) -lwslay -lcrypto -lm"
 # fuzz_response includes transport.c, fuzz_ws ws.c, ws_handshake.c and ws_wait.c (to
 # reach their static functions); each links the rest.
-base="$root/src/core.c $root/src/clock.c $root/src/client.c $root/src/request_object.c $root/src/direct_call.c $root/src/request.c $root/src/route.c $root/src/url.c $root/src/policy.c $root/src/args.c $root/src/headers.c $root/src/multi.c $root/src/multi_events.c $root/src/buffer.c $root/src/media.c $root/src/json_encode.c \
+base="$root/src/core.c $root/src/clock.c $root/src/client.c $root/src/request_object.c $root/src/observe_info.c $root/src/direct_call.c $root/src/request.c $root/src/route.c $root/src/url.c $root/src/policy.c $root/src/args.c $root/src/headers.c $root/src/multi.c $root/src/multi_events.c $root/src/buffer.c $root/src/media.c $root/src/json_encode.c \
   $root/src/json_decode.c $root/src/json_number.c $build/lua_sources.c"
 common="$base $root/src/ws.c $root/src/ws_handshake.c $root/src/ws_pollset.c $root/src/ws_wait.c"
 

@@ -91,8 +91,8 @@ static char *string_setting(lua_State *L, int settings, const char *name, int *o
  * http or https URL (its variables, lower case first; HTTP_PROXY too, which
  * libcurl ignores, to stay on the safe side). */
 static int environment_names_proxy(void) {
-  static const char *const names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
-                                      "ALL_PROXY"};
+  static const char *const names[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                      "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
   size_t i;
   for (i = 0; i < sizeof names / sizeof names[0]; i++) {
     const char *v = getenv(names[i]);
@@ -302,11 +302,13 @@ static vz_client *client_at(lua_State *L, int idx) {
   return (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
 }
 
-/* core.state(client): the client's Lua-side table, closed or not. */
+/* core.state(client) -> the client's Lua-side table (closed or not), and
+ * whether the client is open: spawn and pump ask both in one call. */
 static int l_client_state(lua_State *L) {
-  client_at(L, 1);
+  vz_client *c = client_at(L, 1);
   vz_getuservalue(L, 1);
-  return 1;
+  lua_pushboolean(L, c->curl != NULL);
+  return 2;
 }
 
 /* core.is_open(client) */
@@ -324,8 +326,9 @@ static int l_client_is_open(lua_State *L) {
  * nil, outcome, nil (transport.c, vz_xfer_finish). */
 static int send_body(lua_State *L) {
   vz_client *c = (vz_client *)lua_touserdata(L, 1);
+  vz_req *r = (vz_req *)lua_touserdata(L, 2); /* checked by l_client_send */
   vz_ident id = vz_client_ident(c);
-  if (!vz_xfer_setup_req(L, &c->rest, &id, 2, c->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
+  if (!vz_xfer_setup_req(L, &c->rest, &id, r, 2, c->timeout_ms)) return luaL_error(L, "vzaps: out of memory");
   vz_xfer_finish(L, &c->rest, curl_easy_perform(c->rest.curl));
   return 3;
 }
@@ -347,15 +350,6 @@ static int l_client_send(lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(3)); /* send_body, made once (vz_client_register) */
   lua_insert(L, 1);
   return vz_client_run_guarded(L, c);
-}
-
-/* core.timings(client): the timings of the client's last transfer, nil
- * once it is closed. */
-static int l_client_timings(lua_State *L) {
-  vz_client *c = client_arg(L, 1);
-  if (c == NULL) return 0;
-  vz_xfer_push_timings(L, &c->rest);
-  return 1;
 }
 
 /* core.headers(client, req) -> a fresh table of the headers of the
@@ -393,7 +387,6 @@ static const luaL_Reg client_funcs[] = {
     {"set_token", l_client_set_token},
     {"set_direct", l_set_direct},
     {"send", l_client_send},
-    {"timings", l_client_timings},
     {"headers", l_client_headers},
     {"upgrade_headers", l_client_upgrade_headers},
     {NULL, NULL},

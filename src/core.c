@@ -15,6 +15,7 @@
 #include "json.h"
 #include "lua_sources.h"
 #include "media.h"
+#include "observe_info.h"
 #include "policy.h"
 #include "request.h"
 #include "request_object.h"
@@ -183,6 +184,7 @@ int luaopen_vzaps(lua_State *L) {
   vz_clock_register(L);
   vz_req_register(L); /* before the client's functions, which hold its metatable */
   vz_client_register(L);
+  vz_observe_register(L);
   vz_transport_register(L);
   vz_request_register(L);
   vz_policy_register(L);

@@ -13,6 +13,7 @@
 #include "client.h"
 #include "multi_events.h"
 #include "clock.h"
+#include "request_object.h"
 #include "transport.h"
 #include "vzaps.h"
 
@@ -29,10 +30,23 @@ typedef struct vz_multi {
   char *busy; /* slot is added to the multi handle */
 } vz_multi;
 
-/* The methods' upvalue 3: the metatable, compared with argument 1's
- * (cheaper than luaL_checkudata's registry lookup by name, and the
- * scheduler calls these methods several times per job). */
+/* The methods' upvalues 3 to 5: the metatables of the multi, the client
+ * and the request object, compared with their arguments' (cheaper than
+ * luaL_checkudata's registry lookup by name, and the scheduler calls these
+ * methods several times per job). */
 #define UP_MULTI_MT lua_upvalueindex(3)
+#define UP_CLIENT_MT lua_upvalueindex(4)
+#define UP_REQ_MT lua_upvalueindex(5)
+
+static vz_client *client_arg(lua_State *L, int idx) {
+  vz_client *c = (vz_client *)lua_touserdata(L, idx);
+  if (c != NULL && lua_getmetatable(L, idx)) {
+    int ours = lua_rawequal(L, -1, UP_CLIENT_MT);
+    lua_pop(L, 1);
+    if (ours && c->curl != NULL) return c;
+  }
+  return vz_client_check(L, idx); /* the error, or a closed client's */
+}
 
 static vz_multi *multi_check(lua_State *L) {
   vz_multi *m = (vz_multi *)lua_touserdata(L, 1);
@@ -123,13 +137,14 @@ static void hold(lua_State *L, int slot, int req) {
 static int l_multi_add(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Integer slot = luaL_checkinteger(L, 2);
-  vz_client *c = vz_client_check(L, 3);
+  vz_client *c = client_arg(L, 3);
+  vz_req *r = vz_req_at(L, 4, UP_REQ_MT);
   vz_ident id = vz_client_ident(c);
   vz_xfer *x;
   luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
   luaL_argcheck(L, !m->busy[slot - 1], 2, "slot is busy");
-  x = &m->slots[slot - 1]; /* vz_xfer_setup_req checks req before it touches the slot */
-  if (!vz_xfer_setup_req(L, x, &id, 4, m->timeout_ms)) return fail(L, "vzaps: out of memory");
+  x = &m->slots[slot - 1];
+  if (!vz_xfer_setup_req(L, x, &id, r, 4, m->timeout_ms)) return fail(L, "vzaps: out of memory");
   if (curl_multi_add_handle(m->multi, x->curl) != CURLM_OK) return fail(L, "vzaps: cannot start a parallel transfer");
   m->busy[slot - 1] = 1;
   hold(L, (int)slot, 4);
@@ -268,7 +283,9 @@ void vz_multi_register(lua_State *L) {
   lua_getfield(L, core, "array_mt");
   lua_getfield(L, core, "strcache");
   lua_pushvalue(L, -4); /* the metatable */
-  vz_setfuncs(L, multi_methods, 3);
+  luaL_getmetatable(L, VZ_CLIENT_MT);
+  luaL_getmetatable(L, VZ_REQ_MT);
+  vz_setfuncs(L, multi_methods, 5);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_multi_new);

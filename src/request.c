@@ -726,7 +726,7 @@ void vz_push_request(lua_State *L, vz_client *c, const vz_request *q) {
   p.path_len = q->path_len;
   p.body = q->has_body ? (c->body.data ? c->body.data : "") : NULL;
   p.body_len = q->has_body ? c->body.len : 0;
-  p.itoken = q->itoken ? lua_tolstring(L, q->itoken, &p.itoken_len) : NULL;
+  p.itoken = q->itoken;
   p.op = op;
   p.auth = q->auth;
   p.headers = q->headers;

@@ -6,8 +6,10 @@
  * transport (http.lua builds its table from the fields) and cosockets.
  * Lua reads the fields errors and the observe hook need through __index.
  * It is made only when the Lua layer takes the call over (a call sent from
- * C with a 2xx answer never makes one); the secrets in it are wiped when
- * it is collected. */
+ * C with a 2xx answer never makes one). The instance token is the caller's
+ * own Lua string, kept as a user value: a copy would have to be wiped by a
+ * finalizer. Only the /token request copies a secret (its body), and only
+ * it has a finalizer, which wipes it (VZ_REQ_SECRET_MT). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,13 +25,41 @@ static char *place(char **at, const char *s, size_t n) {
   return p;
 }
 
+/* The user values: the caller's checked headers and the instance token.
+ * Lua 5.4 gives a userdata two; before, one table holds both. */
+#define VZ_REQ_UV_HEADERS 1
+#define VZ_REQ_UV_TOKEN 2
+
+#if LUA_VERSION_NUM >= 504
+static void *new_object(lua_State *L, size_t size) { return lua_newuserdatauv(L, size, 2); }
+static void set_values(lua_State *L, int headers, int itoken) {
+  if (headers != 0) lua_pushvalue(L, headers), lua_setiuservalue(L, -2, VZ_REQ_UV_HEADERS);
+  if (itoken != 0) lua_pushvalue(L, itoken), lua_setiuservalue(L, -2, VZ_REQ_UV_TOKEN);
+}
+static void push_value(lua_State *L, int idx, int which) { lua_getiuservalue(L, idx, which); }
+#else
+static void *new_object(lua_State *L, size_t size) { return vz_newuserdata(L, size); }
+static void set_values(lua_State *L, int headers, int itoken) {
+  if (headers == 0 && itoken == 0) return;
+  lua_createtable(L, 2, 0);
+  if (headers != 0) lua_pushvalue(L, headers), lua_rawseti(L, -2, VZ_REQ_UV_HEADERS);
+  if (itoken != 0) lua_pushvalue(L, itoken), lua_rawseti(L, -2, VZ_REQ_UV_TOKEN);
+  vz_setuservalue(L, -2);
+}
+static void push_value(lua_State *L, int idx, int which) {
+  vz_getuservalue(L, idx);
+  lua_rawgeti(L, -1, which);
+  lua_remove(L, -2);
+}
+#endif
+
 vz_req *vz_req_new(lua_State *L, const vz_req_parts *p) {
   size_t oplen = strlen(p->op), msglen = p->refuse_msg != NULL ? strlen(p->refuse_msg) : 0;
-  size_t size = sizeof(vz_req) + p->url_len + 1 + p->body_len + 1 + p->itoken_len + 1 + oplen + 1 + msglen + 1;
-  vz_req *r = (vz_req *)vz_newuserdata(L, size);
+  size_t size = sizeof(vz_req) + p->url_len + 1 + p->body_len + 1 + oplen + 1 + msglen + 1;
+  vz_req *r = (vz_req *)new_object(L, size);
   char *at = (char *)(r + 1);
   memset(r, 0, sizeof *r);
-  luaL_getmetatable(L, VZ_REQ_MT);
+  luaL_getmetatable(L, p->secret_body ? VZ_REQ_SECRET_MT : VZ_REQ_MT);
   lua_setmetatable(L, -2);
   {
     size_t mn = strlen(p->method);
@@ -45,8 +75,6 @@ vz_req *vz_req_new(lua_State *L, const vz_req_parts *p) {
   r->has_body = p->body != NULL;
   r->body = place(&at, p->body ? p->body : "", p->body_len);
   r->body_len = p->body_len;
-  r->itoken = p->itoken ? place(&at, p->itoken, p->itoken_len) : NULL;
-  r->itoken_len = p->itoken_len;
   r->op = place(&at, p->op, oplen);
   r->refuse_field = p->refuse_field;
   r->refuse_kind = p->refuse_kind;
@@ -54,36 +82,46 @@ vz_req *vz_req_new(lua_State *L, const vz_req_parts *p) {
   r->refuse_limit = p->refuse_limit;
   r->refuse_code = p->refuse_code;
   r->refuse_msg = p->refuse_msg != NULL ? place(&at, p->refuse_msg, msglen) : NULL;
-  if (p->headers != 0) {
-    lua_pushvalue(L, p->headers);
-    vz_setuservalue(L, -2);
-    r->has_headers = 1;
-  }
+  set_values(L, p->headers, p->itoken);
+  r->uv = (p->headers != 0 ? VZ_REQ_UV_HEADERS : 0) | (p->itoken != 0 ? VZ_REQ_UV_TOKEN : 0);
   return r;
 }
 
-vz_req *vz_req_check(lua_State *L, int idx) { return (vz_req *)luaL_checkudata(L, idx, VZ_REQ_MT); }
+vz_req *vz_req_check(lua_State *L, int idx) {
+  void *r = vz_testudata(L, idx, VZ_REQ_MT);
+  if (r == NULL) r = vz_testudata(L, idx, VZ_REQ_SECRET_MT);
+  if (r == NULL) r = luaL_checkudata(L, idx, VZ_REQ_MT); /* raises the usual message */
+  return (vz_req *)r;
+}
 
 vz_req *vz_req_at(lua_State *L, int idx, int mt) {
   vz_req *r = (vz_req *)lua_touserdata(L, idx);
   if (r == NULL || !lua_getmetatable(L, idx)) return vz_req_check(L, idx);
-  if (!lua_rawequal(L, -1, mt)) return vz_req_check(L, idx);
+  if (!lua_rawequal(L, -1, mt)) {
+    lua_pop(L, 1);
+    return vz_req_check(L, idx);
+  }
   lua_pop(L, 1);
   return r;
 }
 
 int vz_req_push_headers(lua_State *L, int idx, const vz_req *r) {
-  if (!r->has_headers) return 0;
-  vz_getuservalue(L, idx);
+  if (!(r->uv & VZ_REQ_UV_HEADERS)) return 0;
+  push_value(L, idx, VZ_REQ_UV_HEADERS);
   return lua_gettop(L);
 }
 
 void vz_req_call_headers(lua_State *L, int idx, const vz_req *r, vz_call_headers *h) {
+  idx = vz_absindex(L, idx);
   h->auth = r->auth;
   h->has_body = r->has_body;
   h->upgrade = 0;
-  h->instance_token = r->itoken;
-  h->instance_token_len = r->itoken_len;
+  h->instance_token = NULL;
+  h->instance_token_len = 0;
+  if (r->uv & VZ_REQ_UV_TOKEN) {
+    push_value(L, idx, VZ_REQ_UV_TOKEN); /* stays on the stack while h is used */
+    h->instance_token = lua_tolstring(L, -1, &h->instance_token_len);
+  }
   h->extra = vz_req_push_headers(L, idx, r);
 }
 
@@ -91,14 +129,14 @@ void vz_req_call_headers(lua_State *L, int idx, const vz_req *r, vz_call_headers
  * checked against the metatable they hold as their upvalue. */
 static vz_req *self_arg(lua_State *L) { return vz_req_at(L, 1, lua_upvalueindex(1)); }
 
-/* The instance token, and a body that carries the client secret (/token),
- * do not stay in freed memory. */
+/* The /token request's body carries the client secret: it does not stay
+ * in freed memory (VZ_REQ_SECRET_MT's finalizer). */
 static int l_req_gc(lua_State *L) {
-  vz_req *r = self_arg(L);
-  if (r->itoken != NULL) vz_wipe(r->itoken, r->itoken_len);
-  if (r->secret_body) vz_wipe(r->body, r->body_len);
-  r->itoken_len = 0;
-  r->body_len = r->secret_body ? 0 : r->body_len;
+  vz_req *r = (vz_req *)lua_touserdata(L, 1);
+  if (r != NULL && r->secret_body) {
+    vz_wipe(r->body, r->body_len);
+    r->body_len = 0;
+  }
   return 0;
 }
 
@@ -145,10 +183,10 @@ static int l_req_index(lua_State *L) {
     lua_pushlstring(L, r->url, r->url_len);
   else if (IS("body") && r->has_body)
     lua_pushlstring(L, r->body, r->body_len);
-  else if (IS("instance_token") && r->itoken != NULL)
-    lua_pushlstring(L, r->itoken, r->itoken_len);
-  else if (IS("headers") && r->has_headers)
-    vz_getuservalue(L, 1);
+  else if (IS("instance_token") && (r->uv & VZ_REQ_UV_TOKEN))
+    push_value(L, 1, VZ_REQ_UV_TOKEN);
+  else if (IS("headers") && (r->uv & VZ_REQ_UV_HEADERS))
+    push_value(L, 1, VZ_REQ_UV_HEADERS);
   else if (IS("timeout") && r->timeout > 0)
     lua_pushnumber(L, (lua_Number)r->timeout);
   else if (IS("refuse"))
@@ -169,16 +207,6 @@ static int l_req_flags(lua_State *L) {
   return 2;
 }
 
-/* core.req_names(req) -> op, method, path: what the observe hook's table
- * names the request by (observe.lua), in one call. */
-static int l_req_names(lua_State *L) {
-  vz_req *r = self_arg(L);
-  lua_pushstring(L, r->op);
-  lua_pushstring(L, r->method);
-  lua_pushlstring(L, r->url + r->path_at, r->path_len);
-  return 3;
-}
-
 static int l_req_newindex(lua_State *L) { return luaL_error(L, "vzaps: a request cannot be changed"); }
 
 static int l_req_tostring(lua_State *L) {
@@ -190,23 +218,30 @@ static int l_req_tostring(lua_State *L) {
   return 1;
 }
 
-void vz_req_register(lua_State *L) {
-  luaL_newmetatable(L, VZ_REQ_MT);
-  lua_pushvalue(L, -1);
+/* The metamethods of a request metatable on top of the stack; their
+ * upvalue is VZ_REQ_MT (at index mt) in both metatables. */
+static void set_methods(lua_State *L, int mt) {
+  lua_pushvalue(L, mt);
   lua_pushcclosure(L, l_req_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, l_req_newindex);
   lua_setfield(L, -2, "__newindex");
-  lua_pushvalue(L, -1);
-  lua_pushcclosure(L, l_req_gc, 1);
-  lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, l_req_tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pushliteral(L, VZ_REQ_MT);
   lua_setfield(L, -2, "__name");
-  lua_pushvalue(L, -1);
+}
+
+void vz_req_register(lua_State *L) {
+  int mt;
+  luaL_newmetatable(L, VZ_REQ_MT);
+  mt = lua_gettop(L);
+  set_methods(L, mt);
+  luaL_newmetatable(L, VZ_REQ_SECRET_MT);
+  set_methods(L, mt);
+  lua_pushcfunction(L, l_req_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   lua_pushcclosure(L, l_req_flags, 1);
-  lua_setfield(L, -3, "req_flags");
-  lua_pushcclosure(L, l_req_names, 1);
-  lua_setfield(L, -2, "req_names");
+  lua_setfield(L, -2, "req_flags");
 }

@@ -6,20 +6,23 @@
 #include "headers.h"
 
 #define VZ_REQ_MT "vzaps.request"
+/* The /token request's metatable: the same methods, and a finalizer that
+ * wipes its body (the client secret). Other requests hold no copy of a
+ * secret and have none: a finalizer costs each request about 1 000
+ * instructions. */
+#define VZ_REQ_SECRET_MT "vzaps.request.secret"
 
 typedef struct vz_req {
   char method[16];
   int auth;        /* Authorization and X-Client-Token go with it */
   int has_body;    /* body[0..body_len) is the body (else no body) */
-  int has_headers; /* the user value is the caller's checked headers */
+  int uv;          /* its user values: VZ_REQ_UV_HEADERS | VZ_REQ_UV_TOKEN (request_object.c) */
   int secret_body; /* the body carries the client secret (/token) */
   double timeout;  /* seconds, or 0 for the client's */
   char *url;       /* these point into the same block, after the struct */
   size_t url_len, path_at, path_len;
   char *body;
   size_t body_len;
-  char *itoken; /* the instance token, or NULL */
-  size_t itoken_len;
   char *op; /* "messages.send_text" */
   /* A media value above WhatsApp's limit for its field: the call is not
    * sent, http.send returns the `media` failure (field NULL: none). */
@@ -31,10 +34,11 @@ typedef struct vz_req {
 
 /* What a request object is made from (copied). */
 typedef struct vz_req_parts {
-  const char *method, *url, *body, *itoken, *op; /* body, itoken: NULL for none */
-  size_t url_len, path_at, path_len, body_len, itoken_len;
+  const char *method, *url, *body, *op; /* body: NULL for none */
+  size_t url_len, path_at, path_len, body_len;
   int auth, secret_body;
   int headers; /* stack index of the checked caller headers, or 0 */
+  int itoken;  /* stack index of the instance token (a string), or 0: kept, not copied */
   double timeout;
   const char *refuse_field, *refuse_kind;
   size_t refuse_size, refuse_limit;

@@ -429,8 +429,8 @@ int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_ident *id, const char *meth
   return 1;
 }
 
-int vz_xfer_setup_req(lua_State *L, vz_xfer *x, const vz_ident *id, int idx, long default_timeout_ms) {
-  vz_req *r = vz_req_check(L, idx);
+int vz_xfer_setup_req(lua_State *L, vz_xfer *x, const vz_ident *id, const struct vz_req *r, int idx,
+                      long default_timeout_ms) {
   vz_call_headers h;
   int top = lua_gettop(L), ok;
   idx = vz_absindex(L, idx);
@@ -493,23 +493,26 @@ int vz_xfer_finish(lua_State *L, vz_xfer *x, CURLcode rc) {
 
 /* The timings of x's last transfer, in seconds (libcurl's, each from the
  * start): {name_lookup, connect, tls, first_byte, total}. */
-void vz_xfer_push_timings(lua_State *L, vz_xfer *x) {
-  static const struct {
-    const char *name;
-    CURLINFO info;
-  } T[] = {{"name_lookup", CURLINFO_NAMELOOKUP_TIME_T},
-           {"connect", CURLINFO_CONNECT_TIME_T},
-           {"tls", CURLINFO_APPCONNECT_TIME_T},
-           {"first_byte", CURLINFO_STARTTRANSFER_TIME_T},
-           {"total", CURLINFO_TOTAL_TIME_T}};
+static const CURLINFO TIMINGS[] = {CURLINFO_NAMELOOKUP_TIME_T, CURLINFO_CONNECT_TIME_T, CURLINFO_APPCONNECT_TIME_T,
+                                   CURLINFO_STARTTRANSFER_TIME_T, CURLINFO_TOTAL_TIME_T};
+#define NTIMINGS (sizeof TIMINGS / sizeof TIMINGS[0])
+
+int vz_xfer_push_timing_values(lua_State *L, vz_xfer *x) {
   size_t i;
-  lua_createtable(L, 0, 5);
-  for (i = 0; i < sizeof T / sizeof T[0]; i++) {
+  for (i = 0; i < NTIMINGS; i++) {
     curl_off_t us = 0;
-    if (curl_easy_getinfo(x->curl, T[i].info, &us) != CURLE_OK) us = 0;
+    if (curl_easy_getinfo(x->curl, TIMINGS[i], &us) != CURLE_OK) us = 0;
     lua_pushnumber(L, (lua_Number)us / 1e6);
-    lua_setfield(L, -2, T[i].name);
   }
+  return (int)NTIMINGS;
+}
+
+void vz_xfer_push_timings(lua_State *L, vz_xfer *x) {
+  static const char *const names[NTIMINGS] = {"name_lookup", "connect", "tls", "first_byte", "total"};
+  size_t i;
+  lua_createtable(L, 0, (int)NTIMINGS);
+  vz_xfer_push_timing_values(L, x);
+  for (i = NTIMINGS; i > 0; i--) lua_setfield(L, -1 - (int)i, names[i - 1]); /* the top is the i-th */
 }
 
 static const luaL_Reg transport_funcs[] = {

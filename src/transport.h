@@ -83,7 +83,12 @@ typedef struct vz_conn {
 /* Applies the connection settings to an easy handle, so every connection
  * of a client (REST and realtime) uses them. */
 void vz_conn_apply(const vz_conn *s, CURL *h);
+/* A table of libcurl's timings of x's last transfer, in seconds:
+ * name_lookup, connect, tls, first_byte, total (the observe hook's). */
 void vz_xfer_push_timings(lua_State *L, vz_xfer *x);
+/* The same five timings pushed as values (name_lookup, connect, tls,
+ * first_byte, total); returns 5. */
+int vz_xfer_push_timing_values(lua_State *L, vz_xfer *x);
 /* Creates x's easy handle with the connection settings. 0, or -1 on OOM. */
 int vz_xfer_open(vz_xfer *x, const vz_conn *s);
 void vz_xfer_close(vz_xfer *x);
@@ -96,9 +101,11 @@ void vz_xfer_join(vz_xfer *x, vz_share *s, int pipewait);
  * the transfer ends. Returns 0 when out of memory. */
 int vz_xfer_setup(lua_State *L, vz_xfer *x, const vz_ident *id, const char *method, const char *url, const char *body,
                   size_t bodylen, long timeout_ms, const vz_call_headers *h);
-/* The same for the request object at idx (request_object.c), which must
- * stay alive until the transfer ends. */
-int vz_xfer_setup_req(lua_State *L, vz_xfer *x, const vz_ident *id, int idx, long default_timeout_ms);
+/* The same for the request object r at idx (request_object.c; the caller
+ * checked it), which must stay alive until the transfer ends. */
+struct vz_req;
+int vz_xfer_setup_req(lua_State *L, vz_xfer *x, const vz_ident *id, const struct vz_req *r, int idx,
+                      long default_timeout_ms);
 /* After the transfer ended with rc, pushes its outcome, the one shape of
  * every transport, as three values: the 2xx value, the status and the
  * request id or nil (returns 1), or nil, a table {status, body, reason,

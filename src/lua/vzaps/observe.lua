@@ -8,7 +8,7 @@ local import, core = ...
 local errors = import("errors")
 
 local pcall = pcall
-local req_names, timings_of = core.req_names, core.timings
+local observe_facts = core.observe_facts
 -- http.lua imports this module, so it is imported here on first use.
 local http
 
@@ -17,30 +17,37 @@ local M = {}
 -- The hook's call for one attempt that just ended: its status and request
 -- id, the kind of its outcome, the response (given with observe_payloads),
 -- and, when the module tries again, why and after how long. The timings:
--- a blocking call's are those of the client's own handle (nil once it is
+-- a blocking call's are those of the client's own handle (none once it is
 -- closed), a job's were left by the scheduler for the transfer it resumed
 -- the job with (scheduler.lua; taken once), a custom transport has none.
+-- The constructors are sized for a first attempt that succeeded; what
+-- other attempts add grows the table.
 function M.report(st, req, attempt, status, request_id, kind, response, retry, delay)
-  local timings
-  if st.transport == nil then
-    if st.par then
-      http = http or import("http")
-      if http.in_job(st) then
-        timings = st.last_timings
-        st.last_timings = nil
-      else
-        timings = timings_of(st.ud)
-      end
-    else
-      timings = timings_of(st.ud)
+  local op, method, path, timings
+  local own = st.transport == nil
+  if own and st.par then
+    http = http or import("http")
+    if http.in_job(st) then
+      own = false
+      timings = st.last_timings
+      st.last_timings = nil
     end
   end
-  local op, method, path = req_names(req)
+  if own then
+    local lookup, connect, tls, first_byte, total
+    op, method, path, lookup, connect, tls, first_byte, total = observe_facts(st.ud, req, true)
+    if lookup then
+      timings = { name_lookup = lookup, connect = connect, tls = tls, first_byte = first_byte, total = total }
+    end
+  else
+    op, method, path = observe_facts(st.ud, req, false)
+  end
   local info = {
-    op = op, method = method, path = path, attempt = attempt,
-    status = status, kind = kind, retry = retry ~= nil, retry_reason = retry, retry_delay = delay,
-    request_id = request_id, timings = timings,
+    op = op, method = method, path = path, attempt = attempt, status = status, kind = kind,
+    retry = retry ~= nil, timings = timings,
   }
+  if retry ~= nil then info.retry_reason, info.retry_delay = retry, delay end
+  if request_id ~= nil then info.request_id = request_id end
   -- the time the call waited for its turn of the send budget (pace.lua;
   -- not the /token fetch its first attempt may need)
   if st.pace and attempt == 1 and req.auth then info.pace_wait = import("pace").waited(st) end
