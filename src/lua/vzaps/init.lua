@@ -353,9 +353,10 @@ end
 -- client:pump(0)
 -- if job:done() then local inst, msg, err = job:result() end
 function methods.spawn(self, fn, ...)
-  check_open(self)
+  local s, open = state_of(self)
+  if not open then core.raise("vzaps: client is closed") end
   if type(fn) ~= "function" then argerror(1, "spawn", "function expected, got " .. type(fn)) end
-  local st = state_of(self)[PRIV]
+  local st = s[PRIV]
   local sched = scheduler or scheduler_module()
   -- A custom transport is called from Lua and may yield on its own
   -- (cosockets): the call runs now, and the job is done when spawn returns.
@@ -376,9 +377,10 @@ function methods.pump(self, max_wait)
   elseif not seconds_ok(max_wait, true) then
     args.check_seconds(max_wait, 1, "pump", "max_wait", true) -- raises
   end
-  local e = state_of(self)[PRIV].engine
+  local s, open = state_of(self)
+  local e = s[PRIV].engine
   if not e then return 0 end
-  return (scheduler or scheduler_module()).pump(e, max_wait)
+  return (scheduler or scheduler_module()).pump(e, max_wait, open)
 end
 
 --- An object an event loop can wait on (cqueues' pollable protocol):

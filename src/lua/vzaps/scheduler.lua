@@ -22,7 +22,8 @@ local PAR = http.PAR
 
 local M = {}
 
-local function pack(...) return { n = select("#", ...), ... } end
+-- table.pack where there is one (a C function: one call, no select)
+local pack = rawget(table, "pack") or function(...) return { n = select("#", ...), ... } end
 
 -- A position inside the module (`vzaps/scheduler.lua:12: `): it names no
 -- line the user wrote, so it is dropped from messages. The user's own stays.
@@ -142,12 +143,12 @@ end
 local handle
 
 -- A job's coroutine runs jobs one after another: it yields DONE and the
--- function's results, and is resumed with the next function and
+-- function's results (packed), and is resumed with the next function and
 -- its arguments (a tail call: the stack does not grow). One that raised is
 -- dead and not reused.
 local DONE = {}
 local function worker(fn, ...)
-  return worker(yield(DONE, fn(...)))
+  return worker(yield(DONE, pack(fn(...))))
 end
 
 -- Resumes a job with the given values and files what it asks next. The
@@ -163,7 +164,7 @@ function handle(e, job, ok, ...)
   -- The worker never returns, so a resume that succeeded was a yield, and
   -- one that failed left the coroutine dead (it raised).
   if not ok then return finish(e, job, M.raised(a)) end
-  if a == DONE then return finish(e, job, { n = select("#", ...) - 1, select(2, ...) }, true) end
+  if a == DONE then return finish(e, job, what, true) end -- what: the packed results
   if a ~= PAR then
     return finish(e, job, M.raised("a function run by client:parallel or client:spawn yielded outside the client", "BAD_YIELD"))
   end
@@ -286,12 +287,12 @@ function M.spawn(e, fn, ...)
   else
     co = create(worker)
   end
-  -- Every field a job may get is made here (false: none), so the table is
-  -- sized once and not grown as the job moves on.
-  -- Every field a job may get is made here (false: none), so the table is
-  -- sized once, and reading one never falls through to Job's methods.
+  -- The fields a job gets on its way are made here (false: none), so the
+  -- table is sized once (eight fields: eight slots, not sixteen) and reading
+  -- one never falls through to Job's methods. Only a retry's backoff adds
+  -- one (wake), and grows the table then.
   local job = setmetatable({
-    co = co, engine = e, state = "running", req = false, slot = false, wake = false,
+    co = co, engine = e, state = "running", req = false, slot = false,
     stop = false, results = false, callback = false,
   }, Job)
   e.jobs[co] = job
@@ -422,9 +423,18 @@ end
 -- costs one call of it when it is the only one in flight.
 local function run(e, max_wait)
   local deadline = now() + max_wait
+  local first = true
   while e.live > 0 do
-    local moved, wake = advance(e)
-    local left = deadline - now()
+    -- Most passes have nothing to advance (the jobs wait for transfers),
+    -- and the first one then needs no second reading of the clock.
+    local moved, wake, left = false, nil
+    if #e.pending > 0 or #e.waiters > 0 or #e.sleepers > 0 then
+      moved, wake = advance(e)
+      left = deadline - now()
+    else
+      left = first and max_wait or deadline - now()
+    end
+    first = false
     local multi = e.multi
     if multi and #e.free < e.slots then -- a slot is in flight
       local slot, a, b, c = multi:next((moved or left <= 0) and 0 or wait_for(left, wake))
@@ -446,8 +456,9 @@ local function run(e, max_wait)
 end
 
 -- Advances every job, waiting at most max_wait seconds in all (0: never
--- waits). Returns the number of jobs not finished.
-function M.pump(e, max_wait)
+-- waits). Returns the number of jobs not finished. open: whether the
+-- client is open, when the caller knows (client:pump asks it with the state).
+function M.pump(e, max_wait, open)
   if e.live == 0 then
     -- Idle: still hand libcurl what its sockets say (a kept-alive
     -- connection the server closed), so a loop's fd goes quiet again.
@@ -455,7 +466,8 @@ function M.pump(e, max_wait)
     if multi and not e.pumping then multi:next(0) end
     return 0
   end
-  if not is_open(e.st.ud) then
+  if open == nil then open = is_open(e.st.ud) end
+  if not open then
     close_all(e)
     return e.live
   end
