@@ -352,6 +352,14 @@ static int l_client_send(lua_State *L) {
   return vz_client_run_guarded(L, c);
 }
 
+/* core.engine_made(client): the scheduler made this client's engine
+ * (scheduler.lua), so direct_call.c's why_not_from_c reads its live jobs
+ * from now on; a client that never starts a job spares those look-ups. */
+static int l_client_engine_made(lua_State *L) {
+  client_at(L, 1)->has_engine = 1;
+  return 0;
+}
+
 /* core.headers(client, req) -> a fresh table of the headers of the
  * request object req (a custom transport's, the observe hook's). */
 static int l_client_headers(lua_State *L) {
@@ -387,6 +395,7 @@ static const luaL_Reg client_funcs[] = {
     {"set_token", l_client_set_token},
     {"set_direct", l_set_direct},
     {"send", l_client_send},
+    {"engine_made", l_client_engine_made},
     {"headers", l_client_headers},
     {"upgrade_headers", l_client_upgrade_headers},
     {NULL, NULL},

@@ -33,6 +33,7 @@ typedef struct vz_client {
   /* What makes every call of this client go through the Lua layer
    * (direct_call.c, why_not_from_c): set when the client is made. */
   int has_transport, has_observe, direct_off;
+  int has_engine;       /* the Lua layer made the client's job scheduler (core.engine_made): read its live jobs */
   int busy;             /* a call is mapping or sending on this client (vz_client_run_guarded) */
   unsigned json_budget; /* the decode budget of its answers (json.h; 0: the default) */
 } vz_client;

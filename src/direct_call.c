@@ -44,9 +44,17 @@ static vz_client *client_of(lua_State *L, int idx) {
 
 static const char LIVE_JOBS[] = "the client has live jobs (client:spawn, client:parallel)";
 
-/* Why the call cannot be sent from C, or NULL when it can. st is the
- * stack index of the client's Lua state (http.send's st). */
-static const char *why_not_from_c(lua_State *L, const vz_client *c, int st, const vz_request *q) {
+/* The client's Lua state (http.send's st), pushed: its stack index. */
+static int push_state(lua_State *L, int ud) {
+  vz_getuservalue(L, ud);
+  lua_pushvalue(L, UP_PRIV);
+  lua_rawget(L, -2);
+  return lua_gettop(L);
+}
+
+/* Why the call cannot be sent from C, or NULL when it can. *st is the
+ * stack index of the client's Lua state once it was read (else 0). */
+static const char *why_not_from_c(lua_State *L, const vz_client *c, int ud, int *st, const vz_request *q) {
   int jobs;
   if (c->has_transport) return "a custom transport is called from Lua";
   if (c->has_observe) return "the observe hook is called by http.send for each attempt";
@@ -58,9 +66,11 @@ static const char *why_not_from_c(lua_State *L, const vz_client *c, int st, cons
    * guarded body cannot: while the client has jobs, its calls are not sent
    * here (a job's own call then goes to the scheduler from the method,
    * dispatch and l_method). */
-  lua_getfield(L, st, "engine");
+  if (!c->has_engine) return NULL; /* no job was ever started */
+  *st = push_state(L, ud);
+  lua_getfield(L, *st, "engine");
   jobs = lua_istable(L, -1) ? (lua_getfield(L, -1, "live"), lua_tonumber(L, -1) > 0) : 0;
-  lua_settop(L, st);
+  lua_settop(L, *st);
   if (jobs) return LIVE_JOBS;
   return NULL;
 }
@@ -86,13 +96,8 @@ static int in_a_job(lua_State *L, int st) {
  * then goes to the scheduler's slots straight from the method (l_method),
  * as http.send's would. st is the client's Lua state (http.send's). */
 static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
-  int st, outcome = 0, to_slot = 0;
-  const char *why;
-  vz_getuservalue(L, ud);
-  lua_pushvalue(L, UP_PRIV);
-  lua_rawget(L, -2);
-  st = lua_gettop(L);
-  why = why_not_from_c(L, c, st, q);
+  int st = 0, outcome = 0, to_slot = 0;
+  const char *why = why_not_from_c(L, c, ud, &st, q);
 #if LUA_VERSION_NUM >= 503
   to_slot = why == LIVE_JOBS && in_a_job(L, st);
 #endif
@@ -117,6 +122,7 @@ static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
     }
     outcome = lua_gettop(L) - 1;
   }
+  if (st == 0) st = push_state(L, ud);
   lua_pushvalue(L, UP_MARK);
   lua_pushvalue(L, st);
   vz_push_request(L, c, q);

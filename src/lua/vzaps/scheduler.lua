@@ -74,6 +74,7 @@ local function new_engine(st)
   -- http.lua asks st.par whether the running coroutine is one of ours.
   st.par = setmetatable({}, { __mode = "k" })
   st.engine = e
+  core.engine_made(st.ud) -- from now on, C reads e.live before it sends a call
   return e
 end
 
