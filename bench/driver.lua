@@ -148,6 +148,22 @@ end
 -- with an observe hook), started with client:spawn and pumped.
 say("  send_text through the Lua layer (observe hook): callgrind")
 local observe_ir = ir_per_call("vzaps", BASE, "observe", 3, QUICK and 100 or 300)
+say("  send_text through the Lua layer without a hook (test switch): callgrind")
+local lualayer_ir = ir_per_call("vzaps", BASE, "lualayer", 3, QUICK and 100 or 300)
+say("  the observe hook's tables and pcall alone, plain Lua: callgrind")
+local hook_tables_ir
+do
+  local cmd = string.format("lua5.4 %s/observe_tables.lua ", BENCH)
+  local k = QUICK and 2000 or 20000
+  hook_tables_ir = (ir_total(cmd .. k) - ir_total(cmd .. "0")) / k
+end
+say("  instances:get's answer as Lua tables alone, plain Lua: callgrind")
+local answer_tables_ir
+do
+  local cmd = string.format("lua5.4 %s/answer_tables.lua ", BENCH)
+  local k = QUICK and 2000 or 20000
+  answer_tables_ir = (ir_total(cmd .. k) - ir_total(cmd .. "0")) / k
+end
 say("  started vs blocking send_text: callgrind")
 local spawn_ir = ir_per_call("vzaps", BASE, "spawn", 3, QUICK and 100 or 300)
 -- Send budgets (bench/pace.lua): the pace step's bookkeeping on a send_text
@@ -302,6 +318,14 @@ w("|---|---:|---:|")
 w("| sent from C (blocking call) | %s | %.2fx |", fmt_int(rows["messages:send_text/vzaps"].ir), rows["messages:send_text/vzaps"].ir / c_send)
 w("| through the Lua layer (`http.send`: a client with an `observe` hook) | %s | %.2fx |", fmt_int(observe_ir), observe_ir / c_send)
 w("| started with `client:spawn` and pumped to its end | %s | %.2fx |", fmt_int(spawn_ir), spawn_ir / c_send)
+w("| through the Lua layer without a hook (the test switch `vzaps._set_direct(false)`) | %s | %.2fx |",
+  fmt_int(lualayer_ir), lualayer_ir / c_send)
+w("")
+w("The hook's own price per attempt is the difference of the second and the last row: %s instructions. "
+  .. "Of it, the two tables the hook is documented to get (`info` and `info.timings`) and the `pcall` that keeps "
+  .. "a raising hook from breaking the call cost %s built in plain Lua 5.4 with no module loaded "
+  .. "(bench/observe_tables.lua), %.1f%% of the C loop's call.", fmt_int(observe_ir - lualayer_ir),
+  fmt_int(hook_tables_ir), 100 * hook_tables_ir / c_send)
 w("")
 w("## Media from a file")
 w("")
@@ -351,11 +375,15 @@ local function met(ok) return ok and "**met**" or "**not met**" end
 w("| goal | measured | |")
 w("|---|---|---|")
 w("| instances:get ≤ 1.15x the C loop | %.2fx (%s vs %s instructions) | %s |", g, fmt_int(rows["instances:get/vzaps"].ir), fmt_int(rows["instances:get/c"].ir), met(g <= 1.15))
+w("| (for reference) instances:get's answer built as Lua tables from constants, plain Lua (bench/answer_tables.lua) | %s instructions, %.1f%% of the C loop's call | |",
+  fmt_int(answer_tables_ir), 100 * answer_tables_ir / rows["instances:get/c"].ir)
 w("| messages:send_text sent from C ≤ 1.15x the C loop | %.2fx (%s vs %s) | %s |", s,
   fmt_int(rows["messages:send_text/vzaps"].ir), fmt_int(rows["messages:send_text/c"].ir), met(s <= 1.15))
 local so, ss = observe_ir / rows["messages:send_text/c"].ir, spawn_ir / rows["messages:send_text/c"].ir
 w("| messages:send_text through the Lua layer (observe hook) ≤ 1.25x the C loop | %.2fx (%s) | %s |", so, fmt_int(observe_ir), met(so <= 1.25))
 w("| messages:send_text spawned and pumped ≤ 1.5x the C loop | %.2fx (%s) | %s |", ss, fmt_int(spawn_ir), met(ss <= 1.5))
+w("| (for reference) the Lua layer without a hook (test switch) | %.2fx (%s) | |", lualayer_ir / rows["messages:send_text/c"].ir,
+  fmt_int(lualayer_ir))
 w("| list 1000 rows ≤ 0.5x hand-written Lua | %.2fx (%s vs %s) | %s |", li, fmt_int(rows[lname .. "/vzaps"].ir), fmt_int(rows[lname .. "/lua"].ir), met(li <= 0.5))
 local drss = mem.rss_n_kb - mem.rss_1000_kb
 w("| RSS after %s calls within 1 MiB of after 1 000 | %+d KiB | %s |", fmt_int(mem.calls), drss, met(drss <= 1024))

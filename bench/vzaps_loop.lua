@@ -3,6 +3,8 @@
 --   get | send | list   WARMUP calls, then N timed ones; prints RESULT
 --   observe             the same as send on a client with an observe hook (every
 --                       call then goes through the Lua layer, http.send)
+--   lualayer            the same as send, every call sent by the Lua layer
+--                       (the test switch vzaps._set_direct(false)), no hook
 --   spawn               the same as send, each call started (client:spawn) and pumped
 --   mem                 N instances:get calls; prints RSS after 1 000 and after N
 --   parallel            N send_text calls one after another, then through
@@ -13,6 +15,9 @@ package.cpath = build .. "/?.so;" .. package.cpath
 local common = require("common")
 local vzaps = require("vzaps")
 
+-- lualayer: the same as send with every call sent by the Lua layer
+-- (http.send) through the test switch, without a hook: the layer's own cost.
+if mode == "lualayer" then vzaps._set_direct(false) end
 local observed = 0
 local opts = {
   base_url = base, client_token = common.CLIENT_TOKEN, client_secret = common.CLIENT_SECRET,
@@ -57,8 +62,8 @@ local function list()
   return 0 -- the driver knows the file sizes
 end
 
-if mode == "get" or mode == "send" or mode == "list" or mode == "spawn" or mode == "observe" then
-  common.run(({ get = get, send = send, list = list, spawn = spawned, observe = send })[mode], warmup, n)
+if mode == "get" or mode == "send" or mode == "list" or mode == "spawn" or mode == "observe" or mode == "lualayer" then
+  common.run(({ get = get, send = send, list = list, spawn = spawned, observe = send, lualayer = send })[mode], warmup, n)
   if mode == "observe" then assert(observed >= warmup + n, "the observe hook was not called") end
 elseif mode == "mem" then
   for _ = 1, 1000 do get() end
