@@ -245,13 +245,13 @@ static int l_multi_cancel(lua_State *L) {
   return 1;
 }
 
-/* m:timings(slot): the slot's last transfer's timings (core.timings). */
+/* m:timings(slot): the slot's last transfer's five timings, as
+ * core.observe_facts gives those of the client's own handle. */
 static int l_multi_timings(lua_State *L) {
   vz_multi *m = multi_check(L);
   lua_Integer slot = luaL_checkinteger(L, 2);
   luaL_argcheck(L, slot >= 1 && slot <= m->size, 2, "no such slot");
-  vz_xfer_push_timings(L, &m->slots[slot - 1]);
-  return 1;
+  return vz_xfer_push_timing_values(L, &m->slots[slot - 1]);
 }
 
 static int l_multi_size(lua_State *L) {

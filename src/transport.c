@@ -507,14 +507,6 @@ int vz_xfer_push_timing_values(lua_State *L, vz_xfer *x) {
   return (int)NTIMINGS;
 }
 
-void vz_xfer_push_timings(lua_State *L, vz_xfer *x) {
-  static const char *const names[NTIMINGS] = {"name_lookup", "connect", "tls", "first_byte", "total"};
-  size_t i;
-  lua_createtable(L, 0, (int)NTIMINGS);
-  vz_xfer_push_timing_values(L, x);
-  for (i = NTIMINGS; i > 0; i--) lua_setfield(L, -1 - (int)i, names[i - 1]); /* the top is the i-th */
-}
-
 static const luaL_Reg transport_funcs[] = {
     {"failure", l_failure},
     {"timeout_text", l_timeout_text},

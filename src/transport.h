@@ -83,11 +83,9 @@ typedef struct vz_conn {
 /* Applies the connection settings to an easy handle, so every connection
  * of a client (REST and realtime) uses them. */
 void vz_conn_apply(const vz_conn *s, CURL *h);
-/* A table of libcurl's timings of x's last transfer, in seconds:
- * name_lookup, connect, tls, first_byte, total (the observe hook's). */
-void vz_xfer_push_timings(lua_State *L, vz_xfer *x);
-/* The same five timings pushed as values (name_lookup, connect, tls,
- * first_byte, total); returns 5. */
+/* libcurl's timings of x's last transfer, in seconds, pushed as five
+ * values: name_lookup, connect, tls, first_byte, total (observe.lua names
+ * them in the hook's table); returns 5. */
 int vz_xfer_push_timing_values(lua_State *L, vz_xfer *x);
 /* Creates x's easy handle with the connection settings. 0, or -1 on OOM. */
 int vz_xfer_open(vz_xfer *x, const vz_conn *s);

@@ -14,14 +14,20 @@ local http
 
 local M = {}
 
+-- The hook's `timings` table from libcurl's five values, in seconds (a
+-- blocking call's from core.observe_facts, a job's from its slot: m:timings).
+function M.timings(lookup, connect, tls, first_byte, total)
+  return { name_lookup = lookup, connect = connect, tls = tls, first_byte = first_byte, total = total }
+end
+
 -- The hook's call for one attempt that just ended: its status and request
 -- id, the kind of its outcome, the response (given with observe_payloads),
 -- and, when the module tries again, why and after how long. The timings:
 -- a blocking call's are those of the client's own handle (none once it is
 -- closed), a job's were left by the scheduler for the transfer it resumed
 -- the job with (scheduler.lua; taken once), a custom transport has none.
--- The constructors are sized for a first attempt that succeeded; what
--- other attempts add grows the table.
+-- The constructor is sized for a first attempt that succeeded (with a
+-- request id, as the platform sends); a retry's reason and delay grow it.
 function M.report(st, req, attempt, status, request_id, kind, response, retry, delay)
   local op, method, path, timings
   local own = st.transport == nil
@@ -36,18 +42,15 @@ function M.report(st, req, attempt, status, request_id, kind, response, retry, d
   if own then
     local lookup, connect, tls, first_byte, total
     op, method, path, lookup, connect, tls, first_byte, total = observe_facts(st.ud, req, true)
-    if lookup then
-      timings = { name_lookup = lookup, connect = connect, tls = tls, first_byte = first_byte, total = total }
-    end
+    if lookup then timings = M.timings(lookup, connect, tls, first_byte, total) end
   else
     op, method, path = observe_facts(st.ud, req, false)
   end
   local info = {
     op = op, method = method, path = path, attempt = attempt, status = status, kind = kind,
-    retry = retry ~= nil, timings = timings,
+    retry = retry ~= nil, timings = timings, request_id = request_id,
   }
   if retry ~= nil then info.retry_reason, info.retry_delay = retry, delay end
-  if request_id ~= nil then info.request_id = request_id end
   -- the time the call waited for its turn of the send budget (pace.lua;
   -- not the /token fetch its first attempt may need)
   if st.pace and attempt == 1 and req.auth then info.pace_wait = import("pace").waited(st) end

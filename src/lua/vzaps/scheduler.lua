@@ -343,7 +343,7 @@ function start_pending(e)
   local np = #pending
   if np == 0 then return false end
   local ud, moved = e.st.ud, false
-  local multi = multi_of(e)
+  local multi = e.multi or multi_of(e)
   local free = e.free
   local nf = #free
   while nf > 0 and np > 0 do
@@ -377,7 +377,7 @@ local function collect(e, multi, slot, a, b, c)
   e.owner[slot] = nil
   e.free[#e.free + 1] = slot
   if job then
-    if e.st.observe then e.st.last_timings = multi:timings(slot) end
+    if e.st.observe then e.st.last_timings = import("observe").timings(multi:timings(slot)) end
     step(e, job, a, b, c)
   end
 end
