@@ -152,16 +152,17 @@ local function worker(fn, ...)
   return worker(yield(DONE, pack(fn(...))))
 end
 
--- Resumes a job with the given values and files what it asks next. The
--- resume's results go straight into handle's arguments: no table per
--- yield (a yield is PAR, what, one argument).
-local function step(e, job, ...)
+-- Resumes a job with at most three values (an exchange's outcome) and
+-- files what it asks next. The resume's results go straight into handle's
+-- arguments: no table per yield (a yield is PAR, what, one argument, or
+-- DONE and the packed results). Neither takes varargs: Lua 5.4 copies a
+-- vararg function's arguments on every call.
+local function step(e, job, a, b, c)
   job.state = "running"
-  return handle(e, job, resume(job.co, ...))
+  return handle(e, job, resume(job.co, a, b, c))
 end
 
-function handle(e, job, ok, ...)
-  local a, what, arg = ...
+function handle(e, job, ok, a, what, arg)
   -- The worker never returns, so a resume that succeeded was a yield, and
   -- one that failed left the coroutine dead (it raised).
   if not ok then return finish(e, job, M.raised(a)) end
@@ -299,7 +300,7 @@ function M.spawn(e, fn, ...)
   e.jobs[co] = job
   e.st.par[co] = true
   e.live = e.live + 1
-  step(e, job, fn, ...) -- the resume hands the worker fn and its arguments
+  handle(e, job, resume(co, fn, ...)) -- the resume hands the worker fn and its arguments
   -- Its request goes into a free slot now, so that the pump only drives
   -- transfers (the slot's set-up costs more than a frame should).
   if job.state == "queued" then start_pending(e) end
