@@ -289,18 +289,19 @@ static int l_client_newindex(lua_State *L) {
   return luaL_error(L, "vzaps: cannot set field '%s' of a client", lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
-/* The client at idx, closed or not, checked against the vzaps.client
- * metatable that the client's functions hold as upvalue 4 (cheaper than
- * luaL_checkudata's registry lookup by name, which gives the error). */
-static vz_client *client_at(lua_State *L, int idx) {
+vz_client *vz_client_at(lua_State *L, int idx, int mt) {
   vz_client *c = (vz_client *)lua_touserdata(L, idx);
   if (c != NULL && lua_getmetatable(L, idx)) {
-    int ours = lua_rawequal(L, -1, lua_upvalueindex(4));
+    int ours = lua_rawequal(L, -1, mt);
     lua_pop(L, 1);
     if (ours) return c;
   }
   return (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
 }
+
+/* The client at idx, closed or not: the client's functions hold its
+ * metatable as upvalue 4. */
+static vz_client *client_at(lua_State *L, int idx) { return vz_client_at(L, idx, lua_upvalueindex(4)); }
 
 /* core.state(client) -> the client's Lua-side table (closed or not), and
  * whether the client is open: spawn and pump ask both in one call. */

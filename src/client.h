@@ -39,6 +39,10 @@ typedef struct vz_client {
 } vz_client;
 
 vz_client *vz_client_check(lua_State *L, int idx);
+/* The client at idx, closed or not, checked against the vzaps.client
+ * metatable at stack index mt (a C function's upvalue): cheaper than
+ * luaL_checkudata's registry lookup by name, which gives the error. */
+vz_client *vz_client_at(lua_State *L, int idx, int mt);
 /* Wipes and frees *s (a token or secret), then sets it to NULL. */
 void vz_client_forget_secret(char **s);
 /* Calls the function at stack index 1 with the values above it, with c

@@ -38,14 +38,10 @@ typedef struct vz_multi {
 #define UP_CLIENT_MT lua_upvalueindex(4)
 #define UP_REQ_MT lua_upvalueindex(5)
 
+/* The open client at idx (a closed one raises, as vz_client_check). */
 static vz_client *client_arg(lua_State *L, int idx) {
-  vz_client *c = (vz_client *)lua_touserdata(L, idx);
-  if (c != NULL && lua_getmetatable(L, idx)) {
-    int ours = lua_rawequal(L, -1, UP_CLIENT_MT);
-    lua_pop(L, 1);
-    if (ours && c->curl != NULL) return c;
-  }
-  return vz_client_check(L, idx); /* the error, or a closed client's */
+  vz_client *c = vz_client_at(L, idx, UP_CLIENT_MT);
+  return c->curl != NULL ? c : vz_client_check(L, idx);
 }
 
 static vz_multi *multi_check(lua_State *L) {

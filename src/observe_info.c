@@ -11,22 +11,12 @@
 #define UP_CLIENT_MT lua_upvalueindex(1)
 #define UP_REQ_MT lua_upvalueindex(2)
 
-static vz_client *client_arg(lua_State *L) {
-  vz_client *c = (vz_client *)lua_touserdata(L, 1);
-  if (c != NULL && lua_getmetatable(L, 1)) {
-    int ours = lua_rawequal(L, -1, UP_CLIENT_MT);
-    lua_pop(L, 1);
-    if (ours) return c;
-  }
-  return (vz_client *)luaL_checkudata(L, 1, VZ_CLIENT_MT);
-}
-
 /* core.observe_facts(client, req, with_timings) -> op, method, path
  * [, name_lookup, connect, tls, first_byte, total]: the request's names
  * and, when asked and the client is open, libcurl's timings of its own
  * handle's last transfer, in seconds. */
 static int l_observe_facts(lua_State *L) {
-  vz_client *c = client_arg(L);
+  vz_client *c = vz_client_at(L, 1, UP_CLIENT_MT);
   vz_req *r = vz_req_at(L, 2, UP_REQ_MT);
   int with_timings = lua_toboolean(L, 3) && c->curl != NULL;
   lua_pushstring(L, r->op);
