@@ -5,22 +5,11 @@
 -- case runs in a child Lua with the variables set (scripts/busted.sh clears
 -- VZAPS_* from the run itself), against the emulator.
 local emulator = require("spec.support.emulator")
-local compat = require("spec.support.compat")
-
-local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local processes = require("spec.support.processes")
 
 -- Runs code in a child of the same Lua with env = {NAME = value} (and no
--- other VZAPS_* of ours); returns its stdout and whether it exited 0.
-local function child(env, code)
-  local vars = { "LUA_CPATH=" .. sh_quote(package.cpath), "LUA_PATH=" .. sh_quote(package.path) }
-  for k, v in pairs(env) do vars[#vars + 1] = k .. "=" .. sh_quote(v) end
-  local cmd = ("env -u VZAPS_FAST_PATH %s %s -e %s 2>&1"):format(table.concat(vars, " "),
-    compat.interpreter, sh_quote(code))
-  local p = assert(io.popen(cmd))
-  local out = p:read("*a")
-  local ok = p:close()
-  return out, ok == true or ok == 0
-end
+-- other VZAPS_* of ours); returns its output and whether it exited 0.
+local child = processes.child
 
 describe("vzaps.new and the environment", function()
   local emu, inst
