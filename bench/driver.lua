@@ -150,20 +150,17 @@ say("  send_text through the Lua layer (observe hook): callgrind")
 local observe_ir = ir_per_call("vzaps", BASE, "observe", 3, QUICK and 100 or 300)
 say("  send_text through the Lua layer without a hook (test switch): callgrind")
 local lualayer_ir = ir_per_call("vzaps", BASE, "lualayer", 3, QUICK and 100 or 300)
+-- A plain-Lua floor (a bench script taking an iteration count, no module
+-- loaded): instructions per iteration, N minus 0, as for the calls.
+local function plain_lua_ir(script)
+  local cmd = string.format("lua5.4 %s/%s ", BENCH, script)
+  local k = QUICK and 2000 or 20000
+  return (ir_total(cmd .. k) - ir_total(cmd .. "0")) / k
+end
 say("  the observe hook's tables and pcall alone, plain Lua: callgrind")
-local hook_tables_ir
-do
-  local cmd = string.format("lua5.4 %s/observe_tables.lua ", BENCH)
-  local k = QUICK and 2000 or 20000
-  hook_tables_ir = (ir_total(cmd .. k) - ir_total(cmd .. "0")) / k
-end
+local hook_tables_ir = plain_lua_ir("observe_tables.lua")
 say("  instances:get's answer as Lua tables alone, plain Lua: callgrind")
-local answer_tables_ir
-do
-  local cmd = string.format("lua5.4 %s/answer_tables.lua ", BENCH)
-  local k = QUICK and 2000 or 20000
-  answer_tables_ir = (ir_total(cmd .. k) - ir_total(cmd .. "0")) / k
-end
+local answer_tables_ir = plain_lua_ir("answer_tables.lua")
 say("  started vs blocking send_text: callgrind")
 local spawn_ir = ir_per_call("vzaps", BASE, "spawn", 3, QUICK and 100 or 300)
 -- Send budgets (bench/pace.lua): the pace step's bookkeeping on a send_text
