@@ -370,6 +370,8 @@ function start_pending(e)
   return moved
 end
 
+local observe_module -- observe.lua, imported by the first job of a client with a hook
+
 -- A finished transfer from multi:next (its slot, then value, status,
 -- request_id or nil, outcome: http.lua's exchange reads three values): the
 -- slot is free again, and its job goes on with the results.
@@ -378,7 +380,10 @@ local function collect(e, multi, slot, a, b, c)
   e.owner[slot] = nil
   e.free[#e.free + 1] = slot
   if job then
-    if e.st.observe then e.st.last_timings = import("observe").timings(multi:timings(slot)) end
+    if e.st.observe then
+      observe_module = observe_module or import("observe")
+      e.st.last_timings = observe_module.timings(multi:timings(slot))
+    end
     step(e, job, a, b, c)
   end
 end
