@@ -103,8 +103,9 @@ int vz_json_decode_hinted(lua_State *L, const char *buf, size_t len, int array_m
  * that decodes answers of the same shape again and again. Object keys and
  * string values of at most 40 bytes that repeat between answers are then
  * pushed from it instead of being hashed and interned again. The decoder
- * keeps up to VZ_JSON_STRCACHE_SLOTS such strings at keys 1..N and a 22 KB
- * userdata at key 0, so the cache stays under about 72 KB. Create it with
+ * keeps up to VZ_JSON_STRCACHE_SLOTS such strings at keys 1..N and a 24 KB
+ * userdata at key 0 (their bytes, and which slot held each member of the
+ * last objects), so the cache stays under about 74 KB. Create it with
  * lua_createtable(L, VZ_JSON_STRCACHE_SLOTS, 1), keep it (the module keeps
  * one per Lua state: upvalue VZ_STRCACHE), and store nothing in it. Decoded values are the same with or without it.
  * LuaJIT ignores it (its interning is cheap enough that it does not pay). */

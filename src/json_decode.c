@@ -50,10 +50,22 @@ typedef char vz_cache_slots_match[CACHE_SLOTS == VZ_JSON_STRCACHE_SLOTS ? 1 : -1
 #define CACHE_USED 1
 #endif
 
+/* Member memo: the cache slots (plus one; 0: none) of the k-th key of the
+ * last object at each of the first HINT_DEPTHS levels, of its value when
+ * that was a string, and of the k-th string of the last array. Objects of
+ * one answer, and answer after answer, share their keys in order and many
+ * values (a status, a type), so the string there is compared with the
+ * memo's slot first: a match skips the scan for the closing quote, the
+ * hash and the set's two slots. Measured: about 1 100 instructions less
+ * for an instances:get answer (11 keys), 7% less for a 1000-row list. */
+#define MEMO_KEYS 32
+
 typedef struct str_mirror {
-  unsigned char len[CACHE_SLOTS]; /* CACHE_EMPTY when the slot is unused */
-  unsigned char hot[CACHE_SLOTS]; /* hit since stored or since last aged */
-  uint32_t seen[CACHE_SLOTS / 2]; /* per set: hash of the last string refused */
+  unsigned short memo[HINT_DEPTHS][MEMO_KEYS][2]; /* a key's slot, its string value's */
+  unsigned short amemo[HINT_DEPTHS][MEMO_KEYS];   /* an array's k-th string item's */
+  unsigned char len[CACHE_SLOTS];                 /* CACHE_EMPTY when the slot is unused */
+  unsigned char hot[CACHE_SLOTS];                 /* hit since stored or since last aged */
+  uint32_t seen[CACHE_SLOTS / 2];                 /* per set: hash of the last string refused */
   char bytes[CACHE_SLOTS][CACHE_MAXLEN];
 } str_mirror;
 
@@ -344,7 +356,7 @@ static inline int same_bytes(const char *a, const char *b, size_t n) {
  * the last one it refused), and only into a slot that has not hit since it
  * was stored: one-off values (ids, dates of a long list) then cost little
  * more than without the cache, and the keys, hot, stay. */
-static void push_miss(dec *d, const char *s, size_t n, unsigned i, uint32_t seen) {
+static int push_miss(dec *d, const char *s, size_t n, unsigned i, uint32_t seen) {
   lua_State *L = d->L;
   str_mirror *sc = d->sc;
   unsigned w;
@@ -356,14 +368,14 @@ static void push_miss(dec *d, const char *s, size_t n, unsigned i, uint32_t seen
     w = i + 1;
   else if (sc->seen[i / 2] != seen) {
     sc->seen[i / 2] = seen;
-    return;
+    return -1;
   } else if (!sc->hot[i])
     w = i;
   else if (!sc->hot[i + 1])
     w = i + 1;
   else { /* both hot: age them, so a string that keeps coming gets in */
     sc->hot[i] = sc->hot[i + 1] = 0;
-    return;
+    return -1;
   }
   lua_pushvalue(L, -1);
   lua_rawseti(L, d->cache, (int)w + 1);
@@ -371,36 +383,42 @@ static void push_miss(dec *d, const char *s, size_t n, unsigned i, uint32_t seen
   sc->len[w] = (unsigned char)n;
   sc->hot[w] = 0;
   memcpy(sc->bytes[w], s, n);
+  return (int)w;
+}
+
+/* Push the string of slot w, whose mirror matched: 1, or 0 (pushing
+ * nothing) when the table was changed behind the decoder's back, and then
+ * the slot is forgotten. */
+static inline int push_slot(dec *d, unsigned w) {
+#if LUA_VERSION_NUM >= 503
+  if (vz_rawgeti(d->L, d->cache, (int)w + 1) == LUA_TSTRING) {
+#else
+  vz_rawgeti(d->L, d->cache, (int)w + 1);
+  if (lua_type(d->L, -1) == LUA_TSTRING) {
+#endif
+    d->sc->hot[w] = 1;
+    d->misses = 0;
+    return 1;
+  }
+  lua_pop(d->L, 1);
+  d->sc->len[w] = CACHE_EMPTY;
+  return 0;
 }
 
 /* Push s[0..n) (n <= CACHE_MAXLEN): the cached string when a slot of its
  * 2-way set holds the same bytes (compared in full: a hash match proves
- * nothing), else a new one. Needs 2 free stack slots. */
-static inline void push_cached(dec *d, const char *s, size_t n) {
+ * nothing), else a new one. Needs 2 free stack slots. Returns the slot
+ * that holds it, or -1. */
+static inline int push_cached(dec *d, const char *s, size_t n) {
   str_mirror *sc = d->sc;
   uint64_t h = cache_hash(s, n);
   unsigned i = (unsigned)(h >> (64 - CACHE_BITS)) & ~1u, w = i;
   if (!(sc->len[w] == n && same_bytes(sc->bytes[w], s, n))) {
     w = i + 1;
-    if (!(sc->len[w] == n && same_bytes(sc->bytes[w], s, n))) {
-      push_miss(d, s, n, i, (uint32_t)(h >> 32));
-      return;
-    }
+    if (!(sc->len[w] == n && same_bytes(sc->bytes[w], s, n))) return push_miss(d, s, n, i, (uint32_t)(h >> 32));
   }
-#if LUA_VERSION_NUM >= 503
-  if (vz_rawgeti(d->L, d->cache, w + 1) == LUA_TSTRING) {
-#else
-  vz_rawgeti(d->L, d->cache, w + 1);
-  if (lua_type(d->L, -1) == LUA_TSTRING) {
-#endif
-    sc->hot[w] = 1;
-    d->misses = 0;
-    return;
-  }
-  /* The table was changed behind the decoder's back: forget the slot. */
-  lua_pop(d->L, 1);
-  sc->len[w] = CACHE_EMPTY;
-  push_miss(d, s, n, i, (uint32_t)(h >> 32));
+  if (push_slot(d, w)) return (int)w;
+  return push_miss(d, s, n, i, (uint32_t)(h >> 32));
 }
 
 /* The mirror of the cache table at t (absolute index), made on first use
@@ -421,6 +439,8 @@ static str_mirror *cache_mirror(lua_State *L, int t) {
     lua_rawseti(L, t, i);
   }
   sc = (str_mirror *)vz_newuserdata(L, sizeof(str_mirror));
+  memset(sc->memo, 0, sizeof sc->memo);
+  memset(sc->amemo, 0, sizeof sc->amemo);
   memset(sc->len, CACHE_EMPTY, sizeof sc->len);
   memset(sc->hot, 0, sizeof sc->hot);
   memset(sc->seen, 0, sizeof sc->seen);
@@ -440,13 +460,43 @@ static ALWAYS_INLINE const char *parse_string(dec *d, const char *p) {
     size_t n = (size_t)(p - s);
     if (!charge(d, COST_STRING + n)) return NULL;
     if (n < d->cache_lim)
-      push_cached(d, s, n);
+      (void)push_cached(d, s, n);
     else
       lua_pushlstring(d->L, s, n);
     return p + 1;
   }
   if (*p == '\\') return parse_string_escaped(d, s, p);
   return fail(d, p, "control character in string");
+}
+
+/* A string (p just after its opening quote) whose slot `memo` remembers
+ * from the same place in the last object (see MEMO_KEYS). That slot is
+ * tried first: its bytes, then a closing quote (the mirror holds no quote,
+ * backslash or control byte, so equal bytes are a whole plain string). */
+static ALWAYS_INLINE const char *parse_memo_string(dec *d, const char *p, unsigned short *memo) {
+  str_mirror *sc = d->sc;
+  const char *s = p, *end = d->end;
+  size_t n;
+  int w;
+  if (*memo != 0) {
+    w = *memo - 1;
+    n = sc->len[w];
+    if (n != CACHE_EMPTY && (size_t)(end - p) > n && p[n] == '"' && same_bytes(sc->bytes[w], p, n) &&
+        push_slot(d, (unsigned)w))
+      return charge(d, COST_STRING + n) ? p + n + 1 : NULL;
+  }
+  p = scan_plain(p, end);
+  if (p >= end) return fail_end(d);
+  if (*p != '"') return parse_string(d, s); /* escapes, or an error */
+  n = (size_t)(p - s);
+  if (!charge(d, COST_STRING + n)) return NULL;
+  if (n < d->cache_lim) {
+    w = push_cached(d, s, n);
+    *memo = (unsigned short)(w + 1);
+  } else {
+    lua_pushlstring(d->L, s, n);
+  }
+  return p + 1;
 }
 
 /* ---- numbers ---------------------------------------------------------- */
@@ -598,6 +648,7 @@ static const char *parse_object(dec *d, const char *p) {
   lua_State *L = d->L;
   const char *end = d->end;
   int lvl = enter(d, p - 1), n = 0, more, hint;
+  unsigned short *memo;
   if (lvl < 0) return NULL;
   hint = lvl < HINT_DEPTHS ? d->ohint[lvl] : 0;
   if (!charge(d, COST_TABLE + (size_t)hint * COST_NODE)) return NULL;
@@ -610,12 +661,18 @@ static const char *parse_object(dec *d, const char *p) {
   for (;;) {
     if (p >= end) return fail_end(d);
     if (*p != '"') return fail(d, p, "expected a string key");
-    if (!charge(d, COST_NODE) || (p = parse_string(d, p + 1)) == NULL) return NULL;
+    if (!charge(d, COST_NODE)) return NULL;
+    memo = d->sc != NULL && lvl < HINT_DEPTHS && n < MEMO_KEYS ? d->sc->memo[lvl][n] : NULL;
+    if ((p = memo ? parse_memo_string(d, p + 1, &memo[0]) : parse_string(d, p + 1)) == NULL) return NULL;
     p = skip_ws(p, end);
     if (p >= end) return fail_end(d);
     if (*p != ':') return fail(d, p, "expected ':'");
     p = skip_ws(p + 1, end);
-    if ((p = parse_value(d, p)) == NULL) return NULL;
+    if (memo && p < end && *p == '"')
+      p = parse_memo_string(d, p + 1, &memo[1]);
+    else
+      p = parse_value(d, p);
+    if (p == NULL) return NULL;
     lua_rawset(L, -3); /* duplicate keys: the last one wins */
     n++;
     if ((p = after_item(d, p, '}', &more)) == NULL) return NULL;
@@ -630,6 +687,7 @@ static const char *parse_array(dec *d, const char *p) {
   lua_State *L = d->L;
   const char *end = d->end;
   int lvl = enter(d, p - 1), n = 0, more, hint;
+  unsigned short *memo;
   if (lvl < 0) return NULL;
   hint = lvl < HINT_DEPTHS ? d->ahint[lvl] : 0;
   if (!charge(d, COST_TABLE + (size_t)hint * COST_SLOT)) return NULL;
@@ -643,8 +701,14 @@ static const char *parse_array(dec *d, const char *p) {
     p++;
     goto done;
   }
+  memo = d->sc != NULL && lvl < HINT_DEPTHS ? d->sc->amemo[lvl] : NULL;
   for (;;) {
-    if (!charge(d, COST_SLOT) || (p = parse_value(d, p)) == NULL) return NULL;
+    if (!charge(d, COST_SLOT)) return NULL;
+    if (memo && n < MEMO_KEYS && p < end && *p == '"')
+      p = parse_memo_string(d, p + 1, &memo[n]);
+    else
+      p = parse_value(d, p);
+    if (p == NULL) return NULL;
     if (n == 0x7fffffff) return fail(d, p, "array too long");
     lua_rawseti(L, -2, ++n);
     if ((p = after_item(d, p, ']', &more)) == NULL) return NULL;
