@@ -5,8 +5,9 @@
 local dir, port, echo = arg[1], arg[2], arg[3] or ""
 local here = arg[0]:match("^(.*)/[^/]*$") or "."
 
+local function instance_id(i) return string.format("VZ%020X", 0x5EED0000 + i) end
 local function instance(i)
-  local id = string.format("VZ%020X", 0x5EED0000 + i)
+  local id = instance_id(i)
   local stamp = string.format("2026-%02d-%02dT%02d:%02d:%02d.%03dZ", i % 12 + 1, i % 28 + 1, i % 24, i % 60, (i * 7) % 60, i % 1000)
   local connected = i % 3 ~= 0
   return table.concat({
@@ -43,6 +44,7 @@ local token = '{"access_token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ
 local send = '{"message_id":"3EB0C431C26A1916E0B5","status":"queued","phone":"5511999990000","timestamp":1767225600}'
 local subst = {
   DIR = dir, PORT = port, TOKEN = token, INSTANCE = instance(1), SEND = send,
+  IDONLY = '{"id":"' .. instance_id(1) .. '"}',
   ECHO = echo ~= "" and ("load_module " .. echo .. ";") or "# echo module not available",
 }
 local conf = assert(io.open(here .. "/nginx.conf.in")):read("a")

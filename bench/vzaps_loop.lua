@@ -6,6 +6,9 @@
 --   lualayer            the same as send, every call sent by the Lua layer
 --                       (the test switch vzaps._set_direct(false)), no hook
 --   spawn               the same as send, each call started (client:spawn) and pumped
+--   sendhook            the same as send, then what the observe hook's contract
+--                       costs by itself (bench/observe_tables.lua) after each call:
+--                       a floor for the observe mode
 --   mem                 N instances:get calls; prints RSS after 1 000 and after N
 --   parallel            N send_text calls one after another, then through
 --                       client:parallel at concurrency WARMUP; prints both times
@@ -49,6 +52,22 @@ local function send()
   return 102
 end
 
+-- A send from C, then the hook's two documented tables and its protected
+-- call, as observe.lua makes them (bench/observe_tables.lua measures them
+-- alone): what the observe mode would cost if the Lua layer cost nothing.
+local hooked = 0
+local function hook(info) hooked = hooked + info.attempt end
+local SEND_PATH = "/instances/" .. ID .. "/chat/send/text"
+local function send_then_hook_tables()
+  local bytes = send()
+  local timings = { name_lookup = 1e-6, connect = 2e-6, tls = 0, first_byte = 4e-4, total = 5e-4 }
+  pcall(hook, {
+    op = "messages.send_text", method = "POST", path = SEND_PATH, attempt = 1,
+    status = 200, kind = "ok", retry = false, timings = timings, request_id = "bench",
+  })
+  return bytes
+end
+
 -- The same send as a started call: spawned, then pumped to its end.
 local function spawned()
   local job = client:spawn(send)
@@ -62,9 +81,12 @@ local function list()
   return 0 -- the driver knows the file sizes
 end
 
-if mode == "get" or mode == "send" or mode == "list" or mode == "spawn" or mode == "observe" or mode == "lualayer" then
-  common.run(({ get = get, send = send, list = list, spawn = spawned, observe = send, lualayer = send })[mode], warmup, n)
+local RUNS = { get = get, send = send, list = list, spawn = spawned, observe = send, lualayer = send,
+  sendhook = send_then_hook_tables }
+if RUNS[mode] then
+  common.run(RUNS[mode], warmup, n)
   if mode == "observe" then assert(observed >= warmup + n, "the observe hook was not called") end
+  if mode == "sendhook" then assert(hooked == warmup + n) end
 elseif mode == "mem" then
   for _ = 1, 1000 do get() end
   collectgarbage() -- both readings after a full collection, so they compare
