@@ -8,6 +8,7 @@
 #include "client.h"
 #include "policy.h"
 #include "request_object.h"
+#include "udata.h"
 #include "vzaps.h"
 
 #define VZ_DIRECT_OFF "vzaps.direct_off"
@@ -290,13 +291,8 @@ static int l_client_newindex(lua_State *L) {
 }
 
 vz_client *vz_client_at(lua_State *L, int idx, int mt) {
-  vz_client *c = (vz_client *)lua_touserdata(L, idx);
-  if (c != NULL && lua_getmetatable(L, idx)) {
-    int ours = lua_rawequal(L, -1, mt);
-    lua_pop(L, 1);
-    if (ours) return c;
-  }
-  return (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
+  vz_client *c = (vz_client *)vz_udata_of(L, idx, mt);
+  return c != NULL ? c : (vz_client *)luaL_checkudata(L, idx, VZ_CLIENT_MT);
 }
 
 /* The client at idx, closed or not: the client's functions hold its

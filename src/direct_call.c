@@ -17,6 +17,7 @@
 #include "request_object.h"
 #include "route.h"
 #include "transport.h"
+#include "udata.h"
 #include "vzaps.h"
 
 /* Upvalues of core.call and core.request. */
@@ -32,15 +33,7 @@
 #define UP_SEND lua_upvalueindex(11)
 #define UP_PAR lua_upvalueindex(12) /* http.lua's PAR: what a job yields to its scheduler */
 
-static vz_client *client_of(lua_State *L, int idx) {
-  vz_client *c = NULL;
-  idx = vz_absindex(L, idx);
-  if (lua_getmetatable(L, idx)) {
-    if (lua_rawequal(L, -1, UP_CLIENT_MT)) c = (vz_client *)lua_touserdata(L, idx);
-    lua_pop(L, 1);
-  }
-  return c;
-}
+static vz_client *client_of(lua_State *L, int idx) { return (vz_client *)vz_udata_of(L, idx, UP_CLIENT_MT); }
 
 static const char LIVE_JOBS[] = "the client has live jobs (client:spawn, client:parallel)";
 
@@ -139,14 +132,10 @@ static int dispatch(lua_State *L, vz_client *c, int ud, const vz_request *q) {
 
 /* core.call's body: an endpoint method's call. */
 static int call_body(lua_State *L) {
-  vz_route *r = NULL;
+  vz_route *r = (vz_route *)vz_udata_of(L, 2, UP_ROUTE_MT);
   vz_client *c = NULL;
   vz_request q;
   int ud, scope;
-  if (lua_getmetatable(L, 2)) {
-    if (lua_rawequal(L, -1, UP_ROUTE_MT)) r = (vz_route *)lua_touserdata(L, 2);
-    lua_pop(L, 1);
-  }
   if (r == NULL) return luaL_error(L, "vzaps: core.call needs a route");
   if (lua_gettop(L) < 2 + VZ_MAX_ARGS) lua_settop(L, 2 + VZ_MAX_ARGS);
   if (!lua_checkstack(L, VZ_MAX_SLOTS + 40)) return luaL_error(L, "vzaps: stack overflow");

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "request_object.h"
 #include "transport.h"
+#include "udata.h"
 #include "vzaps.h"
 
 #define VZ_MULTI_MT "vzaps.Multi"
@@ -45,13 +46,8 @@ static vz_client *client_arg(lua_State *L, int idx) {
 }
 
 static vz_multi *multi_check(lua_State *L) {
-  vz_multi *m = (vz_multi *)lua_touserdata(L, 1);
-  int ours = m != NULL && lua_getmetatable(L, 1);
-  if (ours) {
-    ours = lua_rawequal(L, -1, UP_MULTI_MT);
-    lua_pop(L, 1);
-  }
-  if (!ours) m = (vz_multi *)luaL_checkudata(L, 1, VZ_MULTI_MT);
+  vz_multi *m = (vz_multi *)vz_udata_of(L, 1, UP_MULTI_MT);
+  if (m == NULL) m = (vz_multi *)luaL_checkudata(L, 1, VZ_MULTI_MT);
   if (m->multi == NULL) luaL_error(L, "vzaps: parallel transfers are closed");
   return m;
 }

@@ -15,6 +15,7 @@
 
 #include "buffer.h"
 #include "request_object.h"
+#include "udata.h"
 
 /* Copies s[0..n) plus a NUL to *at and advances it. */
 static char *place(char **at, const char *s, size_t n) {
@@ -95,14 +96,8 @@ vz_req *vz_req_check(lua_State *L, int idx) {
 }
 
 vz_req *vz_req_at(lua_State *L, int idx, int mt) {
-  vz_req *r = (vz_req *)lua_touserdata(L, idx);
-  if (r == NULL || !lua_getmetatable(L, idx)) return vz_req_check(L, idx);
-  if (!lua_rawequal(L, -1, mt)) {
-    lua_pop(L, 1);
-    return vz_req_check(L, idx);
-  }
-  lua_pop(L, 1);
-  return r;
+  vz_req *r = (vz_req *)vz_udata_of(L, idx, mt);
+  return r != NULL ? r : vz_req_check(L, idx);
 }
 
 int vz_req_push_headers(lua_State *L, int idx, const vz_req *r) {

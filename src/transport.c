@@ -241,10 +241,7 @@ void vz_push_timeout_text(lua_State *L, const char *what, double seconds, const 
                                      : "; it may have been received");
 }
 
-/* The budget a timed-out request ran out of: the whole timeout once it was
- * sent, else the connect phase's, min(connect, timeout) (connect 0: none),
- * as libcurl's connect timeout and ngx_transport's both work. */
-static double timeout_budget(double timeout, double connect, int sent) {
+double vz_timeout_budget(double timeout, double connect, int sent) {
   return sent == 0 && connect > 0 && connect < timeout ? connect : timeout;
 }
 
@@ -276,14 +273,14 @@ void vz_push_failure(lua_State *L, const char *kind, const char *detail, int sen
 
 void vz_push_timeout_failure(lua_State *L, double seconds, double connect, int sent) {
   push_outcome(L, "timeout", sent);
-  vz_push_timeout_text(L, "request", timeout_budget(seconds, connect, sent), NULL, sent);
+  vz_push_timeout_text(L, "request", vz_timeout_budget(seconds, connect, sent), NULL, sent);
   lua_setfield(L, -2, "message");
 }
 
 /* core.failure(kind, detail, sent|nil, timeout, connect_timeout): the
  * outcome of a failed custom transport call; a kind other than timeout or
  * tls is network; sent nil: nobody knows. A timeout's message says which
- * of the budgets the transport was given ran out (timeout_budget). */
+ * of the budgets the transport was given ran out (vz_timeout_budget). */
 static int l_failure(lua_State *L) {
   const char *kind = luaL_optstring(L, 1, "network");
   const char *detail = luaL_checkstring(L, 2);

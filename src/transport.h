@@ -120,6 +120,10 @@ void vz_push_timeout_failure(lua_State *L, double seconds, double connect, int s
  * for a request, whether it may have been received (sent 1 or -1: unknown)
  * or was not sent (0); sent VZ_NO_SENT: no such clause. */
 #define VZ_NO_SENT (-2)
+/* The budget a timed-out request ran out of: the whole timeout once it was
+ * sent, else the connect phase's, min(connect, timeout) (connect 0: none),
+ * as libcurl's connect timeout and ngx_transport's both work. */
+double vz_timeout_budget(double timeout, double connect, int sent);
 void vz_push_timeout_text(lua_State *L, const char *what, double seconds, const char *waiting, int sent);
 int vz_curl_is_tls_error(CURLcode rc);
 /* The success value of a 2xx body (true, the decoded JSON, or the text). */

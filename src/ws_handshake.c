@@ -51,11 +51,11 @@ static int fail_timeout(lua_State *L, vz_ws *w, double seconds) {
 static int fail_curl(lua_State *L, vz_ws *w, CURLcode rc, const char *what) {
   const char *detail = w->errbuf[0] ? w->errbuf : curl_easy_strerror(rc);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    /* libcurl gives up on the connection (this phase) at its connect
-     * timeout when that comes before the handshake's own budget: the
-     * message names the budget that ran out, as a request's does. */
-    double connect = w->connect_budget;
-    return fail_timeout(L, w, connect > 0 && connect < w->budget ? connect : w->budget);
+    /* libcurl only connects here (this phase), and gives up at its
+     * connect timeout when that comes before the handshake's own budget:
+     * the message names the budget that ran out, as for a request that
+     * was not sent. */
+    return fail_timeout(L, w, vz_timeout_budget(w->budget, w->connect_budget, 0));
   }
   lua_pushnil(L);
   if (vz_curl_is_tls_error(rc)) {

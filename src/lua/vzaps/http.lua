@@ -73,7 +73,7 @@ end
 -- from Lua through pcall (which LuaJIT and 5.2+ let yield), so a cosocket
 -- transport does not block.
 -- A timeout's message is the core's, naming the budget given to the
--- transport that ran out (src/transport.c, timeout_budget).
+-- transport that ran out (src/transport.c, vz_timeout_budget).
 local function custom_failure(kind, msg, sent, timeout, connect_timeout)
   msg = tostring(msg)
   if kind ~= "timeout" and kind ~= "tls" and kind ~= "network" then
