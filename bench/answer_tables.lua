@@ -11,16 +11,17 @@ local idonly = arg[2] == "idonly"
 local keep
 local setmetatable = setmetatable
 local ARRAY = { __name = "vzaps.array" } -- the decoder marks lists the same way
-for _ = 1, idonly and n or 0 do
-  keep = { id = "VZ0000000000005EED0001" }
-end
-for _ = 1, idonly and 0 or n do
-  keep = {
-    id = "VZ0000000000005EED0001", name = "Support desk 1", token = "0000000000000000000000009e3779b1",
-    url = "https://api.vzaps.local/instances/VZ0000000000005EED0001", webhook = "https://hooks.example.com/vzaps/1",
-    events_subscribe = setmetatable({ "Message", "Connected", "Disconnected", "MessageStatus" }, ARRAY),
-    status = "connected", phone = "5511900000001", subscription_status = "active",
-    created_at = "2026-02-02T01:01:07.001Z", updated_at = "2026-02-02T01:01:07.001Z",
-  }
+if idonly then
+  for _ = 1, n do keep = { id = "VZ0000000000005EED0001" } end
+else
+  for _ = 1, n do
+    keep = {
+      id = "VZ0000000000005EED0001", name = "Support desk 1", token = "0000000000000000000000009e3779b1",
+      url = "https://api.vzaps.local/instances/VZ0000000000005EED0001", webhook = "https://hooks.example.com/vzaps/1",
+      events_subscribe = setmetatable({ "Message", "Connected", "Disconnected", "MessageStatus" }, ARRAY),
+      status = "connected", phone = "5511900000001", subscription_status = "active",
+      created_at = "2026-02-02T01:01:07.001Z", updated_at = "2026-02-02T01:01:07.001Z",
+    }
+  end
 end
 assert(n == 0 or keep.id)
